@@ -1,0 +1,175 @@
+"""Settings, read live from ``django.conf.settings`` on every access.
+
+Nothing here runs at import time: every property looks the value up when it is
+asked for, so ``override_settings`` and the pytest-django ``settings`` fixture
+just work. Caches of values *derived* from settings (encryption keys, ``kid``
+thumbprints) live in :mod:`django_nextauth_jwt.tokens` and are cleared by the
+``setting_changed`` receiver at the bottom of this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+FORMAT_JWS = "jws"
+FORMAT_NEXTAUTH_V4 = "nextauth-v4"
+FORMAT_AUTHJS_V5 = "authjs-v5"
+FORMATS = (FORMAT_JWS, FORMAT_NEXTAUTH_V4, FORMAT_AUTHJS_V5)
+
+JWS_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+#: Environment variables consulted, in order, when ``NEXTAUTH_SECRET`` is not set.
+SECRET_ENV_VARS = ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET")
+
+#: Session cookie names NextAuth uses by default, per format (without ``__Secure-``).
+DEFAULT_COOKIE_NAMES = {
+    FORMAT_JWS: "next-auth.session-token",
+    FORMAT_NEXTAUTH_V4: "next-auth.session-token",
+    FORMAT_AUTHJS_V5: "authjs.session-token",
+}
+SECURE_PREFIX = "__Secure-"
+
+THIRTY_DAYS = 30 * 24 * 60 * 60
+
+
+class Settings:
+    """Typed, uncached access to every ``NEXTAUTH_*`` setting.
+
+    Values are returned as configured; their validity is the job of
+    :mod:`django_nextauth_jwt.checks` (at start-up) and of the token code
+    (``ImproperlyConfigured`` at first use).
+    """
+
+    @property
+    def SECRET(self) -> Any:
+        """The raw ``NEXTAUTH_SECRET`` value, or the first non-empty env var."""
+        value = getattr(settings, "NEXTAUTH_SECRET", None)
+        if value is not None:
+            return value
+        for name in SECRET_ENV_VARS:
+            env = os.environ.get(name)
+            if env:
+                return env
+        return None
+
+    @property
+    def SECRETS(self) -> tuple[str, ...]:
+        """The secrets as a tuple: the first signs and encrypts, all verify.
+
+        Anything that is not a non-empty string (or a list of them) yields an
+        empty tuple, which the token code treats as "not configured".
+        """
+        value = self.SECRET
+        if isinstance(value, str):
+            return (value,) if value else ()
+        if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+            if value and all(isinstance(s, str) and s for s in value):
+                return tuple(value)
+        return ()
+
+    @property
+    def JWT_FORMAT(self) -> str:
+        """The format new tokens are minted in (``jws``, ``nextauth-v4``, ``authjs-v5``)."""
+        return str(getattr(settings, "NEXTAUTH_JWT_FORMAT", FORMAT_JWS))
+
+    @property
+    def ACCEPTED_FORMATS(self) -> tuple[str, ...]:
+        """The formats verification accepts; defaults to ``JWT_FORMAT`` alone."""
+        value = getattr(settings, "NEXTAUTH_ACCEPTED_FORMATS", None)
+        if value is None:
+            return (self.JWT_FORMAT,)
+        if isinstance(value, str):
+            return (value,)
+        return tuple(value)
+
+    @property
+    def JWS_ALGORITHM(self) -> str:
+        """The HMAC algorithm for ``jws`` tokens: the only one accepted, and the one used to sign."""
+        return str(getattr(settings, "NEXTAUTH_JWS_ALGORITHM", "HS256"))
+
+    @property
+    def MAX_AGE(self) -> int:
+        """Lifetime in seconds of minted tokens (NextAuth's ``session.maxAge``)."""
+        value: int = getattr(settings, "NEXTAUTH_MAX_AGE", THIRTY_DAYS)
+        return value
+
+    @property
+    def LEEWAY(self) -> int:
+        """Clock tolerance in seconds for ``exp``, ``nbf`` and ``iat``."""
+        value: int = getattr(settings, "NEXTAUTH_LEEWAY", 15)
+        return value
+
+    @property
+    def ISSUER(self) -> str | None:
+        """When set, tokens must carry exactly this ``iss``; minted tokens carry it."""
+        value: str | None = getattr(settings, "NEXTAUTH_ISSUER", None)
+        return value
+
+    @property
+    def AUDIENCE(self) -> str | None:
+        """When set, tokens' ``aud`` must be or contain this value; minted tokens carry it."""
+        value: str | None = getattr(settings, "NEXTAUTH_AUDIENCE", None)
+        return value
+
+    @property
+    def SECURE_COOKIE(self) -> bool:
+        """Use the ``__Secure-`` cookie names (NextAuth does so when its URL is https)."""
+        return bool(getattr(settings, "NEXTAUTH_SECURE_COOKIE", False))
+
+    @property
+    def COOKIE_NAME(self) -> str | None:
+        """An explicit session cookie name, overriding the per-format default."""
+        value: str | None = getattr(settings, "NEXTAUTH_COOKIE_NAME", None)
+        return value
+
+    @property
+    def SALT(self) -> str | None:
+        """An explicit Auth.js v5 salt; by default the v5 salt is the session cookie name."""
+        value: str | None = getattr(settings, "NEXTAUTH_SALT", None)
+        return value
+
+    @property
+    def MAX_TOKEN_LENGTH(self) -> int:
+        """Tokens longer than this many characters are refused before any decoding."""
+        value: int = getattr(settings, "NEXTAUTH_MAX_TOKEN_LENGTH", 32768)
+        return value
+
+    @property
+    def STAFF_ROLES(self) -> tuple[str, ...]:
+        """Token roles that make a user ``is_staff``."""
+        return tuple(getattr(settings, "NEXTAUTH_STAFF_ROLES", ("admin",)))
+
+    @property
+    def SUPERUSER_ROLES(self) -> tuple[str, ...]:
+        """Token roles that make a user ``is_superuser`` (and staff)."""
+        return tuple(getattr(settings, "NEXTAUTH_SUPERUSER_ROLES", ()))
+
+    def session_cookie_name(self, fmt: str | None = None) -> str:
+        """The session cookie name for ``fmt`` (default: ``JWT_FORMAT``)."""
+        explicit = self.COOKIE_NAME
+        if explicit:
+            return explicit
+        base = DEFAULT_COOKIE_NAMES.get(fmt or self.JWT_FORMAT, DEFAULT_COOKIE_NAMES[FORMAT_JWS])
+        return SECURE_PREFIX + base if self.SECURE_COOKIE else base
+
+    @property
+    def V5_SALT(self) -> str:
+        """The salt Auth.js v5 keys are derived with: ``SALT``, else the v5 cookie name."""
+        return self.SALT or self.session_cookie_name(FORMAT_AUTHJS_V5)
+
+
+app_settings = Settings()
+
+
+@receiver(setting_changed)
+def _clear_derived_caches(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("NEXTAUTH_"):
+        from django_nextauth_jwt import tokens
+
+        tokens.clear_key_caches()

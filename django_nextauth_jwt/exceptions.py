@@ -1,0 +1,85 @@
+"""One error hierarchy with stable, machine-readable codes.
+
+Messages are fixed strings: they never contain the token, a claim value or a
+secret, so they are safe to log and to return in a response body.
+"""
+
+from __future__ import annotations
+
+
+class NextAuthJWTError(Exception):
+    """Root of every error this app raises on purpose."""
+
+    code = "nextauth_error"
+    default_message = "Authentication failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class InvalidToken(NextAuthJWTError):
+    """The token was offered but is not acceptable (base class of every token error).
+
+    Raised as such when a signature or an authentication tag does not verify
+    under any configured secret.
+    """
+
+    code = "token_invalid"
+    default_message = "Token is invalid."
+
+
+class TokenMissing(InvalidToken):
+    """No token was offered where one was required."""
+
+    code = "token_missing"
+    default_message = "No token was provided."
+
+
+class TokenMalformed(InvalidToken):
+    """Not a well-formed compact JWS/JWE: wrong shape, bad base64url or JSON, too large."""
+
+    code = "token_malformed"
+    default_message = "Token is malformed."
+
+
+class TokenUnsupported(InvalidToken):
+    """Well-formed, but its format, ``alg``, ``enc`` or header parameters are not allowed."""
+
+    code = "token_unsupported"
+    default_message = "Token format or algorithm is not accepted."
+
+
+class TokenExpired(InvalidToken):
+    """``exp`` has passed (beyond the leeway)."""
+
+    code = "token_expired"
+    default_message = "Token has expired."
+
+
+class TokenNotYetValid(InvalidToken):
+    """``nbf`` or ``iat`` is in the future (beyond the leeway)."""
+
+    code = "token_not_yet_valid"
+    default_message = "Token is not yet valid."
+
+
+class TokenClaimsInvalid(InvalidToken):
+    """A claim is missing or wrong: ``exp``, ``sub``, ``iss``, ``aud``, time-claim types."""
+
+    code = "token_claims_invalid"
+    default_message = "Token claims are invalid."
+
+
+class TokenRevoked(InvalidToken):
+    """The token's ``jti`` is on the revocation deny-list."""
+
+    code = "token_revoked"
+    default_message = "Token has been revoked."
+
+
+class RevocationUnavailable(InvalidToken):
+    """The revocation store could not be reached and the policy is to fail closed."""
+
+    code = "revocation_unavailable"
+    default_message = "Token revocation status could not be checked."

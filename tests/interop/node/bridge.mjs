@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// JSON-lines RPC bridge to the real NextAuth / Auth.js / jose packages.
+//
+// stdin:  one JSON object per line: {"id": <int>, "op": "<name>", ...args}
+// stdout: exactly one line per request:
+//           {"id": <same>, "ok": true, "result": <any>}
+//           {"id": <same>, "ok": false, "error": "<ErrorClassName>: <message>"}
+// Requests are handled strictly in order, one at a time. Nothing else is
+// written to stdout (diagnostics go to stderr). Exits when stdin closes.
+
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+// Keep stdout reserved for protocol lines, whatever a library might log.
+console.log = console.error;
+console.info = console.error;
+console.debug = console.error;
+
+// next-auth 4's getToken derives secureCookie/secret defaults from these;
+// make the bridge deterministic (callers pass everything explicitly).
+for (const name of ["NEXTAUTH_URL", "NEXTAUTH_SECRET", "AUTH_SECRET", "VERCEL", "AUTH_URL"]) {
+  delete process.env[name];
+}
+
+import * as v4jwt from "next-auth/jwt";
+import * as v5jwt from "@auth/core/jwt";
+import * as jose from "jose";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+// Parse cookies with the same `cookie` package next-auth 4 depends on
+// (Next.js API routes hand getToken a pre-parsed `req.cookies` object).
+const nextAuthRequire = createRequire(require.resolve("next-auth/jwt"));
+const { parse: parseCookieHeader } = nextAuthRequire("cookie");
+
+const stderrLogger = {
+  error: (...a) => console.error("[logger.error]", ...a),
+  warn: (...a) => console.error("[logger.warn]", ...a),
+  debug: (...a) => console.error("[logger.debug]", ...a),
+};
+
+const enc = new TextEncoder();
+const opt = (v) => (v === null ? undefined : v);
+
+function pkgVersion(name) {
+  const file = join(HERE, "node_modules", ...name.split("/"), "package.json");
+  return JSON.parse(readFileSync(file, "utf8")).version;
+}
+
+function lowerHeaders(headers) {
+  const out = {};
+  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
+function requireString(v, what) {
+  if (typeof v !== "string") throw new TypeError(`${what} must be a string`);
+  return v;
+}
+
+async function joseVerify({ token, secret, alg, issuer, audience, clockTolerance }) {
+  const options = { algorithms: [opt(alg) ?? "HS256"], requiredClaims: ["exp"] };
+  if (opt(issuer) !== undefined) options.issuer = issuer;
+  if (opt(audience) !== undefined) options.audience = audience;
+  if (opt(clockTolerance) !== undefined) options.clockTolerance = clockTolerance;
+  const { payload } = await jose.jwtVerify(requireString(token, "token"), enc.encode(requireString(secret, "secret")), options);
+  return payload;
+}
+
+const ops = {
+  ping: async () => "pong",
+
+  versions: async () => ({
+    "next-auth": pkgVersion("next-auth"),
+    "@auth/core": pkgVersion("@auth/core"),
+    jose: pkgVersion("jose"),
+    node: process.version,
+  }),
+
+  // ---- next-auth 4 -------------------------------------------------------
+  "v4.encode": async ({ token, secret, maxAge, salt }) =>
+    v4jwt.encode({ token, secret: requireString(secret, "secret"), maxAge: opt(maxAge), salt: opt(salt) }),
+
+  "v4.decode": async ({ token, secret, salt }) =>
+    (await v4jwt.decode({ token, secret: requireString(secret, "secret"), salt: opt(salt) })) ?? null,
+
+  "v4.getToken": async ({ headers, cookies, secret, secureCookie, cookieName, raw }) => {
+    // next-auth 4's SessionStore reads ONLY req.cookies (object, Map or
+    // {getAll()}); req.headers.cookie is ignored. The Bearer fallback reads
+    // req.headers.authorization (plain object or Headers).
+    const h = lowerHeaders(headers);
+    const req = {
+      headers: h,
+      cookies: opt(cookies) ?? (h.cookie !== undefined ? parseCookieHeader(h.cookie) : {}),
+    };
+    const result = await v4jwt.getToken({
+      req,
+      secret: requireString(secret, "secret"),
+      secureCookie: opt(secureCookie) ?? false,
+      cookieName: opt(cookieName),
+      raw: opt(raw),
+      logger: stderrLogger,
+    });
+    return result ?? null;
+  },
+
+  // ---- @auth/core (next-auth 5) -----------------------------------------
+  "v5.encode": async ({ token, secret, salt, maxAge }) =>
+    v5jwt.encode({ token, secret, salt: requireString(salt, "salt"), maxAge: opt(maxAge) }),
+
+  "v5.decode": async ({ token, secret, salt }) =>
+    (await v5jwt.decode({ token, secret, salt: requireString(salt, "salt") })) ?? null,
+
+  "v5.getToken": async ({ headers, secret, secureCookie, cookieName, salt, raw }) => {
+    const req = new Request("http://localhost/", { headers: lowerHeaders(headers) });
+    const result = await v5jwt.getToken({
+      req,
+      secret,
+      secureCookie: opt(secureCookie),
+      cookieName: opt(cookieName),
+      salt: opt(salt),
+      raw: opt(raw),
+      logger: stderrLogger,
+    });
+    return result ?? null;
+  },
+
+  // ---- jose (plain HS* JWS) ---------------------------------------------
+  "jose.sign": async ({ claims, secret, alg, header }) =>
+    new jose.SignJWT(claims ?? {})
+      .setProtectedHeader({ alg: opt(alg) ?? "HS256", typ: "JWT", ...(header ?? {}) })
+      .sign(enc.encode(requireString(secret, "secret"))),
+
+  "jose.verify": joseVerify,
+
+  "jose.decodeProtectedHeader": async ({ token }) => jose.decodeProtectedHeader(requireString(token, "token")),
+
+  // ---- micro-benchmark ----------------------------------------------------
+  bench: async ({ target, tokens, secret, salt, alg, rounds }) => {
+    if (!Array.isArray(tokens) || tokens.length === 0) throw new TypeError("tokens must be a non-empty array");
+    let fn;
+    if (target === "v4.decode") {
+      requireString(secret, "secret");
+      fn = (token) => v4jwt.decode({ token, secret, salt: opt(salt) });
+    } else if (target === "v5.decode") {
+      requireString(salt, "salt");
+      fn = (token) => v5jwt.decode({ token, secret, salt });
+    } else if (target === "jose.verify") {
+      fn = (token) => joseVerify({ token, secret, alg });
+    } else {
+      throw new TypeError(`unknown bench target: ${target}`);
+    }
+    const r = opt(rounds) ?? 1;
+    if (!Number.isInteger(r) || r < 1) throw new TypeError("rounds must be a positive integer");
+    const pass = async () => {
+      for (const t of tokens) {
+        const out = await fn(t);
+        if (out === null || out === undefined) throw new Error(`${target} returned null`);
+      }
+    };
+    await pass(); // warm-up
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < r; i++) await pass();
+    const elapsedNs = process.hrtime.bigint() - start;
+    const n = r * tokens.length;
+    return { us_per_op: Number(elapsedNs) / 1000 / n, n };
+  },
+};
+
+function errorString(err) {
+  if (err instanceof Error) {
+    const cls = err.constructor && err.constructor.name && err.constructor.name !== "Object" ? err.constructor.name : err.name;
+    return `${cls || "Error"}: ${err.message}`;
+  }
+  return `Error: ${String(err)}`;
+}
+
+function send(obj) {
+  let line;
+  try {
+    line = JSON.stringify(obj);
+  } catch (err) {
+    line = JSON.stringify({ id: obj.id, ok: false, error: errorString(err) });
+  }
+  process.stdout.write(line + "\n");
+}
+
+async function handle(line) {
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch (err) {
+    return { id: null, ok: false, error: errorString(err) };
+  }
+  if (req === null || typeof req !== "object" || Array.isArray(req)) {
+    return { id: null, ok: false, error: "TypeError: request must be a JSON object" };
+  }
+  const id = req.id ?? null;
+  const fn = typeof req.op === "string" && Object.hasOwn(ops, req.op) ? ops[req.op] : undefined;
+  if (!fn) return { id, ok: false, error: `TypeError: unknown op: ${JSON.stringify(req.op)}` };
+  try {
+    const result = await fn(req);
+    return { id, ok: true, result: result === undefined ? null : result };
+  } catch (err) {
+    return { id, ok: false, error: errorString(err) };
+  }
+}
+
+process.on("unhandledRejection", (err) => console.error("[bridge] unhandledRejection:", err));
+process.on("uncaughtException", (err) => console.error("[bridge] uncaughtException:", err));
+
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+for await (const raw of rl) {
+  const line = raw.trim();
+  if (!line) continue;
+  send(await handle(line));
+}
