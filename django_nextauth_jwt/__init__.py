@@ -1,4 +1,7 @@
-"""Verify and mint NextAuth (Auth.js) session tokens in Django: JWS, NextAuth v4 JWE, Auth.js v5 JWE."""
+"""Verify and mint NextAuth (Auth.js) session tokens in Django.
+
+Formats: HS256 JWS, NextAuth v4 JWE and Auth.js v5 JWE.
+"""
 
 from __future__ import annotations
 

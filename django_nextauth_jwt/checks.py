@@ -5,13 +5,21 @@ Every id is listed in the README and tested in ``tests/test_checks.py``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
-from django_nextauth_jwt.conf import FORMATS, JWS_ALGORITHMS, app_settings
+from django_nextauth_jwt.conf import (
+    FORMATS,
+    JWS_ALGORITHMS,
+    USER_MODE_DATABASE,
+    USER_MODE_STATELESS,
+    USER_MODES,
+    app_settings,
+)
 
 MIN_SECRET_BYTES = 32
 
@@ -34,7 +42,7 @@ def _str_list(value: Any) -> bool:
 
 def _check_secret() -> list[CheckMessage]:
     value = app_settings.SECRET
-    if value is None or value == "" or value == [] or value == ():
+    if value is None or value in ("", [], ()):
         return [
             Error(
                 "No NextAuth secret is configured.",
@@ -146,9 +154,12 @@ def _check_values() -> list[CheckMessage]:
                 id="nextauth_jwt.E013",
             )
         )
-    for name in ("NEXTAUTH_STAFF_ROLES", "NEXTAUTH_SUPERUSER_ROLES"):
-        value = getattr(settings, name, ())
-        if not _str_list(value):
+    roles = {
+        "NEXTAUTH_STAFF_ROLES": getattr(settings, "NEXTAUTH_STAFF_ROLES", ()),
+        "NEXTAUTH_SUPERUSER_ROLES": getattr(settings, "NEXTAUTH_SUPERUSER_ROLES", ()),
+    }
+    for name, role_list in roles.items():
+        if not _str_list(role_list):
             errors.append(
                 Error(
                     f"{name} must be a list of role names.",
@@ -159,6 +170,150 @@ def _check_values() -> list[CheckMessage]:
     return errors
 
 
+# -- request authentication (transport, CSRF, middleware, users): E020 onwards -------------- #
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+_MIDDLEWARE = "django_nextauth_jwt.middleware.NextAuthJWTMiddleware"
+_AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _check_request_settings() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    chunks = getattr(settings, "NEXTAUTH_MAX_COOKIE_CHUNKS", 8)
+    if not _is_int(chunks) or not 1 <= chunks <= 64:
+        errors.append(
+            Error(
+                "NEXTAUTH_MAX_COOKIE_CHUNKS must be a whole number from 1 to 64.",
+                hint="The default, 8, allows about 31 kB of cookie.",
+                id="nextauth_jwt.E020",
+            )
+        )
+    header = getattr(settings, "NEXTAUTH_CSRF_HEADER_NAME", "X-CSRF-Token")
+    if not isinstance(header, str) or not _HEADER_NAME.fullmatch(header):
+        errors.append(
+            Error(
+                "NEXTAUTH_CSRF_HEADER_NAME must be an HTTP header name (letters, digits, dashes).",
+                hint='For example "X-CSRF-Token".',
+                id="nextauth_jwt.E021",
+            )
+        )
+    if not _optional_text(getattr(settings, "NEXTAUTH_CSRF_COOKIE_NAME", None)):
+        errors.append(
+            Error(
+                "NEXTAUTH_CSRF_COOKIE_NAME must be a non-empty string without spaces, or None.",
+                hint="Leave it unset to use NextAuth's default for the configured format.",
+                id="nextauth_jwt.E022",
+            )
+        )
+    for name, default in (
+        ("NEXTAUTH_PROTECTED_PATHS", ()),
+        ("NEXTAUTH_PUBLIC_PATHS", ()),
+        ("NEXTAUTH_API_PATHS", ("/api/",)),
+    ):
+        value = getattr(settings, name, default)
+        if not _str_list(value) or not all(p.startswith("/") for p in value):
+            errors.append(
+                Error(
+                    f"{name} must be a list of path prefixes starting with '/'.",
+                    hint='End prefixes with "/" so that "/api/" does not match "/apiary".',
+                    id="nextauth_jwt.E023",
+                )
+            )
+    signin = getattr(settings, "NEXTAUTH_SIGNIN_URL", "/api/auth/signin")
+    if not isinstance(signin, str) or not signin.strip() or signin != signin.strip():
+        errors.append(
+            Error(
+                "NEXTAUTH_SIGNIN_URL must be a non-empty URL or path.",
+                hint='NextAuth\'s own page is "/api/auth/signin" on the Next.js app.',
+                id="nextauth_jwt.E024",
+            )
+        )
+    errors += _check_user_settings()
+    errors += _check_middleware_order()
+    return errors
+
+
+def _check_user_settings() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    mode = getattr(settings, "NEXTAUTH_USER_MODE", USER_MODE_STATELESS)
+    if mode not in USER_MODES:
+        errors.append(
+            Error(
+                "NEXTAUTH_USER_MODE is not a known mode.",
+                hint=f"Use one of: {', '.join(USER_MODES)}.",
+                id="nextauth_jwt.E025",
+            )
+        )
+    claim = getattr(settings, "NEXTAUTH_USER_LOOKUP_CLAIM", "id")
+    field = getattr(settings, "NEXTAUTH_USER_LOOKUP_FIELD", None)
+    if not _optional_text(claim) or claim is None or not _optional_text(field):
+        errors.append(
+            Error(
+                "NEXTAUTH_USER_LOOKUP_CLAIM must be a claim name and NEXTAUTH_USER_LOOKUP_FIELD "
+                "a field name or None.",
+                hint='Usually "id" (matched to the primary key) or "email".',
+                id="nextauth_jwt.E026",
+            )
+        )
+    elif mode == USER_MODE_DATABASE:
+        from django.contrib.auth import get_user_model
+        from django.core.exceptions import FieldDoesNotExist
+
+        from django_nextauth_jwt.users import lookup_field
+
+        name = lookup_field()
+        if name != "pk":
+            try:
+                get_user_model()._meta.get_field(name)
+            except FieldDoesNotExist:
+                errors.append(
+                    Error(
+                        f"The user model has no field {name!r} to look users up by.",
+                        hint="Set NEXTAUTH_USER_LOOKUP_FIELD to a field of AUTH_USER_MODEL.",
+                        id="nextauth_jwt.E026",
+                    )
+                )
+    for name in ("NEXTAUTH_PROVISION_USERS", "NEXTAUTH_SYNC_ROLES"):
+        if not isinstance(getattr(settings, name, False), bool):
+            errors.append(
+                Error(
+                    f"{name} must be True or False.",
+                    hint='It only has an effect when NEXTAUTH_USER_MODE is "database".',
+                    id="nextauth_jwt.E027",
+                )
+            )
+    groups = getattr(settings, "NEXTAUTH_ROLE_GROUPS", {})
+    if not isinstance(groups, dict) or not all(
+        isinstance(role, str) and role and _str_list(names) for role, names in groups.items()
+    ):
+        errors.append(
+            Error(
+                "NEXTAUTH_ROLE_GROUPS must map role names to lists of group names.",
+                hint='For example {"admin": ["Administrators"], "editor": ["Editors"]}.',
+                id="nextauth_jwt.E028",
+            )
+        )
+    return errors
+
+
+def _check_middleware_order() -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
+    if (
+        _MIDDLEWARE in middleware
+        and _AUTH_MIDDLEWARE in middleware
+        and middleware.index(_MIDDLEWARE) < middleware.index(_AUTH_MIDDLEWARE)
+    ):
+        return [
+            Error(
+                "NextAuthJWTMiddleware comes before AuthenticationMiddleware.",
+                hint="Move it after AuthenticationMiddleware, which would otherwise replace "
+                "the token's user with the session's.",
+                id="nextauth_jwt.E029",
+            )
+        ]
+    return []
+
+
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every ``NEXTAUTH_*`` setting, checked once at start-up."""
-    return _check_secret() + _check_formats() + _check_values()
+    return _check_secret() + _check_formats() + _check_values() + _check_request_settings()

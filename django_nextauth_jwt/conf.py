@@ -35,6 +35,26 @@ DEFAULT_COOKIE_NAMES = {
 }
 SECURE_PREFIX = "__Secure-"
 
+#: NextAuth's double-submit CSRF cookie names, per format (without ``__Host-``).
+DEFAULT_CSRF_COOKIE_NAMES = {
+    FORMAT_JWS: "next-auth.csrf-token",
+    FORMAT_NEXTAUTH_V4: "next-auth.csrf-token",
+    FORMAT_AUTHJS_V5: "authjs.csrf-token",
+}
+HOST_PREFIX = "__Host-"
+
+#: Largest value NextAuth puts in one cookie before chunking (4096 minus its estimate of the
+#: attributes: 163 in next-auth 4, 160 in @auth/core).
+COOKIE_CHUNK_SIZES = {
+    FORMAT_JWS: 3933,
+    FORMAT_NEXTAUTH_V4: 3933,
+    FORMAT_AUTHJS_V5: 3936,
+}
+
+USER_MODE_STATELESS = "stateless"
+USER_MODE_DATABASE = "database"
+USER_MODES = (USER_MODE_STATELESS, USER_MODE_DATABASE)
+
 THIRTY_DAYS = 30 * 24 * 60 * 60
 
 
@@ -68,9 +88,13 @@ class Settings:
         value = self.SECRET
         if isinstance(value, str):
             return (value,) if value else ()
-        if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-            if value and all(isinstance(s, str) and s for s in value):
-                return tuple(value)
+        if (
+            isinstance(value, Sequence)
+            and not isinstance(value, bytes | bytearray)
+            and value
+            and all(isinstance(s, str) and s for s in value)
+        ):
+            return tuple(value)
         return ()
 
     @property
@@ -90,7 +114,7 @@ class Settings:
 
     @property
     def JWS_ALGORITHM(self) -> str:
-        """The HMAC algorithm for ``jws`` tokens: the only one accepted, and the one used to sign."""
+        """The HMAC algorithm of ``jws`` tokens: the only one accepted, and the one signing."""
         return str(getattr(settings, "NEXTAUTH_JWS_ALGORITHM", "HS256"))
 
     @property
@@ -150,6 +174,87 @@ class Settings:
         """Token roles that make a user ``is_superuser`` (and staff)."""
         return tuple(getattr(settings, "NEXTAUTH_SUPERUSER_ROLES", ()))
 
+    # -- request authentication (transport, CSRF, middleware, users) ------------------------- #
+
+    @property
+    def MAX_COOKIE_CHUNKS(self) -> int:
+        """The most session-cookie chunks (``name.0`` ... ``name.n-1``) read; more is malformed."""
+        value: int = getattr(settings, "NEXTAUTH_MAX_COOKIE_CHUNKS", 8)
+        return value
+
+    @property
+    def CSRF_HEADER_NAME(self) -> str:
+        """The request header that carries NextAuth's double-submit CSRF token back."""
+        return str(getattr(settings, "NEXTAUTH_CSRF_HEADER_NAME", "X-CSRF-Token"))
+
+    @property
+    def CSRF_COOKIE_NAME(self) -> str | None:
+        """An explicit NextAuth CSRF cookie name, overriding the per-format default."""
+        value: str | None = getattr(settings, "NEXTAUTH_CSRF_COOKIE_NAME", None)
+        return value
+
+    @property
+    def PROTECTED_PATHS(self) -> tuple[str, ...]:
+        """Path prefixes the middleware refuses without a valid token."""
+        return tuple(getattr(settings, "NEXTAUTH_PROTECTED_PATHS", ()))
+
+    @property
+    def PUBLIC_PATHS(self) -> tuple[str, ...]:
+        """Path prefixes never protected by the middleware, even inside a protected prefix."""
+        return tuple(getattr(settings, "NEXTAUTH_PUBLIC_PATHS", ()))
+
+    @property
+    def API_PATHS(self) -> tuple[str, ...]:
+        """Path prefixes answered with a 401 JSON body instead of a sign-in redirect."""
+        return tuple(getattr(settings, "NEXTAUTH_API_PATHS", ("/api/",)))
+
+    @property
+    def SIGNIN_URL(self) -> str:
+        """Where the middleware sends people on protected pages; ``callbackUrl`` is appended."""
+        return str(getattr(settings, "NEXTAUTH_SIGNIN_URL", "/api/auth/signin"))
+
+    @property
+    def USER_MODE(self) -> str:
+        """``stateless`` (a ``TokenUser``, no query) or ``database`` (a row of the user model)."""
+        return str(getattr(settings, "NEXTAUTH_USER_MODE", "stateless"))
+
+    @property
+    def USER_LOOKUP_CLAIM(self) -> str:
+        """Database mode: the claim that identifies the user (``id`` or ``email``, or any claim)."""
+        return str(getattr(settings, "NEXTAUTH_USER_LOOKUP_CLAIM", "id"))
+
+    @property
+    def USER_LOOKUP_FIELD(self) -> str | None:
+        """Database mode: the model field matched (default ``pk``, or the email field for email)."""
+        value: str | None = getattr(settings, "NEXTAUTH_USER_LOOKUP_FIELD", None)
+        return value
+
+    @property
+    def PROVISION_USERS(self) -> bool:
+        """Database mode: create the user on first sight of a valid token (just in time)."""
+        return bool(getattr(settings, "NEXTAUTH_PROVISION_USERS", False))
+
+    @property
+    def SYNC_ROLES(self) -> bool:
+        """Database mode: re-apply the role mapping (staff, superuser, groups) on every request."""
+        return bool(getattr(settings, "NEXTAUTH_SYNC_ROLES", False))
+
+    @property
+    def ROLE_GROUPS(self) -> dict[str, tuple[str, ...]]:
+        """Database mode: token role -> names of the Django groups a user with that role is in."""
+        value = getattr(settings, "NEXTAUTH_ROLE_GROUPS", {})
+        return {role: tuple(groups) for role, groups in dict(value).items()}
+
+    def csrf_cookie_name(self, fmt: str | None = None) -> str:
+        """NextAuth's CSRF cookie name for ``fmt``: ``__Host-`` prefixed when cookies are secure."""
+        explicit = self.CSRF_COOKIE_NAME
+        if explicit:
+            return explicit
+        base = DEFAULT_CSRF_COOKIE_NAMES.get(
+            fmt or self.JWT_FORMAT, DEFAULT_CSRF_COOKIE_NAMES[FORMAT_JWS]
+        )
+        return HOST_PREFIX + base if self.SECURE_COOKIE else base
+
     def session_cookie_name(self, fmt: str | None = None) -> str:
         """The session cookie name for ``fmt`` (default: ``JWT_FORMAT``)."""
         explicit = self.COOKIE_NAME
@@ -172,4 +277,4 @@ def _clear_derived_caches(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("NEXTAUTH_"):
         from django_nextauth_jwt import tokens
 
-        tokens.clear_key_caches()
+        tokens.clear_caches()

@@ -21,9 +21,9 @@ import functools
 import hashlib
 import hmac
 import json
-import math
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.conf import (
@@ -80,8 +81,11 @@ _V4_HEADER_KEYS = frozenset({"alg", "enc"})
 _V5_HEADER_KEYS = frozenset({"alg", "enc", "kid"})
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_B64_TRANSLATE = str.maketrans("-_", "+/")
-_B64_TRANSLATE_BACK = str.maketrans("+/", "-_")
+_COMPACT = re.compile(r"[A-Za-z0-9_.-]*")
+# bytes.translate is an order of magnitude faster than str.translate.
+_B64_TRANSLATE = bytes.maketrans(b"-_", b"+/")
+_B64_TRANSLATE_BACK = bytes.maketrans(b"+/", b"-_")
+_PADDING = (b"", b"", b"==", b"=")
 # Characters whose unused low bits are zero, for the last character of an
 # unpadded group of 2 (4 spare bits) or 3 (2 spare bits): the canonical forms.
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
@@ -94,21 +98,27 @@ _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 
 def b64url_encode(data: bytes) -> str:
     """Unpadded base64url, as JOSE requires."""
-    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
-    return encoded.translate(_B64_TRANSLATE_BACK).rstrip("=")
+    encoded = binascii.b2a_base64(data, newline=False).translate(_B64_TRANSLATE_BACK)
+    return encoded.rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(value: str) -> bytes:
     """Decode unpadded, canonical base64url; anything else is ``TokenMalformed``."""
+    if not _B64URL.fullmatch(value):
+        raise TokenMalformed()
+    return _unb64(value)
+
+
+def _unb64(value: str) -> bytes:
+    # The caller has checked the alphabet (for a whole token, once, in _split).
     rem = len(value) % 4
-    if rem == 1 or not _B64URL.fullmatch(value):
+    if rem == 1:
         raise TokenMalformed()
     if rem and value[-1] not in _CANONICAL_LAST[rem]:
         raise TokenMalformed()
     try:
-        return binascii.a2b_base64(
-            value.translate(_B64_TRANSLATE) + "=" * (-len(value) % 4), strict_mode=True
-        )
+        raw = value.encode("ascii").translate(_B64_TRANSLATE) + _PADDING[rem]
+        return binascii.a2b_base64(raw, strict_mode=True)
     except binascii.Error as exc:  # pragma: no cover - the checks above catch it first
         raise TokenMalformed() from exc
 
@@ -125,13 +135,15 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# Built once: json.loads with keyword arguments builds a new decoder per call.
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON_UNIQUE = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_object)
+
+
 def _json_object(data: bytes, *, unique: bool = False) -> dict[str, Any]:
     try:
-        value = json.loads(
-            data,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_unique_object if unique else None,
-        )
+        # Strict UTF-8 first: json.loads(bytes) would also take UTF-16/32 and a BOM.
+        value = (_JSON_UNIQUE if unique else _JSON).decode(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         # ValueError covers UnicodeDecodeError and JSONDecodeError.
         raise TokenMalformed() from exc
@@ -140,17 +152,32 @@ def _json_object(data: bytes, *, unique: bool = False) -> dict[str, Any]:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_header(segment: str) -> dict[str, Any]:
+    # Every token from one issuer carries the same protected header, so parsing
+    # it once is worth a cache; a flood of distinct headers only cycles 64 slots.
+    # Callers must not mutate the result.
+    return _json_object(_unb64(segment), unique=True)
+
+
 def _json_bytes(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _split(token: object) -> list[str]:
+def _split(token: object, max_length: int) -> list[str]:
     if not isinstance(token, str) or not token:
         raise TokenMissing() if not token else TokenMalformed()
-    if len(token) > app_settings.MAX_TOKEN_LENGTH:
+    if len(token) > max_length:
         raise TokenMalformed("Token is too large.")
+    if not _COMPACT.fullmatch(token):
+        raise TokenMalformed()
     parts = token.split(".")
-    if len(parts) not in (3, 5):
+    count = len(parts)
+    # Only a JWE's encrypted-key segment may be empty (and must be, for "dir").
+    if count == 3:
+        if "" in parts:
+            raise TokenMalformed()
+    elif count != 5 or not (parts[0] and parts[2] and parts[3] and parts[4]):
         raise TokenMalformed()
     return parts
 
@@ -179,7 +206,7 @@ def _v5_key(secret: str, salt: str) -> bytes:
 
 def jwk_thumbprint(key: bytes) -> str:
     """RFC 7638 SHA-512 thumbprint of an ``oct`` key, as @auth/core puts in ``kid``."""
-    jwk = '{"k":"%s","kty":"oct"}' % b64url_encode(key)
+    jwk = f'{{"k":"{b64url_encode(key)}","kty":"oct"}}'
     return b64url_encode(hashlib.sha512(jwk.encode()).digest())
 
 
@@ -193,38 +220,92 @@ def _v5_keyring(secrets: tuple[str, ...], salt: str) -> dict[str, bytes]:
     return ring
 
 
-def clear_key_caches() -> None:
-    """Forget every derived key (called when a ``NEXTAUTH_*`` setting changes)."""
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Every setting verification and minting need, validated and frozen.
+
+    Built at first use and rebuilt after any ``NEXTAUTH_*`` ``setting_changed``
+    (``override_settings``, the pytest-django ``settings`` fixture): reading a
+    dozen settings per request costs more than verifying an HMAC.
+    """
+
+    secrets: tuple[str, ...]
+    mint_format: str
+    accepted_formats: frozenset[str]
+    jws_algorithm: str
+    max_age: int
+    leeway: int
+    issuer: str | None
+    audience: str | None
+    max_token_length: int
+    v5_salt: str
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ImproperlyConfigured(message)
+
+
+_policy: tuple[object, Policy] | None = None
+
+
+def policy() -> Policy:
+    """The current :class:`Policy`; ``ImproperlyConfigured`` if the settings cannot work.
+
+    Cached per settings object: ``override_settings`` swaps that object, so even
+    a deletion that sends no ``setting_changed`` (pytest-django's ``del
+    settings.X``) is seen.
+    """
+    global _policy  # noqa: PLW0603 - a one-slot cache
+    wrapped = settings._wrapped  # type: ignore[misc]  # LazySettings, typed as Settings
+    cached = _policy
+    if cached is not None and cached[0] is wrapped:
+        return cached[1]
+    built = _build_policy()
+    _policy = (wrapped, built)
+    return built
+
+
+def _build_policy() -> Policy:
+    s = app_settings
+    secrets = s.SECRETS
+    _require(
+        bool(secrets),
+        "NEXTAUTH_SECRET is not set: set it (a string or a list of strings) or the "
+        "NEXTAUTH_SECRET / AUTH_SECRET / JWT_SECRET environment variable.",
+    )
+    known = ", ".join(FORMATS)
+    _require(s.JWT_FORMAT in FORMATS, f"NEXTAUTH_JWT_FORMAT must be one of {known}.")
+    accepted = s.ACCEPTED_FORMATS
+    _require(
+        all(f in FORMATS for f in accepted), f"NEXTAUTH_ACCEPTED_FORMATS may list only {known}."
+    )
+    _require(
+        s.JWS_ALGORITHM in JWS_ALGORITHMS,
+        f"NEXTAUTH_JWS_ALGORITHM must be one of {', '.join(JWS_ALGORITHMS)}.",
+    )
+    return Policy(
+        secrets=secrets,
+        mint_format=s.JWT_FORMAT,
+        accepted_formats=frozenset(accepted),
+        jws_algorithm=s.JWS_ALGORITHM,
+        max_age=s.MAX_AGE,
+        leeway=s.LEEWAY,
+        issuer=s.ISSUER,
+        audience=s.AUDIENCE,
+        max_token_length=s.MAX_TOKEN_LENGTH,
+        v5_salt=s.V5_SALT,
+    )
+
+
+def clear_caches() -> None:
+    """Forget the policy and every derived key (on any ``NEXTAUTH_*`` setting change)."""
+    global _policy  # noqa: PLW0603
+    _policy = None
+    _parse_header.cache_clear()
     _v4_cipher.cache_clear()
     _v5_key.cache_clear()
     _v5_keyring.cache_clear()
-
-
-def _secrets() -> tuple[str, ...]:
-    secrets = app_settings.SECRETS
-    if not secrets:
-        raise ImproperlyConfigured(
-            "NEXTAUTH_SECRET is not set: set it (a string or a list of strings) or the "
-            "NEXTAUTH_SECRET / AUTH_SECRET / JWT_SECRET environment variable."
-        )
-    return secrets
-
-
-def _check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ImproperlyConfigured(
-            f"NEXTAUTH_JWT_FORMAT must be one of {', '.join(FORMATS)}."
-        )
-    return fmt
-
-
-def _jws_algorithm() -> str:
-    alg = app_settings.JWS_ALGORITHM
-    if alg not in JWS_ALGORITHMS:
-        raise ImproperlyConfigured(
-            f"NEXTAUTH_JWS_ALGORITHM must be one of {', '.join(JWS_ALGORITHMS)}."
-        )
-    return alg
 
 
 # --------------------------------------------------------------------------- #
@@ -232,8 +313,8 @@ def _jws_algorithm() -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _decode_jws(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
-    alg = _jws_algorithm()
+def _decode_jws(parts: list[str], header: dict[str, Any], pol: Policy) -> dict[str, Any]:
+    alg = pol.jws_algorithm
     if header.get("alg") != alg or not header.keys() <= _JWS_HEADER_KEYS:
         raise TokenUnsupported()
     typ = header.get("typ")
@@ -241,14 +322,14 @@ def _decode_jws(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
         raise TokenUnsupported()
     if "kid" in header and not isinstance(header["kid"], str):
         raise TokenUnsupported()
-    signature = b64url_decode(parts[2])
+    signature = _unb64(parts[2])
     if len(signature) != _JWS_SIG_LENGTHS[alg]:
         raise InvalidToken()
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     digest = _JWS_DIGESTS[alg]
-    for secret in _secrets():
+    for secret in pol.secrets:
         if hmac.compare_digest(hmac.digest(secret.encode(), signing_input, digest), signature):
-            return _json_object(b64url_decode(parts[1]))
+            return _json_object(_unb64(parts[1]))
     raise InvalidToken()
 
 
@@ -256,20 +337,20 @@ def _jwe_segments(parts: list[str], iv_len: int, tag_len: int) -> tuple[bytes, b
     if parts[1]:
         # "dir" has no encrypted key: a non-empty one is a different algorithm in disguise.
         raise TokenUnsupported()
-    iv = b64url_decode(parts[2])
-    ciphertext = b64url_decode(parts[3])
-    tag = b64url_decode(parts[4])
+    iv = _unb64(parts[2])
+    ciphertext = _unb64(parts[3])
+    tag = _unb64(parts[4])
     if len(iv) != iv_len or len(tag) != tag_len:
         raise TokenMalformed()
     return iv, ciphertext, tag
 
 
-def _decode_v4(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
+def _decode_v4(parts: list[str], header: dict[str, Any], pol: Policy) -> dict[str, Any]:
     if header != V4_HEADER:
         raise TokenUnsupported()
     iv, ciphertext, tag = _jwe_segments(parts, 12, 16)
     aad = parts[0].encode("ascii")
-    for secret in _secrets():
+    for secret in pol.secrets:
         try:
             plaintext = _v4_cipher(secret).decrypt(iv, ciphertext + tag, aad)
         except InvalidTag:
@@ -278,7 +359,29 @@ def _decode_v4(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
     raise InvalidToken()
 
 
-def _decode_v5(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
+_contexts = threading.local()
+
+
+def _cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """AES-256-CBC decryption, by its definition: P_i = D_K(C_i) XOR C_(i-1), C_0 = IV.
+
+    Building a cipher context per call costs more than the decryption itself,
+    and a CBC context cannot be reused across IVs; the block decryption (ECB,
+    stateless across whole blocks) can, one context per thread and key.
+    """
+    cache: dict[bytes, Any] = _contexts.__dict__.setdefault("ecb", {})
+    ecb = cache.get(key)
+    if ecb is None:
+        if len(cache) >= 8:
+            cache.clear()
+        ecb = cache[key] = Cipher(algorithms.AES(key), modes.ECB()).decryptor()  # noqa: S305
+    blocks = ecb.update(ciphertext)
+    chained = iv + ciphertext[:-16]
+    plain = int.from_bytes(blocks, "big") ^ int.from_bytes(chained, "big")
+    return plain.to_bytes(len(ciphertext), "big")
+
+
+def _decode_v5(parts: list[str], header: dict[str, Any], pol: Policy) -> dict[str, Any]:
     if header.get("alg") != "dir" or header.get("enc") != V5_ENC:
         raise TokenUnsupported()
     if not header.keys() <= _V5_HEADER_KEYS:
@@ -286,7 +389,7 @@ def _decode_v5(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
     iv, ciphertext, tag = _jwe_segments(parts, 16, 32)
     if not ciphertext or len(ciphertext) % 16:
         raise TokenMalformed()
-    ring = _v5_keyring(_secrets(), app_settings.V5_SALT)
+    ring = _v5_keyring(pol.secrets, pol.v5_salt)
     kid = header.get("kid")
     if kid is None:
         # @auth/core: a token without kid is tried with the first secret only.
@@ -301,17 +404,16 @@ def _decode_v5(parts: list[str], header: dict[str, Any]) -> dict[str, Any]:
     # Authenticate before decrypting: no padding oracle, no work on forged data.
     if not hmac.compare_digest(expected, tag):
         raise InvalidToken()
-    decryptor = Cipher(algorithms.AES(key[32:]), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(ciphertext) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
-    try:
-        plaintext = unpadder.update(padded) + unpadder.finalize()
-    except ValueError as exc:  # a valid MAC with bad padding: only a buggy encoder does this
-        raise InvalidToken() from exc
-    return _json_object(plaintext)
+    padded = _cbc_decrypt(key[32:], iv, ciphertext)
+    # PKCS#7. The MAC already passed, so this is no oracle: only a buggy encoder
+    # gets here with bad padding.
+    pad = padded[-1]
+    if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
+        raise InvalidToken()
+    return _json_object(padded[:-pad])
 
 
-_DECODERS: dict[str, Callable[[list[str], dict[str, Any]], dict[str, Any]]] = {
+_DECODERS: dict[str, Callable[[list[str], dict[str, Any], Policy], dict[str, Any]]] = {
     FORMAT_JWS: _decode_jws,
     FORMAT_NEXTAUTH_V4: _decode_v4,
     FORMAT_AUTHJS_V5: _decode_v5,
@@ -329,20 +431,18 @@ def _format_of(parts: list[str], header: dict[str, Any]) -> str:
     raise TokenUnsupported()
 
 
-def decode(token: str) -> dict[str, Any]:
+def decode(token: str, *, pol: Policy | None = None) -> dict[str, Any]:
     """Verify or decrypt ``token`` and return its raw payload, claims not yet validated.
 
     Raises a subclass of :class:`~django_nextauth_jwt.exceptions.InvalidToken`.
     """
-    parts = _split(token)
-    header = _json_object(b64url_decode(parts[0]), unique=True)
+    pol = pol or policy()
+    parts = _split(token, pol.max_token_length)
+    header = _parse_header(parts[0])
     fmt = _format_of(parts, header)
-    accepted = app_settings.ACCEPTED_FORMATS
-    for name in accepted:
-        _check_format(name)
-    if fmt not in accepted:
+    if fmt not in pol.accepted_formats:
         raise TokenUnsupported()
-    return _DECODERS[fmt](parts, header)
+    return _DECODERS[fmt](parts, header, pol)
 
 
 # --------------------------------------------------------------------------- #
@@ -362,17 +462,23 @@ def _int_claim(payload: Mapping[str, Any], name: str, *, required: bool = False)
     return value
 
 
-def validate_claims(payload: Mapping[str, Any], *, now: int | None = None) -> Claims:
+def validate_claims(
+    payload: Mapping[str, Any], *, now: int | None = None, pol: Policy | None = None
+) -> Claims:
     """Check ``exp`` (required), ``nbf``, ``iat``, ``sub``, ``iss`` and ``aud``.
 
-    Returns the claims with ``id`` set to ``sub``, the shape the seed's
-    ``JWTAuth.verify`` returned.
+    Returns a copy of the claims with ``id`` set to ``sub``, the shape the
+    seed's ``JWTAuth.verify`` returned.
     """
+    return _validated(dict(payload), now=now, pol=pol or policy())
+
+
+def _validated(payload: dict[str, Any], *, now: int | None, pol: Policy) -> Claims:
+    # Works in place: the payload is a dict decode() has just built.
     now = int(time.time()) if now is None else now
-    leeway = app_settings.LEEWAY
+    leeway = pol.leeway
     exp = _int_claim(payload, "exp", required=True)
-    assert exp is not None
-    if exp <= now - leeway:
+    if exp is None or exp <= now - leeway:
         raise TokenExpired()
     nbf = _int_claim(payload, "nbf")
     if nbf is not None and nbf > now + leeway:
@@ -385,10 +491,10 @@ def validate_claims(payload: Mapping[str, Any], *, now: int | None = None) -> Cl
     # ({"value", "provider"}) decrypt with the session key but carry no sub.
     if not isinstance(sub, str) or not sub:
         raise TokenClaimsInvalid()
-    issuer = app_settings.ISSUER
+    issuer = pol.issuer
     if issuer is not None and payload.get("iss") != issuer:
         raise TokenClaimsInvalid()
-    audience = app_settings.AUDIENCE
+    audience = pol.audience
     if audience is not None:
         aud = payload.get("aud")
         if isinstance(aud, list):
@@ -396,9 +502,8 @@ def validate_claims(payload: Mapping[str, Any], *, now: int | None = None) -> Cl
                 raise TokenClaimsInvalid()
         elif aud != audience:
             raise TokenClaimsInvalid()
-    claims = dict(payload)
-    claims["id"] = sub
-    return claims
+    payload["id"] = sub
+    return payload
 
 
 # --------------------------------------------------------------------------- #
@@ -406,8 +511,8 @@ def validate_claims(payload: Mapping[str, Any], *, now: int | None = None) -> Cl
 # --------------------------------------------------------------------------- #
 
 
-def _encode_jws(payload: Mapping[str, Any], secret: str) -> str:
-    alg = _jws_algorithm()
+def _encode_jws(payload: Mapping[str, Any], pol: Policy) -> str:
+    alg, secret = pol.jws_algorithm, pol.secrets[0]
     header = b64url_encode(_json_bytes({"alg": alg, "typ": "JWT"}))
     body = b64url_encode(_json_bytes(payload))
     signing_input = f"{header}.{body}"
@@ -415,16 +520,16 @@ def _encode_jws(payload: Mapping[str, Any], secret: str) -> str:
     return f"{signing_input}.{b64url_encode(signature)}"
 
 
-def _encode_v4(payload: Mapping[str, Any], secret: str) -> str:
+def _encode_v4(payload: Mapping[str, Any], pol: Policy) -> str:
     header = b64url_encode(_json_bytes(V4_HEADER))
     iv = os.urandom(12)
-    sealed = _v4_cipher(secret).encrypt(iv, _json_bytes(payload), header.encode("ascii"))
+    sealed = _v4_cipher(pol.secrets[0]).encrypt(iv, _json_bytes(payload), header.encode("ascii"))
     ciphertext, tag = sealed[:-16], sealed[-16:]
     return ".".join((header, "", b64url_encode(iv), b64url_encode(ciphertext), b64url_encode(tag)))
 
 
-def _encode_v5(payload: Mapping[str, Any], secret: str) -> str:
-    key = _v5_key(secret, app_settings.V5_SALT)
+def _encode_v5(payload: Mapping[str, Any], pol: Policy) -> str:
+    key = _v5_key(pol.secrets[0], pol.v5_salt)
     protected = {"alg": "dir", "enc": V5_ENC, "kid": jwk_thumbprint(key)}
     header = b64url_encode(_json_bytes(protected))
     aad = header.encode("ascii")
@@ -438,7 +543,7 @@ def _encode_v5(payload: Mapping[str, Any], secret: str) -> str:
     return ".".join((header, "", b64url_encode(iv), b64url_encode(ciphertext), b64url_encode(tag)))
 
 
-_ENCODERS: dict[str, Callable[[Mapping[str, Any], str], str]] = {
+_ENCODERS: dict[str, Callable[[Mapping[str, Any], Policy], str]] = {
     FORMAT_JWS: _encode_jws,
     FORMAT_NEXTAUTH_V4: _encode_v4,
     FORMAT_AUTHJS_V5: _encode_v5,
@@ -446,7 +551,10 @@ _ENCODERS: dict[str, Callable[[Mapping[str, Any], str], str]] = {
 
 
 def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> Claims:
-    """The payload ``create`` would sign: ``sub`` from ``id``, plus ``iat``/``exp``/``jti``/``iss``/``aud``."""
+    """The payload ``create`` signs: ``sub`` from ``id``, then ``iat``, ``exp``, ``jti``.
+
+    ``iss`` and ``aud`` are set from settings when configured.
+    """
     payload = {k: v for k, v in claims.items() if k != "id"}
     user_id = claims.get("id", claims.get("sub"))
     if "id" in claims and "sub" in claims and str(claims["sub"]) != str(claims["id"]):
@@ -454,23 +562,27 @@ def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> C
     if user_id is None or user_id == "" or isinstance(user_id, bool):
         raise ValueError("claims need an 'id' (or 'sub')")
     payload["sub"] = str(user_id)
+    pol = policy()
     now = int(time.time())
-    lifetime = app_settings.MAX_AGE if max_age is None else max_age
+    lifetime = pol.max_age if max_age is None else max_age
     # Like NextAuth's encode: iat, exp and jti are always set here.
     payload["iat"] = now
     payload["exp"] = now + int(lifetime)
     payload["jti"] = str(uuid.uuid4())
-    if app_settings.ISSUER is not None:
-        payload["iss"] = app_settings.ISSUER
-    if app_settings.AUDIENCE is not None:
-        payload["aud"] = app_settings.AUDIENCE
+    if pol.issuer is not None:
+        payload["iss"] = pol.issuer
+    if pol.audience is not None:
+        payload["aud"] = pol.audience
     return payload
 
 
 def encode(payload: Mapping[str, Any], *, format: str | None = None) -> str:
     """Sign or encrypt ``payload`` as it is, with the first configured secret."""
-    fmt = _check_format(format or app_settings.JWT_FORMAT)
-    return _ENCODERS[fmt](payload, _secrets()[0])
+    pol = policy()
+    fmt = format or pol.mint_format
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    return _ENCODERS[fmt](payload, pol)
 
 
 # --------------------------------------------------------------------------- #
@@ -517,7 +629,8 @@ class JWTAuth:
     @staticmethod
     def verify(token: str) -> Claims:
         """Return the verified claims, with ``id`` = ``sub``, or raise ``InvalidToken``."""
-        return validate_claims(decode(token))
+        pol = policy()
+        return _validated(decode(token, pol=pol), now=None, pol=pol)
 
     @staticmethod
     def authenticate_token(token: str | None) -> AuthResult:

@@ -1,4 +1,4 @@
-"""Drive the real npm packages (next-auth 4, @auth/core, jose) through ``tests/interop/node/bridge.mjs``.
+"""Drive the real npm packages (next-auth 4, @auth/core, jose) through ``bridge.mjs``.
 
 One long-lived Node process per test worker answers JSON-lines requests; see
 ``tests/interop/node/README.md`` for the operations.
@@ -60,6 +60,8 @@ class NodeBridge:
         if self._proc.stdin:
             self._proc.stdin.close()
         self._proc.wait(timeout=10)
+        if self._proc.stdout:
+            self._proc.stdout.close()
 
 
 def find_node() -> str | None:

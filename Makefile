@@ -1,0 +1,35 @@
+# Every target sets itself up: a fresh clone needs only Python 3.10+, Node 20+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_DIR := tests/interop/node
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint bench
+
+help:
+	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
+	@echo "make bench   set up and run the verification benchmark"
+
+install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e .
+	touch $@
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -n auto
+
+bench: install
+	$(BIN)/python benchmarks/verify.py

@@ -1,0 +1,124 @@
+"""Every system check id fires on the misconfiguration it names, and only then."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from django_nextauth_jwt.checks import check_settings
+
+GOOD = "x" * 32
+
+
+def ids(settings: Any, **overrides: Any) -> list[str]:
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    return [message.id for message in check_settings() if message.id]
+
+
+def test_default_test_settings_pass(settings: Any) -> None:
+    assert ids(settings) == []
+
+
+def test_missing_secret_is_e001(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    del settings.NEXTAUTH_SECRET
+    assert ids(settings) == ["nextauth_jwt.E001"]
+    assert ids(settings, NEXTAUTH_SECRET="") == ["nextauth_jwt.E001"]
+    assert ids(settings, NEXTAUTH_SECRET=[]) == ["nextauth_jwt.E001"]
+
+
+def test_secret_from_environment_satisfies_e001(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del settings.NEXTAUTH_SECRET
+    monkeypatch.setenv("AUTH_SECRET", GOOD)
+    assert ids(settings) == []
+
+
+@pytest.mark.parametrize("value", [b"x" * 32, 123, [GOOD, ""], [GOOD, 5], {"a": GOOD}])
+def test_secret_of_wrong_type_is_e002(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_SECRET=value) == ["nextauth_jwt.E002"]
+
+
+@pytest.mark.parametrize("value", ["short", [GOOD, "short"], "é" * 15])
+def test_short_secret_is_e003(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_SECRET=value) == ["nextauth_jwt.E003"]
+
+
+def test_secret_of_32_bytes_passes(settings: Any) -> None:
+    assert ids(settings, NEXTAUTH_SECRET=[GOOD, "é" * 16]) == []
+
+
+@pytest.mark.parametrize("value", ["jwe", "JWS", "v5", ""])
+def test_unknown_format_is_e004(settings: Any, value: str) -> None:
+    assert "nextauth_jwt.E004" in ids(settings, NEXTAUTH_JWT_FORMAT=value)
+
+
+@pytest.mark.parametrize("value", [[], ["jws", "nope"], ["nextauth-v4"], "authjs-v5", [1], b"jws"])
+def test_bad_accepted_formats_is_e005(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_ACCEPTED_FORMATS=value) == ["nextauth_jwt.E005"]
+
+
+def test_accepted_formats_that_include_the_signing_format_pass(settings: Any) -> None:
+    assert ids(settings, NEXTAUTH_ACCEPTED_FORMATS=["nextauth-v4", "jws"]) == []
+
+
+@pytest.mark.parametrize("value", ["RS256", "none", "hs256", "ES256"])
+def test_unknown_algorithm_is_e006(settings: Any, value: str) -> None:
+    assert ids(settings, NEXTAUTH_JWS_ALGORITHM=value) == ["nextauth_jwt.E006"]
+
+
+@pytest.mark.parametrize(
+    ("name", "check_id"),
+    [
+        ("NEXTAUTH_ISSUER", "nextauth_jwt.E007"),
+        ("NEXTAUTH_AUDIENCE", "nextauth_jwt.E008"),
+        ("NEXTAUTH_COOKIE_NAME", "nextauth_jwt.E011"),
+        ("NEXTAUTH_SALT", "nextauth_jwt.E012"),
+    ],
+)
+@pytest.mark.parametrize("value", ["", " padded ", 5, ["a"]])
+def test_malformed_text_settings(settings: Any, name: str, check_id: str, value: Any) -> None:
+    assert ids(settings, **{name: value}) == [check_id]
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "15", True, None])
+def test_bad_leeway_is_e009(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_LEEWAY=value) == ["nextauth_jwt.E009"]
+
+
+@pytest.mark.parametrize("value", [0, -5, 3600.0, "3600", False])
+def test_bad_max_age_is_e010(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_MAX_AGE=value) == ["nextauth_jwt.E010"]
+
+
+@pytest.mark.parametrize("value", [0, 512, "32768", 1e6])
+def test_bad_max_token_length_is_e013(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_MAX_TOKEN_LENGTH=value) == ["nextauth_jwt.E013"]
+
+
+@pytest.mark.parametrize("name", ["NEXTAUTH_STAFF_ROLES", "NEXTAUTH_SUPERUSER_ROLES"])
+@pytest.mark.parametrize("value", ["admin", [1], [""], None])
+def test_bad_role_lists_are_e014(settings: Any, name: str, value: Any) -> None:
+    assert ids(settings, **{name: value}) == ["nextauth_jwt.E014"]
+
+
+def test_checks_run_in_manage_py_check(settings: Any) -> None:
+    settings.NEXTAUTH_SECRET = "short"
+    with pytest.raises(SystemCheckError, match=r"nextauth_jwt\.E003"):
+        call_command("check")
+
+
+def test_every_check_id_is_documented_in_the_readme() -> None:
+    source = Path(__file__).parents[1] / "django_nextauth_jwt" / "checks.py"
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    declared = set(re.findall(r"nextauth_jwt\.[EW]\d{3}", source.read_text()))
+    assert declared
+    assert declared <= set(re.findall(r"nextauth_jwt\.[EW]\d{3}", readme))
