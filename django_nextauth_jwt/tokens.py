@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from django_nextauth_jwt import revocation
 from django_nextauth_jwt.conf import (
     FORMAT_AUTHJS_V5,
     FORMAT_JWS,
@@ -239,6 +240,9 @@ class Policy:
     audience: str | None
     max_token_length: int
     v5_salt: str
+    revocation: bool
+    revocation_cache: str
+    revocation_fail_open: bool
 
 
 def _require(condition: bool, message: str) -> None:
@@ -295,6 +299,9 @@ def _build_policy() -> Policy:
         audience=s.AUDIENCE,
         max_token_length=s.MAX_TOKEN_LENGTH,
         v5_salt=s.V5_SALT,
+        revocation=s.REVOCATION,
+        revocation_cache=s.REVOCATION_CACHE,
+        revocation_fail_open=s.REVOCATION_FAIL_OPEN,
     )
 
 
@@ -628,9 +635,24 @@ class JWTAuth:
 
     @staticmethod
     def verify(token: str) -> Claims:
-        """Return the verified claims, with ``id`` = ``sub``, or raise ``InvalidToken``."""
+        """Return the verified claims, with ``id`` = ``sub``, or raise ``InvalidToken``.
+
+        With ``NEXTAUTH_REVOCATION`` (the default) a token signed out of is
+        ``TokenRevoked``.
+        """
         pol = policy()
-        return _validated(decode(token, pol=pol), now=None, pol=pol)
+        claims = _validated(decode(token, pol=pol), now=None, pol=pol)
+        revocation.check(claims, pol)
+        return claims
+
+    @staticmethod
+    def revoke(token: str) -> bool:
+        """Verify ``token`` and deny it until it expires (sign-out); False without a ``jti``.
+
+        Raises ``InvalidToken`` for a token that does not verify, and the cache
+        backend's error when the deny-list cannot be written.
+        """
+        return revocation.revoke(JWTAuth.verify(token))
 
     @staticmethod
     def authenticate_token(token: str | None) -> AuthResult:

@@ -1,11 +1,48 @@
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.node_bridge import NodeBridge, find_node
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def require(condition: bool, message: str) -> None:
+    """Skip when a real service is missing, except under CI=true where that is a failure."""
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> str:
+    """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test."""
+    require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")
@@ -15,11 +52,8 @@ def node() -> Iterator[NodeBridge]:
     Outside CI a missing Node (or a missing ``npm ci``) skips; with CI=true it fails.
     """
     binary = find_node()
-    if binary is None:
-        message = "node and tests/interop/node/node_modules are needed (run: make test)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require(binary is not None, "node and tests/interop/node/node_modules are needed (make test)")
+    assert binary is not None
     bridge = NodeBridge(binary)
     try:
         yield bridge

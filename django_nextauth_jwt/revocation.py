@@ -1,0 +1,67 @@
+"""The ``jti`` deny-list: sign-out revokes a token until its ``exp``, in Django's cache.
+
+The local-memory cache (the default) serves one process; point
+``NEXTAUTH_REVOCATION_CACHE`` at a Redis cache so that every process and every
+instance of the service sees a sign-out. When the cache cannot be reached,
+verification refuses tokens (``revocation_unavailable``) unless
+``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import caches
+
+from django_nextauth_jwt.exceptions import RevocationUnavailable, TokenRevoked
+
+if TYPE_CHECKING:
+    from django_nextauth_jwt.tokens import Policy
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "nextauth_jwt:revoked:"
+
+
+def _key(jti: str) -> str:
+    # Hashed: a fixed, backend-safe key length whatever the issuer put in jti.
+    return KEY_PREFIX + hashlib.sha256(jti.encode()).hexdigest()
+
+
+def revoke(claims: Mapping[str, Any], *, pol: Policy | None = None) -> bool:
+    """Deny ``claims``' token until its ``exp`` (plus leeway); False if it has no ``jti``.
+
+    Errors of the cache backend propagate: the caller decides what a sign-out
+    that could not revoke should answer.
+    """
+    from django_nextauth_jwt.tokens import policy
+
+    pol = pol or policy()
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if not isinstance(jti, str) or not jti or type(exp) is not int:
+        return False
+    ttl = max(1, exp - int(time.time()) + pol.leeway)
+    caches[pol.revocation_cache].set(_key(jti), 1, timeout=ttl)
+    return True
+
+
+def check(claims: Mapping[str, Any], pol: Policy) -> None:
+    """Raise ``TokenRevoked`` for a denied ``jti``; ``RevocationUnavailable`` if unknowable."""
+    if not pol.revocation:
+        return
+    jti = claims.get("jti")
+    if not isinstance(jti, str):
+        return  # nothing without a jti was ever put on the list
+    try:
+        revoked = caches[pol.revocation_cache].get(_key(jti)) is not None
+    except Exception as exc:  # every cache backend fails in its own way
+        logger.warning("revocation store unavailable: %s", type(exc).__name__)
+        if pol.revocation_fail_open:
+            return
+        raise RevocationUnavailable() from exc
+    if revoked:
+        raise TokenRevoked()

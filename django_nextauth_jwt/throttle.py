@@ -1,0 +1,70 @@
+"""Login throttling per client address and per account, in Django's cache.
+
+Fixed windows with atomic counters (``cache.add`` then ``cache.incr``), so a
+Redis cache shares the counts between processes and instances.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import time
+
+from django.core.cache import caches
+from django.http import HttpRequest
+
+from django_nextauth_jwt.conf import app_settings
+
+KEY_PREFIX = "nextauth_jwt:throttle:"
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP address, resistant to ``X-Forwarded-For`` rotation.
+
+    With no trusted proxy (the default) it is ``REMOTE_ADDR``, whatever headers
+    say. With ``NEXTAUTH_TRUSTED_PROXY_COUNT = n``, it is the ``n``-th address
+    from the right of ``X-Forwarded-For``: the one the outermost trusted proxy
+    saw, which a client cannot choose.
+    """
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    hops = app_settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [h for h in forwarded if h]
+        if len(forwarded) >= hops:
+            remote = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(remote))
+    except ValueError:
+        return "unknown"
+
+
+def _key(scope: str, value: str, window: int) -> str:
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    return f"{KEY_PREFIX}{scope}:{digest}:{int(time.time()) // window}"
+
+
+def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
+    """Count one attempt; return the seconds to wait when over ``limit``, else None."""
+    count, window = limit
+    cache = caches[app_settings.THROTTLE_CACHE]
+    key = _key(scope, value, window)
+    cache.add(key, 0, timeout=window)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window)
+        attempts = 1
+    if attempts > count:
+        return window - int(time.time()) % window or 1
+    return None
+
+
+def check_login(request: HttpRequest, account: str) -> int | None:
+    """Throttle one login attempt by client and by account; seconds to wait, or None."""
+    waits = [
+        hit("client", client_address(request), app_settings.LOGIN_RATE_PER_CLIENT),
+        hit("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
+    ]
+    pending = [w for w in waits if w is not None]
+    return max(pending) if pending else None
