@@ -164,6 +164,62 @@ class Settings:
         value: int = getattr(settings, "NEXTAUTH_MAX_TOKEN_LENGTH", 32768)
         return value
 
+    # -- sign-in (views, revocation, throttling, redirects) --------------------------------- #
+
+    @property
+    def REVOCATION(self) -> bool:
+        """Check every token's ``jti`` against the deny-list that sign-out writes."""
+        return bool(getattr(settings, "NEXTAUTH_REVOCATION", True))
+
+    @property
+    def REVOCATION_CACHE(self) -> str:
+        """The ``CACHES`` alias holding the deny-list (point it at Redis in production)."""
+        return str(getattr(settings, "NEXTAUTH_REVOCATION_CACHE", "default"))
+
+    @property
+    def REVOCATION_FAIL_OPEN(self) -> bool:
+        """When the deny-list cannot be read: accept the token (True) or refuse it (False)."""
+        return bool(getattr(settings, "NEXTAUTH_REVOCATION_FAIL_OPEN", False))
+
+    @property
+    def LOGIN_REDIRECT_URL(self) -> str:
+        """Where sign-in lands when no safe ``callbackUrl`` was given."""
+        return str(getattr(settings, "NEXTAUTH_LOGIN_REDIRECT_URL", "/"))
+
+    @property
+    def ALLOWED_REDIRECT_ORIGINS(self) -> tuple[str, ...]:
+        """Absolute ``callbackUrl`` origins allowed (e.g. ``https://app.example.com``)."""
+        return tuple(getattr(settings, "NEXTAUTH_ALLOWED_REDIRECT_ORIGINS", ()))
+
+    @property
+    def LOGIN_RATE_PER_CLIENT(self) -> tuple[int, int]:
+        """Login attempts allowed per client address: ``(count, seconds)``."""
+        count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_PER_CLIENT", (20, 300))
+        return int(count), int(seconds)
+
+    @property
+    def LOGIN_RATE_PER_ACCOUNT(self) -> tuple[int, int]:
+        """Failed-or-not login attempts allowed per account identifier: ``(count, seconds)``."""
+        count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT", (5, 300))
+        return int(count), int(seconds)
+
+    @property
+    def TRUSTED_PROXY_COUNT(self) -> int:
+        """Reverse proxies in front of Django that append to ``X-Forwarded-For`` (0: none)."""
+        value: int = getattr(settings, "NEXTAUTH_TRUSTED_PROXY_COUNT", 0)
+        return value
+
+    @property
+    def THROTTLE_CACHE(self) -> str:
+        """The ``CACHES`` alias holding login throttle counters."""
+        return str(getattr(settings, "NEXTAUTH_THROTTLE_CACHE", "default"))
+
+    @property
+    def MAX_PASSWORD_LENGTH(self) -> int:
+        """Longer passwords are refused before hashing (a slow hash is a DoS lever)."""
+        value: int = getattr(settings, "NEXTAUTH_MAX_PASSWORD_LENGTH", 1024)
+        return value
+
     @property
     def STAFF_ROLES(self) -> tuple[str, ...]:
         """Token roles that make a user ``is_staff``."""
