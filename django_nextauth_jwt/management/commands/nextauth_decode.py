@@ -1,0 +1,35 @@
+"""``manage.py nextauth_decode``: verify a token with the current settings and print its claims."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from django_nextauth_jwt.exceptions import InvalidToken
+from django_nextauth_jwt.tokens import JWTAuth
+
+
+class Command(BaseCommand):
+    """Exit 0 and print the claims as JSON, or exit 1 and say why the token is refused."""
+
+    help = (
+        "Verify a NextAuth token with this project's settings and print its claims. "
+        "Reads the token from standard input when none is given (keeps it out of shell history)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """An optional positional token; ``-`` or nothing reads stdin."""
+        parser.add_argument("token", nargs="?", default="-", help="the token, or - for stdin")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Verify and print, or raise ``CommandError`` with the stable error code."""
+        raw: str = options["token"]
+        token = (sys.stdin.read() if raw == "-" else raw).strip()
+        try:
+            claims = JWTAuth.verify(token)
+        except InvalidToken as exc:
+            raise CommandError(f"refused ({exc.code}): {exc.message}", returncode=1) from exc
+        self.stdout.write(json.dumps(claims, indent=2, sort_keys=True, ensure_ascii=False))
