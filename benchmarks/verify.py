@@ -142,7 +142,7 @@ def main() -> int:
         print(f"{name:<36} {value:>10.2f}")
 
     jws, v4, v5 = (f"django-nextauth-jwt {f}" for f in ("jws", "nextauth-v4", "authjs-v5"))
-    targets = [
+    targets: list[tuple[str, str, str, float | None]] = [
         ("jws vs PyJWT jwt.decode", jws, "PyJWT jwt.decode HS256", 1.1),
         ("v4 vs python-jose", v4, "python-jose jwe.decrypt v4", 0.6),
         ("v5 vs python-jose", v5, "python-jose jwe.decrypt v5", 0.6),
@@ -155,11 +155,11 @@ def main() -> int:
     print()
     print(f"{'ratio (ours / peer)':<28} {'ratio':>7} {'target':>8}  verdict")
     ok = True
-    for label, mine, peer, target in targets:
+    for label, mine, peer, limit in targets:
         ratio = results[mine] / results[peer]
-        verdict = "-" if target is None else ("met" if ratio <= target else "MISSED")
+        verdict = "-" if limit is None else ("met" if ratio <= limit else "MISSED")
         ok &= verdict != "MISSED"
-        shown = "" if target is None else f"<={target}"
+        shown = "" if limit is None else f"<={limit}"
         print(f"{label:<28} {ratio:>7.3f} {shown:>8}  {verdict}")
     print()
     print(

@@ -1,10 +1,45 @@
-"""From verified claims to a user: a stateless ``TokenUser`` (the default) or a database user."""
+"""From verified claims to a user: a stateless ``TokenUser`` (the default) or a database user.
+
+Database mode (``NEXTAUTH_USER_MODE = "database"``) finds the row by one claim,
+optionally creates it on first sight, refuses inactive users, and maps the
+token's ``role`` onto ``is_staff``, ``is_superuser`` and groups. Django models
+are imported inside functions: this module loads before the app registry.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django_nextauth_jwt.conf import app_settings
+from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
+from django_nextauth_jwt.exceptions import InvalidToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+__all__ = [
+    "TokenUser",
+    "UserInactive",
+    "UserNotFound",
+    "apply_role",
+    "claims_for_user",
+    "database_user",
+    "lookup_field",
+    "user_from_claims",
+]
+
+
+class UserNotFound(InvalidToken):
+    """Database mode: no user matches the token (and provisioning is off or failed)."""
+
+    code = "user_not_found"
+    default_message = "No user matches this token."
+
+
+class UserInactive(InvalidToken):
+    """Database mode: the token's user exists but is inactive."""
+
+    code = "user_inactive"
+    default_message = "User account is disabled."
 
 
 class TokenUser:
@@ -74,5 +109,162 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def user_from_claims(claims: dict[str, Any]) -> Any:
-    """The user for verified ``claims``: a ``TokenUser`` in the default stateless mode."""
+    """The user for verified ``claims``: a ``TokenUser``, or a database user in database mode.
+
+    Raises ``UserNotFound`` or ``UserInactive`` (both ``InvalidToken``) in database mode.
+    """
+    if app_settings.USER_MODE == USER_MODE_DATABASE:
+        return database_user(claims)
     return TokenUser(claims)
+
+
+def _role_flags(role: str | None) -> tuple[bool, bool]:
+    superuser = role is not None and role in app_settings.SUPERUSER_ROLES
+    staff = superuser or (role is not None and role in app_settings.STAFF_ROLES)
+    return staff, superuser
+
+
+def lookup_field() -> str:
+    """The user-model field matched against ``NEXTAUTH_USER_LOOKUP_CLAIM``."""
+    from django.contrib.auth import get_user_model
+
+    explicit = app_settings.USER_LOOKUP_FIELD
+    if explicit:
+        return explicit
+    claim = app_settings.USER_LOOKUP_CLAIM
+    if claim in ("id", "sub"):
+        return "pk"
+    if claim == "email":
+        return get_user_model().get_email_field_name()
+    return claim
+
+
+def apply_role(user: AbstractBaseUser, role: str | None) -> None:
+    """Make ``user``'s staff/superuser flags and mapped groups match ``role``; write only changes.
+
+    Only the groups named in ``NEXTAUTH_ROLE_GROUPS`` are managed: groups given
+    in Django's admin for other reasons are left alone.
+    """
+    from django.contrib.auth.models import Group
+
+    staff, superuser = _role_flags(role)
+    changed = [
+        field
+        for field, wanted in (("is_staff", staff), ("is_superuser", superuser))
+        if hasattr(user, field) and getattr(user, field) != wanted
+    ]
+    for field in changed:
+        setattr(user, field, staff if field == "is_staff" else superuser)
+    if changed:
+        user.save(update_fields=changed)
+    mapping = app_settings.ROLE_GROUPS
+    groups = getattr(user, "groups", None)
+    if not mapping or groups is None:
+        return
+    managed = {name for names in mapping.values() for name in names}
+    wanted_names = set(mapping.get(role, ())) if role is not None else set()
+    current = set(groups.filter(name__in=managed).values_list("name", flat=True))
+    if wanted_names - current:
+        missing = sorted(wanted_names - current)
+        groups.add(*(Group.objects.get_or_create(name=name)[0] for name in missing))
+    if current - wanted_names:
+        groups.remove(*Group.objects.filter(name__in=current - wanted_names))
+
+
+def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
+    """The user row for ``claims``, found by the lookup claim, created if provisioning is on."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import FieldDoesNotExist, ValidationError
+    from django.db import IntegrityError
+    from django.db.models import Field
+
+    user_model = get_user_model()
+    value = claims.get(app_settings.USER_LOOKUP_CLAIM)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise UserNotFound()
+    field = lookup_field()
+    try:
+        model_field = user_model._meta.pk if field == "pk" else user_model._meta.get_field(field)
+        if not isinstance(model_field, Field):
+            raise UserNotFound()
+        # A token id such as a UUID is not an integer pk: that is "no such user", not a 500.
+        cleaned = model_field.to_python(value)
+    except (FieldDoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise UserNotFound() from exc
+    case_insensitive = field == user_model.get_email_field_name()
+    lookup = {f"{field}__iexact" if case_insensitive else field: cleaned}
+    manager = user_model._default_manager
+    try:
+        user = manager.get(**lookup)
+    except user_model.DoesNotExist:
+        if not app_settings.PROVISION_USERS:
+            raise UserNotFound() from None
+        try:
+            user = _provision(user_model, field, cleaned, claims)
+        except IntegrityError as exc:  # e.g. the username is taken by another row
+            raise UserNotFound("User could not be provisioned.") from exc
+    except user_model.MultipleObjectsReturned as exc:
+        # Two rows share the claim (emails differing in case): refuse rather than guess.
+        raise UserNotFound() from exc
+    if not getattr(user, "is_active", True):
+        raise UserInactive()
+    if app_settings.SYNC_ROLES:
+        apply_role(user, _str_or_none(claims.get("role")))
+    return user
+
+
+def claims_for_user(user: Any) -> dict[str, Any]:
+    """The claims to mint a token for a Django ``user``: the inverse of database mode's lookup.
+
+    ``id`` is what database mode looks the user up by when the lookup claim is
+    ``id`` (the pk, or ``NEXTAUTH_USER_LOOKUP_FIELD``), else the pk; ``role`` is
+    the first of ``NEXTAUTH_SUPERUSER_ROLES`` / ``NEXTAUTH_STAFF_ROLES`` that the
+    user's flags earn, and absent otherwise.
+    """
+    field = lookup_field()
+    by_id = app_settings.USER_LOOKUP_CLAIM in ("id", "sub") and field != "pk"
+    claims: dict[str, Any] = {"id": str(getattr(user, field) if by_id else user.pk)}
+    email = getattr(user, user.get_email_field_name(), None)
+    if email:
+        claims["email"] = email
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    claims["name"] = full_name or user.get_username()
+    superuser_roles, staff_roles = app_settings.SUPERUSER_ROLES, app_settings.STAFF_ROLES
+    if getattr(user, "is_superuser", False) and superuser_roles:
+        claims["role"] = superuser_roles[0]
+    elif getattr(user, "is_staff", False) and staff_roles:
+        claims["role"] = staff_roles[0]
+    return claims
+
+
+def _provision(user_model: Any, field: str, value: Any, claims: dict[str, Any]) -> Any:
+    from django.db import transaction
+
+    email = _str_or_none(claims.get("email"))
+    email_field = user_model.get_email_field_name()
+    defaults: dict[str, Any] = {}
+    if email and _has_field(user_model, email_field):
+        defaults[email_field] = email
+    username_field = user_model.USERNAME_FIELD
+    if username_field not in (field, "pk") and username_field not in defaults:
+        defaults[username_field] = email or str(claims["id"])
+    with transaction.atomic():
+        # get_or_create: a concurrent first request for the same user wins the race cleanly.
+        user, created = user_model._default_manager.get_or_create(
+            **{field: value}, defaults=defaults
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+            apply_role(user, _str_or_none(claims.get("role")))
+    return user
+
+
+def _has_field(model: Any, name: str) -> bool:
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True

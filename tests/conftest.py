@@ -10,7 +10,6 @@ import pytest
 
 from tests.node_bridge import NodeBridge, find_node
 
-
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

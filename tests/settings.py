@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SECRET_KEY = "tests-only-not-secret"  # noqa: S105
+SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 USE_TZ = True
 ROOT_URLCONF = "tests.urls"
@@ -29,4 +29,4 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests only
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-NEXTAUTH_SECRET = "test-secret-0123456789-abcdefghijklmnop"  # noqa: S105
+NEXTAUTH_SECRET = "test-secret-0123456789-abcdefghijklmnop"

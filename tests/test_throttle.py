@@ -17,7 +17,7 @@ def _fresh_cache() -> None:
 
 
 def request(remote: str = "203.0.113.7", xff: str | None = None) -> Any:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if xff is not None:
         extra["HTTP_X_FORWARDED_FOR"] = xff
     return RequestFactory().post("/api/auth/custom-login", **extra)

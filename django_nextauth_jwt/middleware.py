@@ -1,0 +1,194 @@
+"""``authenticate_request`` and ``NextAuthJWTMiddleware``: the request path without DRF.
+
+``authenticate_request`` is the one function every entry point uses (this
+middleware, the DRF class): transport reads the token, ``JWTAuth`` verifies it
+and resolves the user. Nothing here decodes a token or parses a cookie itself.
+
+Put the middleware **after** ``django.contrib.auth.middleware.AuthenticationMiddleware``:
+that middleware sets ``request.user`` unconditionally, so if it ran second it
+would replace the token's user with the session's (check ``nextauth_jwt.E029``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.utils.functional import SimpleLazyObject
+
+from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
+from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
+from django_nextauth_jwt.tokens import AuthResult, JWTAuth
+from django_nextauth_jwt.transport import Credentials, get_credentials
+
+__all__ = [
+    "REALM",
+    "NextAuthJWTMiddleware",
+    "authenticate_request",
+    "path_is_protected",
+    "unauthorized_response",
+    "www_authenticate",
+]
+
+#: The realm in ``WWW-Authenticate`` challenges.
+REALM = "api"
+
+
+def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> AuthResult:
+    """Authenticate ``request`` by its Bearer header or session cookie; never raises for bad input.
+
+    The result is also stored as ``request.nextauth``, and where the token came
+    from (``"header"``, ``"cookie"`` or ``None``) as ``request.nextauth_source``.
+    A request with no token of ours fails with ``token_missing``.
+
+    With ``resolve_user=False`` the token is verified but no user is built: the
+    result succeeds with ``claims`` and ``user=None`` (the middleware then
+    resolves the user lazily, so database mode costs no query unless used).
+    """
+    credentials: Credentials | None = None
+    try:
+        credentials = get_credentials(request)
+    except InvalidToken as exc:
+        result = AuthResult.failure(exc)
+    else:
+        if credentials is None:
+            result = AuthResult.failure(TokenMissing())
+        elif resolve_user:
+            result = JWTAuth.authenticate_token(credentials.token)
+        else:
+            try:
+                result = AuthResult(success=True, claims=JWTAuth.verify(credentials.token))
+            except InvalidToken as exc:
+                result = AuthResult.failure(exc)
+    request.nextauth = result  # type: ignore[attr-defined]
+    request.nextauth_source = credentials.source if credentials else None  # type: ignore[attr-defined]
+    return result
+
+
+def www_authenticate(error: str | None = None) -> str:
+    """An RFC 6750 challenge; ``error="invalid_token"`` when a token was offered and refused."""
+    if error is None or error == TokenMissing.code:
+        return f'Bearer realm="{REALM}"'
+    return f'Bearer realm="{REALM}", error="invalid_token"'
+
+
+def unauthorized_response(result: AuthResult) -> JsonResponse:
+    """The 401 for a failed ``result``: ``{"detail", "code"}`` and a ``WWW-Authenticate`` header."""
+    code = result.error or TokenMissing.code
+    response = JsonResponse(
+        {"detail": result.message or TokenMissing.default_message, "code": code}, status=401
+    )
+    response["WWW-Authenticate"] = www_authenticate(code)
+    # The answer depends on credentials: shared caches must not reuse it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path.startswith(prefix) for prefix in prefixes)
+
+
+def path_is_protected(path: str) -> bool:
+    """True when ``path`` is under a protected prefix and under no public one (public wins)."""
+    return _matches(path, app_settings.PROTECTED_PATHS) and not _matches(
+        path, app_settings.PUBLIC_PATHS
+    )
+
+
+def signin_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Redirect to ``NEXTAUTH_SIGNIN_URL`` with ``callbackUrl`` = this request's path and query."""
+    parts = urlsplit(app_settings.SIGNIN_URL)
+    kept = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in kept if k != "callbackUrl"]
+    query.append(("callbackUrl", request.get_full_path()))
+    return HttpResponseRedirect(urlunsplit(parts._replace(query=urlencode(query))))
+
+
+def _lazy_user(result: AuthResult) -> Any:
+    if result.user is not None:
+        return result.user
+    # Imported here: contrib.auth.models needs the app registry, this module must not.
+    from django.contrib.auth.models import AnonymousUser
+
+    from django_nextauth_jwt.users import user_from_claims
+
+    try:
+        return user_from_claims(result.claims or {})
+    except InvalidToken:
+        # Like Django's session auth: an unknown or inactive user is anonymous.
+        return AnonymousUser()
+
+
+class NextAuthJWTMiddleware:
+    """Sets ``request.user`` (lazily) and ``request.nextauth`` from a valid NextAuth token.
+
+    Requests without a valid token keep whatever user earlier middleware set
+    (or ``AnonymousUser``). Under ``NEXTAUTH_PROTECTED_PATHS`` (minus
+    ``NEXTAUTH_PUBLIC_PATHS``) such requests are refused: with a 401 JSON body
+    under ``NEXTAUTH_API_PATHS``, else with a redirect to ``NEXTAUTH_SIGNIN_URL``.
+    Works in sync and async stacks.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase]
+        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            # Django then awaits __call__, which hands over to __acall__.
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Authenticate, then refuse or pass on to the next handler."""
+        if self.async_mode:
+            return self.__acall__(request)
+        refused = self.process(request)
+        if refused is not None:
+            return refused
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        """The async path: the same work, with database lookups off the event loop."""
+        if path_is_protected(request.path_info) and app_settings.USER_MODE == USER_MODE_DATABASE:
+            refused = await sync_to_async(self.process)(request)
+        else:
+            # Verifying a token is CPU work only; no thread hop needed.
+            refused = self.process(request)
+        if refused is not None:
+            return refused
+        response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+        return response
+
+    def process(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Authenticate ``request``; a response when it must be refused, else ``None``."""
+        protected = path_is_protected(request.path_info)
+        # Protected paths resolve the user now, so an inactive one is refused here.
+        result = authenticate_request(request, resolve_user=protected)
+        if result.success:
+            user = SimpleLazyObject(lambda: _lazy_user(result))
+            request.user = user  # type: ignore[assignment]
+
+            async def auser() -> Any:
+                if result.user is not None:
+                    return result.user
+                return await sync_to_async(_lazy_user)(result)
+
+            request.auser = auser
+            return None
+        if not protected:
+            return None
+        return self.refuse(request, result)
+
+    def refuse(self, request: HttpRequest, result: AuthResult) -> HttpResponseBase:
+        """The answer for an unauthenticated request on a protected path (an override point)."""
+        if _matches(request.path_info, app_settings.API_PATHS):
+            return unauthorized_response(result)
+        return signin_redirect(request)

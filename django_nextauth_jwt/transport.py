@@ -1,0 +1,267 @@
+"""Where a token travels: read it from a request, write and delete the session cookie.
+
+Reading follows NextAuth's ``getToken`` with the ambiguity taken out:
+
+* ``Authorization: Bearer <url-encoded token>`` wins. A header with another
+  scheme belongs to another authenticator: this module then offers nothing, and
+  in particular does not fall back to the cookie (the caller said explicitly how
+  it authenticates). A malformed Bearer header is an error, never a fall-back.
+* Otherwise the session cookie: the exact name, or the contiguous run of chunks
+  ``name.0`` ... ``name.n-1``. Gaps, a missing ``.0``, too many chunks or both
+  forms at once are refused rather than guessed at.
+* Tokens in the query string are never read: they end up in logs and referrers.
+
+Writing mirrors NextAuth's ``SessionStore``: values above one cookie's worth are
+split into ``name.0``, ``name.1``, ... and stale pieces are expired.
+
+Nothing here logs or echoes a token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote
+
+from django.http import HttpRequest, HttpResponseBase
+
+from django_nextauth_jwt.conf import (
+    COOKIE_CHUNK_SIZES,
+    FORMAT_JWS,
+    HOST_PREFIX,
+    SECURE_PREFIX,
+    app_settings,
+)
+from django_nextauth_jwt.exceptions import TokenMalformed
+
+__all__ = [
+    "Credentials",
+    "chunk_size",
+    "delete_session_cookie",
+    "get_bearer_token",
+    "get_cookie_token",
+    "get_credentials",
+    "session_cookie_names",
+    "set_session_cookie",
+    "strict_url_decode",
+]
+
+BEARER = "bearer"
+
+# A "%" must start a two-digit hex escape; JavaScript's decodeURIComponent throws
+# otherwise, and NextAuth's getToken then sees no token. We refuse instead.
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CHUNK_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
+
+Source = Literal["header", "cookie"]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A token as it arrived: its text, where it came from and, for cookies, under which name."""
+
+    token: str
+    source: Source
+    cookie_name: str | None = None
+
+    def __repr__(self) -> str:
+        # Never let a token reach a log line through a repr.
+        return f"Credentials(source={self.source!r}, cookie_name={self.cookie_name!r})"
+
+
+def strict_url_decode(value: str) -> str:
+    """Percent-decode ``value`` like ``decodeURIComponent``; ``TokenMalformed`` on bad escapes.
+
+    ``+`` stays ``+`` (this is not form decoding), and escapes must form valid UTF-8.
+    """
+    if "%" not in value:
+        return value
+    if _BAD_PERCENT.search(value):
+        raise TokenMalformed()
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise TokenMalformed() from exc
+
+
+def get_bearer_token(request: HttpRequest) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, URL-decoded.
+
+    ``None`` when there is no ``Authorization`` header or it uses another
+    scheme. ``TokenMalformed`` when it says Bearer but does not carry exactly
+    one well-formed token.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if header is None:
+        return None
+    parts = header.split()
+    if not parts or parts[0].lower() != BEARER:
+        return None
+    if len(parts) != 2:
+        # "Bearer" alone, or "Bearer a b": offered, but not one token.
+        raise TokenMalformed()
+    token = strict_url_decode(parts[1])
+    if not token or token != token.strip():
+        raise TokenMalformed()
+    return token
+
+
+def has_authorization_header(request: HttpRequest) -> bool:
+    """True when the request carries any ``Authorization`` header (even one for another scheme)."""
+    return "HTTP_AUTHORIZATION" in request.META
+
+
+def session_cookie_names() -> tuple[str, ...]:
+    """The session cookie names read, in order: the configured format's, then the accepted ones'.
+
+    Several names matter during a migration (for example from ``next-auth.session-token`` to
+    ``authjs.session-token``); an explicit ``NEXTAUTH_COOKIE_NAME`` is the only name.
+    """
+    if app_settings.COOKIE_NAME:
+        return (app_settings.COOKIE_NAME,)
+    formats = (app_settings.JWT_FORMAT, *app_settings.ACCEPTED_FORMATS)
+    return tuple(dict.fromkeys(app_settings.session_cookie_name(fmt) for fmt in formats))
+
+
+def _chunk_indexes(cookies: Iterable[str], name: str) -> dict[int, str]:
+    prefix = name + "."
+    indexes: dict[int, str] = {}
+    for key in cookies:
+        if key.startswith(prefix):
+            suffix = key[len(prefix) :]
+            # "name.x" or "name.01" is some other cookie, not one of NextAuth's chunks.
+            if _CHUNK_INDEX.fullmatch(suffix):
+                indexes[int(suffix)] = key
+    return indexes
+
+
+def get_cookie_token(request: HttpRequest, name: str) -> str | None:
+    """The session token in cookie ``name``, reassembled from chunks when needed.
+
+    ``None`` when neither the cookie nor any chunk is present (an empty cookie
+    counts as absent: it is what a deletion leaves behind). ``TokenMalformed``
+    for an ambiguous or broken set of chunks.
+    """
+    cookies = request.COOKIES
+    exact = cookies.get(name)
+    chunks = _chunk_indexes(cookies, name)
+    if not chunks:
+        return exact or None
+    if exact:
+        # NextAuth never leaves both behind; two candidates means someone is meddling.
+        raise TokenMalformed()
+    count = len(chunks)
+    if count > app_settings.MAX_COOKIE_CHUNKS or set(chunks) != set(range(count)):
+        raise TokenMalformed()
+    pieces = [cookies[chunks[i]] for i in range(count)]
+    if not all(pieces):
+        raise TokenMalformed()
+    return "".join(pieces)
+
+
+def get_credentials(request: HttpRequest) -> Credentials | None:
+    """The one token this request offers, from the header or else the session cookie.
+
+    ``None`` when it offers none of ours (including an ``Authorization`` header
+    of another scheme, which suppresses the cookie). Raises ``TokenMalformed``
+    when what it offers cannot be a token.
+    """
+    if has_authorization_header(request):
+        token = get_bearer_token(request)
+        return Credentials(token, "header") if token is not None else None
+    for name in session_cookie_names():
+        token = get_cookie_token(request, name)
+        if token is not None:
+            return Credentials(token, "cookie", name)
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# Writing
+# --------------------------------------------------------------------------- #
+
+
+def chunk_size(fmt: str | None = None) -> int:
+    """The longest cookie value NextAuth writes unchunked for ``fmt`` (default: the configured)."""
+    return COOKIE_CHUNK_SIZES.get(fmt or app_settings.JWT_FORMAT, COOKIE_CHUNK_SIZES[FORMAT_JWS])
+
+
+def _is_secure(name: str) -> bool:
+    return name.startswith((SECURE_PREFIX, HOST_PREFIX)) or app_settings.SECURE_COOKIE
+
+
+def _expire(response: HttpResponseBase, name: str) -> None:
+    # Same path and attributes as when set, or browsers keep the original.
+    response.set_cookie(
+        name,
+        "",
+        max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        path="/",
+        secure=_is_secure(name),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def set_session_cookie(
+    response: HttpResponseBase,
+    token: str,
+    *,
+    max_age: int | None = None,
+    name: str | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    """Put ``token`` in the session cookie of ``response``, chunked exactly as NextAuth does.
+
+    ``max_age`` defaults to ``NEXTAUTH_MAX_AGE`` and ``name`` to the configured
+    session cookie name. The cookie is HttpOnly, SameSite=Lax, Path=/, and
+    Secure when the name is ``__Secure-``/``__Host-`` prefixed or
+    ``NEXTAUTH_SECURE_COOKIE`` is on. Pass ``request`` so that chunks it still
+    carries and the new value does not overwrite are expired.
+    """
+    name = name or app_settings.session_cookie_name()
+    max_age = app_settings.MAX_AGE if max_age is None else max_age
+    size = chunk_size()
+    if len(token) <= size:
+        written = {name: token}
+    else:
+        written = {
+            f"{name}.{i}": token[start : start + size]
+            for i, start in enumerate(range(0, len(token), size))
+        }
+    secure = _is_secure(name)
+    for cookie_name, value in written.items():
+        response.set_cookie(
+            cookie_name,
+            value,
+            max_age=max_age,
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    # A reader refuses the exact name and chunks together, and a gap-free run
+    # longer than the new one: expire whatever the browser may still hold.
+    stale: set[str] = set() if name in written else {name}
+    if request is not None:
+        stale.update(_chunk_indexes(request.COOKIES, name).values())
+    for cookie_name in sorted(stale - written.keys()):
+        _expire(response, cookie_name)
+
+
+def delete_session_cookie(
+    response: HttpResponseBase, request: HttpRequest | None = None, name: str | None = None
+) -> None:
+    """Expire the session cookie (every name read, or ``name``) and each chunk ``request`` holds."""
+    names = (name,) if name else session_cookie_names()
+    targets: set[str] = set(names)
+    if request is not None:
+        for cookie in names:
+            if cookie in request.COOKIES:
+                targets.add(cookie)
+            targets.update(_chunk_indexes(request.COOKIES, cookie).values())
+    for cookie_name in sorted(targets):
+        _expire(response, cookie_name)
