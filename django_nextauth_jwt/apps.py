@@ -14,6 +14,7 @@ class NextAuthJWTConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_nextauth_jwt.checks import check_settings
+        from django_nextauth_jwt.checks import check_deployment, check_settings
 
         checks.register(check_settings, checks.Tags.security)
+        checks.register(check_deployment, checks.Tags.security, deploy=True)

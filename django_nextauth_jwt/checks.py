@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error
+from django.core.checks import CheckMessage, Error, Warning
 
 from django_nextauth_jwt.conf import (
     FORMATS,
@@ -314,6 +315,131 @@ def _check_middleware_order() -> list[CheckMessage]:
     return []
 
 
+def _rate(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(_is_int(v) and v > 0 for v in value)
+    )
+
+
+def _is_origin(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or parts.username or parts.password)
+    )
+
+
+def _check_signin_settings() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    flags = ("NEXTAUTH_REVOCATION", "NEXTAUTH_REVOCATION_FAIL_OPEN")
+    if any(not isinstance(getattr(settings, name, False), bool) for name in flags):
+        errors.append(
+            Error(
+                "NEXTAUTH_REVOCATION and NEXTAUTH_REVOCATION_FAIL_OPEN must be booleans.",
+                hint="A string such as 'False' is true in Python.",
+                id="nextauth_jwt.E030",
+            )
+        )
+    caches = getattr(settings, "CACHES", {})
+    for name in ("NEXTAUTH_REVOCATION_CACHE", "NEXTAUTH_THROTTLE_CACHE"):
+        alias = getattr(settings, name, "default")
+        if alias not in caches:
+            errors.append(
+                Error(
+                    f"{name} does not name a cache in CACHES.",
+                    hint="Add it to CACHES (Redis in production), or use 'default'.",
+                    id="nextauth_jwt.E031",
+                )
+            )
+    landing = getattr(settings, "NEXTAUTH_LOGIN_REDIRECT_URL", "/")
+    if not isinstance(landing, str) or not landing.startswith("/") or landing.startswith("//"):
+        errors.append(
+            Error(
+                "NEXTAUTH_LOGIN_REDIRECT_URL must be a path on this site, starting with one '/'.",
+                hint='For example "/".',
+                id="nextauth_jwt.E032",
+            )
+        )
+    origins = getattr(settings, "NEXTAUTH_ALLOWED_REDIRECT_ORIGINS", ())
+    if not _str_list(origins) or not all(_is_origin(o) for o in origins):
+        errors.append(
+            Error(
+                "NEXTAUTH_ALLOWED_REDIRECT_ORIGINS must list origins like https://app.example.com.",
+                hint="Scheme and host (and port) only: no path, query or credentials.",
+                id="nextauth_jwt.E033",
+            )
+        )
+    for name in ("NEXTAUTH_LOGIN_RATE_PER_CLIENT", "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT"):
+        if not _rate(getattr(settings, name, (1, 1))):
+            errors.append(
+                Error(
+                    f"{name} must be (attempts, seconds), two positive whole numbers.",
+                    hint="For example (5, 300): five attempts per five minutes.",
+                    id="nextauth_jwt.E034",
+                )
+            )
+    proxies = getattr(settings, "NEXTAUTH_TRUSTED_PROXY_COUNT", 0)
+    if not _is_int(proxies) or proxies < 0:
+        errors.append(
+            Error(
+                "NEXTAUTH_TRUSTED_PROXY_COUNT must be a whole number, zero or more.",
+                hint="Count only proxies you run; each appends one X-Forwarded-For entry.",
+                id="nextauth_jwt.E035",
+            )
+        )
+    longest = getattr(settings, "NEXTAUTH_MAX_PASSWORD_LENGTH", 1024)
+    if not _is_int(longest) or not 64 <= longest <= 65536:
+        errors.append(
+            Error(
+                "NEXTAUTH_MAX_PASSWORD_LENGTH must be a whole number from 64 to 65536.",
+                hint="The default, 1024, is far above any real password.",
+                id="nextauth_jwt.E036",
+            )
+        )
+    if "social_django" in settings.INSTALLED_APPS:
+        pipeline = getattr(settings, "SOCIAL_AUTH_PIPELINE", ())
+        if "django_nextauth_jwt.pipeline.issue_token" not in pipeline:
+            errors.append(
+                Error(
+                    "SOCIAL_AUTH_PIPELINE does not end Google sign-in with issue_token.",
+                    hint="Set SOCIAL_AUTH_PIPELINE = django_nextauth_jwt.pipeline.PIPELINE.",
+                    id="nextauth_jwt.E037",
+                )
+            )
+    return errors
+
+
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every ``NEXTAUTH_*`` setting, checked once at start-up."""
-    return _check_secret() + _check_formats() + _check_values() + _check_request_settings()
+    return (
+        _check_secret()
+        + _check_formats()
+        + _check_values()
+        + _check_request_settings()
+        + _check_signin_settings()
+    )
+
+
+def check_deployment(**kwargs: Any) -> list[CheckMessage]:
+    """``manage.py check --deploy``: what works on one laptop but not across instances."""
+    if not app_settings.REVOCATION:
+        return []
+    alias = app_settings.REVOCATION_CACHE
+    backend = str(getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", ""))
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return [
+            Warning(
+                "Sign-out revocation uses a per-process cache: other processes and "
+                "instances will still accept a signed-out token.",
+                hint="Point NEXTAUTH_REVOCATION_CACHE at a shared cache such as "
+                "django.core.cache.backends.redis.RedisCache.",
+                id="nextauth_jwt.W001",
+            )
+        ]
+    return []

@@ -6,6 +6,7 @@ Redis cache shares the counts between processes and instances.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import time
@@ -60,11 +61,28 @@ def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
     return None
 
 
-def check_login(request: HttpRequest, account: str) -> int | None:
-    """Throttle one login attempt by client and by account; seconds to wait, or None."""
-    waits = [
-        hit("client", client_address(request), app_settings.LOGIN_RATE_PER_CLIENT),
-        hit("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
+def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
+    return [
+        ("client", client_address(request), app_settings.LOGIN_RATE_PER_CLIENT),
+        ("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
+
+
+def check_login(request: HttpRequest, account: str) -> int | None:
+    """Count one login attempt by client and by account; seconds to wait, or None.
+
+    Attempts are counted before the password is checked (atomically), so a
+    burst of parallel guesses cannot slip in before the first failure lands.
+    """
+    waits = [hit(scope, value, limit) for scope, value, limit in _scopes(request, account)]
     pending = [w for w in waits if w is not None]
     return max(pending) if pending else None
+
+
+def forgive(request: HttpRequest, account: str) -> None:
+    """Take back a successful attempt, so only failures add up for a legitimate user."""
+    cache = caches[app_settings.THROTTLE_CACHE]
+    for scope, value, (_, window) in _scopes(request, account):
+        # ValueError: the window rolled over, nothing to take back.
+        with contextlib.suppress(ValueError):
+            cache.decr(_key(scope, value, window))

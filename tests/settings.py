@@ -13,7 +13,31 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "rest_framework",
+    "social_django",
     "django_nextauth_jwt",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # social-core's GoogleOAuth2 with its endpoints pointed at a local stand-in.
+    "tests.google_standin.StandInGoogleOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-client-id.apps.googleusercontent.com"
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-client-secret"
+SOCIAL_AUTH_GOOGLE_OAUTH2_USE_UNIQUE_USER_ID = True  # Google's stable sub, not the email
+SOCIAL_AUTH_PIPELINE = [
+    "django_nextauth_jwt.pipeline.require_verified_email",
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_names",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "django_nextauth_jwt.pipeline.issue_token",
 ]
 
 MIDDLEWARE = [

@@ -122,3 +122,89 @@ def test_every_check_id_is_documented_in_the_readme() -> None:
     declared = set(re.findall(r"nextauth_jwt\.[EW]\d{3}", source.read_text()))
     assert declared
     assert declared <= set(re.findall(r"nextauth_jwt\.[EW]\d{3}", readme))
+
+
+# --------------------------------------------------------------------------- #
+# Sign-in settings
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("name", ["NEXTAUTH_REVOCATION", "NEXTAUTH_REVOCATION_FAIL_OPEN"])
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_revocation_flags_must_be_booleans_e030(settings: Any, name: str, value: Any) -> None:
+    assert ids(settings, **{name: value}) == ["nextauth_jwt.E030"]
+
+
+@pytest.mark.parametrize("name", ["NEXTAUTH_REVOCATION_CACHE", "NEXTAUTH_THROTTLE_CACHE"])
+def test_unknown_cache_alias_is_e031(settings: Any, name: str) -> None:
+    assert ids(settings, **{name: "redis"}) == ["nextauth_jwt.E031"]
+
+
+@pytest.mark.parametrize("value", ["", "//evil.example", "https://evil.example", "home", None])
+def test_login_redirect_must_be_a_local_path_e032(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_LOGIN_REDIRECT_URL=value) == ["nextauth_jwt.E032"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://app.example.com",
+        ["app.example.com"],
+        ["https://app.example.com/path"],
+        ["javascript://x"],
+        ["https://user:pw@app.example.com"],
+        ["https://app.example.com?x=1"],
+    ],
+)
+def test_redirect_origins_must_be_origins_e033(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=value) == ["nextauth_jwt.E033"]
+
+
+def test_good_redirect_origins_pass(settings: Any) -> None:
+    value = ["https://app.example.com", "http://localhost:3000/"]
+    assert ids(settings, NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=value) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["NEXTAUTH_LOGIN_RATE_PER_CLIENT", "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT"]
+)
+@pytest.mark.parametrize("value", [5, (5,), (0, 60), (5, "60"), (5, 60, 1), (True, 60)])
+def test_bad_rates_are_e034(settings: Any, name: str, value: Any) -> None:
+    assert ids(settings, **{name: value}) == ["nextauth_jwt.E034"]
+
+
+@pytest.mark.parametrize("value", [-1, "1", 1.0, None])
+def test_bad_proxy_count_is_e035(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_TRUSTED_PROXY_COUNT=value) == ["nextauth_jwt.E035"]
+
+
+@pytest.mark.parametrize("value", [8, 10**6, "1024"])
+def test_bad_max_password_length_is_e036(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_MAX_PASSWORD_LENGTH=value) == ["nextauth_jwt.E036"]
+
+
+def test_social_pipeline_without_issue_token_is_e037(settings: Any) -> None:
+    pipeline = [p for p in settings.SOCIAL_AUTH_PIPELINE if not p.endswith("issue_token")]
+    assert ids(settings, SOCIAL_AUTH_PIPELINE=pipeline) == ["nextauth_jwt.E037"]
+
+
+def test_shipped_pipeline_passes_e037(settings: Any) -> None:
+    from django_nextauth_jwt.pipeline import PIPELINE
+
+    assert ids(settings, SOCIAL_AUTH_PIPELINE=PIPELINE) == []
+
+
+def test_per_process_revocation_cache_warns_on_deploy_w001(settings: Any) -> None:
+    from django_nextauth_jwt.checks import check_deployment
+
+    assert [m.id for m in check_deployment()] == ["nextauth_jwt.W001"]
+    settings.NEXTAUTH_REVOCATION = False
+    assert check_deployment() == []
+    settings.NEXTAUTH_REVOCATION = True
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+        }
+    }
+    assert check_deployment() == []

@@ -28,6 +28,7 @@ for (const name of ["NEXTAUTH_URL", "NEXTAUTH_SECRET", "AUTH_SECRET", "VERCEL", 
 import * as v4jwt from "next-auth/jwt";
 import * as v5jwt from "@auth/core/jwt";
 import * as jose from "jose";
+import * as hs256 from "./nextauth-hs256.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -87,7 +88,7 @@ const ops = {
   "v4.decode": async ({ token, secret, salt }) =>
     (await v4jwt.decode({ token, secret: requireString(secret, "secret"), salt: opt(salt) })) ?? null,
 
-  "v4.getToken": async ({ headers, cookies, secret, secureCookie, cookieName, raw }) => {
+  "v4.getToken": async ({ headers, cookies, secret, secureCookie, cookieName, raw, hooks }) => {
     // next-auth 4's SessionStore reads ONLY req.cookies (object, Map or
     // {getAll()}); req.headers.cookie is ignored. The Bearer fallback reads
     // req.headers.authorization (plain object or Headers).
@@ -102,10 +103,15 @@ const ops = {
       secureCookie: opt(secureCookie) ?? false,
       cookieName: opt(cookieName),
       raw: opt(raw),
+      decode: hooks === "hs256" ? hs256.decode : undefined,
       logger: stderrLogger,
     });
     return result ?? null;
   },
+
+  // ---- the documented HS256 hooks (nextauth-hs256.mjs) --------------------
+  "hs256.encode": async ({ token, secret, maxAge }) => hs256.encode({ token, secret, maxAge: opt(maxAge) }),
+  "hs256.decode": async ({ token, secret }) => (await hs256.decode({ token, secret })) ?? null,
 
   // ---- @auth/core (next-auth 5) -----------------------------------------
   "v5.encode": async ({ token, secret, salt, maxAge }) =>
@@ -114,7 +120,7 @@ const ops = {
   "v5.decode": async ({ token, secret, salt }) =>
     (await v5jwt.decode({ token, secret, salt: requireString(salt, "salt") })) ?? null,
 
-  "v5.getToken": async ({ headers, secret, secureCookie, cookieName, salt, raw }) => {
+  "v5.getToken": async ({ headers, secret, secureCookie, cookieName, salt, raw, hooks }) => {
     const req = new Request("http://localhost/", { headers: lowerHeaders(headers) });
     const result = await v5jwt.getToken({
       req,
@@ -123,6 +129,7 @@ const ops = {
       cookieName: opt(cookieName),
       salt: opt(salt),
       raw: opt(raw),
+      decode: hooks === "hs256" ? hs256.decode : undefined,
       logger: stderrLogger,
     });
     return result ?? null;

@@ -1,0 +1,375 @@
+"""Sign-in views: custom-login, Google begin/callback, session, sign-out, csrf.
+
+Mounted with ``path("api/auth/", include("django_nextauth_jwt.urls"))``. Every
+view is a thin shell: tokens come from :mod:`tokens`, cookies from
+:mod:`transport`, redirect targets from :mod:`redirects`, counters from
+:mod:`throttle`. Each is a class with small methods to override.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from django_nextauth_jwt import throttle
+from django_nextauth_jwt.conf import app_settings
+from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
+from django_nextauth_jwt.middleware import authenticate_request, www_authenticate
+from django_nextauth_jwt.pipeline import CALLBACK_SESSION_KEY
+from django_nextauth_jwt.redirects import safe_redirect_url
+from django_nextauth_jwt.tokens import build_payload, encode
+from django_nextauth_jwt.transport import delete_session_cookie, set_session_cookie
+from django_nextauth_jwt.users import claims_for_user
+
+logger = logging.getLogger(__name__)
+
+GOOGLE_BACKEND = "google-oauth2"
+
+
+def error_response(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
+    """A JSON error ``{"detail", "code"}`` that no cache keeps."""
+    response = JsonResponse({"detail": detail, "code": code}, status=status)
+    response["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def session_payload(claims: dict[str, Any]) -> dict[str, Any]:
+    """NextAuth's session shape for verified ``claims``: ``{user: {...}, expires}``."""
+    user = {
+        "name": claims.get("name"),
+        "email": claims.get("email"),
+        "image": claims.get("picture", claims.get("image")),
+        "id": claims["id"],
+        "role": claims.get("role"),
+    }
+    expires = dt.datetime.fromtimestamp(claims["exp"], tz=dt.timezone.utc)
+    return {
+        "user": user,
+        "expires": expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+
+
+def _same_origin(request: HttpRequest, origin: str) -> bool:
+    parts = urlsplit(origin)
+    return (
+        parts.scheme in ("http", "https")
+        and f"{parts.scheme}://{parts.netloc}" == f"{request.scheme}://{request.get_host()}"
+    )
+
+
+def browser_csrf_failure(request: HttpRequest) -> str | None:
+    """The sign-in CSRF policy; ``None`` when the request may proceed.
+
+    * A call with neither cookies nor ``Origin`` is server to server (the
+      Next.js back end calling this API): a browser always sends one of them on
+      a cross-site POST, and with no cookies there is no ambient authority to
+      abuse. It passes.
+    * A browser call passes with an ``Origin`` that is this site or is listed
+      in ``CSRF_TRUSTED_ORIGINS`` (the Next.js front end), or with a valid
+      Django CSRF token, or with NextAuth's double-submit token.
+    """
+    origin = request.META.get("HTTP_ORIGIN")
+    if not request.COOKIES and origin is None:
+        return None
+    if origin is not None and origin != "null":
+        trusted = getattr(settings, "CSRF_TRUSTED_ORIGINS", [])
+        if _same_origin(request, origin) or origin in trusted:
+            return None
+    if nextauth_csrf_valid(request):
+        return None
+    return django_csrf_failure(request)
+
+
+class BodyError(Exception):
+    """The request body is not the JSON object or form this view takes."""
+
+
+def read_body(request: HttpRequest) -> dict[str, Any]:
+    """A JSON object or a form body as a dict of strings; ``BodyError`` otherwise."""
+    try:
+        if request.content_type == "application/json":
+            data = json.loads(request.body or b"null")
+            if not isinstance(data, dict):
+                raise BodyError("expected a JSON object")
+            return data
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return {key: request.POST.get(key) for key in request.POST}
+    except (ValueError, RequestDataTooBig, RecursionError) as exc:
+        raise BodyError("unreadable body") from exc
+    raise BodyError("unsupported content type")
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """A classic form post from a browser page, which expects a redirect, not JSON."""
+    return request.content_type != "application/json" and "text/html" in request.headers.get(
+        "Accept", ""
+    )
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class CustomLoginView(View):
+    """``POST custom-login``: email (or username) and password to a token and session cookie.
+
+    200 ``{token, user, expires, url}`` and the session cookie; 401
+    ``invalid_credentials`` for an unknown user and a wrong password alike;
+    400 for a malformed body; 429 with ``Retry-After`` when throttled; 403 when
+    a browser call fails the CSRF policy. A browser form post gets a redirect.
+    """
+
+    http_method_names = ("post", "options")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Check CSRF, parse, throttle, authenticate, mint."""
+        reason = browser_csrf_failure(request)
+        if reason is not None:
+            return error_response(403, "csrf_failed", "CSRF verification failed.")
+        try:
+            body = read_body(request)
+        except BodyError:
+            return error_response(
+                400, "invalid_request", "Send email and password as JSON or a form."
+            )
+        identifier = body.get("email") or body.get("username")
+        password = body.get("password")
+        if not isinstance(identifier, str) or not isinstance(password, str) or not identifier:
+            return error_response(
+                400, "invalid_request", "Send email and password as JSON or a form."
+            )
+        if len(password) > app_settings.MAX_PASSWORD_LENGTH or len(identifier) > 254:
+            return error_response(400, "invalid_request", "Email or password is too long.")
+        callback = safe_redirect_url(body.get("callbackUrl"))
+        wait = throttle.check_login(request, identifier)
+        if wait is not None:
+            return error_response(
+                429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
+            )
+        user = self.authenticate(request, identifier, password)
+        if user is None:
+            return self.failure(request, callback)
+        throttle.forgive(request, identifier)
+        return self.success(request, user, callback)
+
+    def authenticate(self, request: HttpRequest, identifier: str, password: str) -> Any:
+        """Django's ``authenticate()``, by username or, for an email, the account that owns it.
+
+        An unknown email still runs the password hasher (inside ModelBackend),
+        so a miss takes as long as a wrong password.
+        """
+        username = identifier
+        user_model = get_user_model()
+        if "@" in identifier and user_model.get_email_field_name() != user_model.USERNAME_FIELD:
+            field = user_model.get_email_field_name()
+            matches = list(
+                user_model._default_manager.filter(**{f"{field}__iexact": identifier})[:2]
+            )
+            if len(matches) == 1:
+                username = matches[0].get_username()
+        return authenticate(request, username=username, password=password)
+
+    def failure(self, request: HttpRequest, callback: str) -> HttpResponse:
+        """One answer for every failure, so it says nothing about which accounts exist."""
+        if wants_html(request):
+            query = urlencode({"error": "CredentialsSignin", "callbackUrl": callback})
+            return HttpResponseRedirect(f"{app_settings.SIGNIN_URL}?{query}", status=303)
+        return error_response(
+            401,
+            "invalid_credentials",
+            "Invalid email or password.",
+            WWW_Authenticate=www_authenticate(),
+        )
+
+    def success(self, request: HttpRequest, user: Any, callback: str) -> HttpResponse:
+        """Mint, set the cookie, answer JSON (or redirect a browser form post)."""
+        payload = build_payload(claims_for_user(user))
+        token = encode(payload)
+        claims = {**payload, "id": payload["sub"]}
+        response: HttpResponse
+        if wants_html(request):
+            response = HttpResponseRedirect(callback, status=303)
+        else:
+            payload = session_payload(claims)
+            response = JsonResponse({"token": token, **payload, "url": callback})
+        set_session_cookie(response, token, max_age=claims["exp"] - claims["iat"], request=request)
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class SessionView(View):
+    """``GET session``: NextAuth's ``{user, expires}`` for a valid token, ``{}`` otherwise."""
+
+    http_method_names = ("get", "head", "options")
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Never a 401: like NextAuth, no session is an empty object."""
+        result = authenticate_request(request, resolve_user=False)
+        if not result.success or result.claims is None:
+            return JsonResponse({})
+        return JsonResponse(session_payload(result.claims))
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class SignOutView(View):
+    """``POST signout``: revoke the token, delete the cookie and its chunks.
+
+    A browser call must pass the sign-in CSRF policy (a forged sign-out is a
+    nuisance, not harmless). If the deny-list cannot be written the cookie is
+    still deleted and the answer is 503 ``revocation_unavailable``.
+    """
+
+    http_method_names = ("post", "options")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Revoke what can be revoked, then clear the cookie either way."""
+        if browser_csrf_failure(request) is not None:
+            return error_response(403, "csrf_failed", "CSRF verification failed.")
+        try:
+            body = read_body(request)
+        except BodyError:
+            body = {}
+        callback = safe_redirect_url(body.get("callbackUrl"))
+        result = authenticate_request(request, resolve_user=False)
+        response: HttpResponse = JsonResponse({"url": callback})
+        if result.success and result.claims is not None and app_settings.REVOCATION:
+            try:
+                from django_nextauth_jwt import revocation
+
+                revocation.revoke(result.claims)
+            except Exception as exc:  # every cache backend fails in its own way
+                logger.warning("sign-out could not revoke: %s", type(exc).__name__)
+                response = error_response(
+                    503, "revocation_unavailable", "Signed out here; revocation failed."
+                )
+        if wants_html(request) and response.status_code == 200:
+            response = HttpResponseRedirect(callback, status=303)
+        delete_session_cookie(response, request)
+        return response
+
+
+@never_cache
+def csrf_view(request: HttpRequest) -> JsonResponse:
+    """``GET csrf``: a Django CSRF token for browser sign-in forms; sets ``csrftoken``."""
+    return JsonResponse({"csrfToken": get_token(request)})
+
+
+def load_social_backend(request: HttpRequest, name: str = GOOGLE_BACKEND) -> Any:
+    """social-auth's backend ``name`` for ``request``, with our callback as redirect URI."""
+    try:
+        import social_django.utils
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ImproperlyConfigured(
+            "Google sign-in needs social-auth-app-django: pip install django-nextauth-jwt[social]"
+        ) from exc
+    from django.urls import reverse
+
+    social: Any = social_django.utils  # untyped
+    strategy = social.load_strategy(request)
+    request.social_strategy = strategy  # type: ignore[attr-defined]
+    backend = social.load_backend(strategy, name, reverse("nextauth_jwt:callback-google"))
+    request.backend = backend  # type: ignore[attr-defined]
+    return backend
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class GoogleSignInView(View):
+    """``POST signin/google``: keep a safe ``callbackUrl``, redirect to Google with ``state``.
+
+    POST only (a GET would let any page start a sign-in), behind the sign-in
+    CSRF policy, never cached.
+    """
+
+    http_method_names = ("post", "options")
+    backend_name = GOOGLE_BACKEND
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Start social-auth's flow; the ``state`` lives in the Django session."""
+        from social_core.actions import do_auth
+
+        if browser_csrf_failure(request) is not None:
+            return error_response(403, "csrf_failed", "CSRF verification failed.")
+        try:
+            body = read_body(request) if request.body else {}
+        except BodyError:
+            return error_response(400, "invalid_request", "Send a form or a JSON object.")
+        backend = load_social_backend(request, self.backend_name)
+        request.session[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
+        response: HttpResponse = do_auth(backend)
+        return response
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class GoogleCallbackView(View):
+    """``GET callback/google``: check ``state``, finish the pipeline, which mints the token.
+
+    Any failure (``error=access_denied``, a missing, forged or replayed
+    ``state``, an unverified email, an inactive user) redirects to
+    ``NEXTAUTH_SIGNIN_URL?error=...`` through :meth:`on_error`; under ``DEBUG``
+    the exception is raised instead, to be seen.
+    """
+
+    http_method_names = ("get", "post", "options")
+    backend_name = GOOGLE_BACKEND
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Complete the flow; the state is single use whatever the outcome."""
+        from social_core.actions import do_complete
+        from social_core.exceptions import SocialAuthBaseException
+
+        backend = load_social_backend(request, self.backend_name)
+        try:
+            response = do_complete(backend, login=_no_session_login, redirect_name="next")
+        except SocialAuthBaseException as exc:
+            if settings.DEBUG:
+                raise
+            return self.on_error(request, exc)
+        finally:
+            # Single use: a replayed callback finds no state and is refused.
+            # social-core >= 7 keeps each state as its own session transaction
+            # and spends it only once it validates it; a callback that fails
+            # earlier (error=access_denied) must spend it too.
+            state = backend.get_request_state()
+            if isinstance(state, str):
+                request.session.pop(backend.transaction_key(state), None)
+        if not getattr(request, "nextauth_token_issued", False):
+            raise ImproperlyConfigured(
+                "SOCIAL_AUTH_PIPELINE must end with django_nextauth_jwt.pipeline.issue_token "
+                "(use django_nextauth_jwt.pipeline.PIPELINE)."
+            )
+        request.session.pop(CALLBACK_SESSION_KEY, None)
+        result: HttpResponse = response
+        return result
+
+    post = get  # Google's response_mode=form_post
+
+    def on_error(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        """Redirect to the sign-in page with a NextAuth-style ``error``; override to customise."""
+        from social_core.exceptions import AuthCanceled, AuthPolicyError, AuthResponseError
+
+        code = "OAuthCallback"
+        if isinstance(exc, AuthCanceled | AuthPolicyError | AuthResponseError):
+            code = "AccessDenied"
+        logger.warning("Google sign-in refused: %s", type(exc).__name__)
+        callback = safe_redirect_url(request.session.pop(CALLBACK_SESSION_KEY, None))
+        query = urlencode({"error": code, "callbackUrl": callback})
+        return HttpResponseRedirect(f"{app_settings.SIGNIN_URL}?{query}")
+
+
+def _no_session_login(backend: Any, user: Any, social_user: Any) -> None:
+    # The pipeline's last step answers with a token; a Django session login
+    # would only happen if that step were missing (the view refuses then).
+    return None

@@ -1,0 +1,15 @@
+"""The test settings with the default cache in Redis: what several service instances share."""
+
+from __future__ import annotations
+
+import os
+
+from tests.settings import *  # noqa: F403
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "KEY_PREFIX": os.environ.get("TEST_CACHE_PREFIX", "tests"),
+    }
+}
