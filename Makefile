@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint bench
+.PHONY: help install test lint bench run
 
 help:
+	@echo "make run     set up and start the example service on http://127.0.0.1:8000"
 	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
 	@echo "make bench   set up and run the verification benchmark"
 
@@ -30,6 +31,11 @@ lint: install
 
 test: lint
 	$(BIN)/pytest -n auto
+
+run: $(VENV)/.installed
+	cd example_project && ../$(BIN)/python manage.py migrate --noinput -v 0
+	cd example_project && ../$(BIN)/python manage.py ensure_demo_user
+	cd example_project && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 bench: install
 	$(BIN)/python benchmarks/verify.py

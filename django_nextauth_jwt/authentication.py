@@ -30,7 +30,6 @@ from rest_framework.exceptions import (
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from django_nextauth_jwt.conf import FORMAT_JWS, app_settings
 from django_nextauth_jwt.csrf import csrf_failure_reason
@@ -43,6 +42,7 @@ __all__ = [
     "HasRole",
     "NextAuthAuthenticationFailed",
     "NextAuthJWTAuthentication",
+    "RolePermission",
     "exception_handler",
 ]
 
@@ -105,23 +105,12 @@ class NextAuthJWTAuthentication(BaseAuthentication):
         return www_authenticate(result.error if result is not None else None)
 
 
-class HasRole(BasePermission):
-    """Allow authenticated users whose token ``role`` is one of ``roles``.
+class RolePermission(BasePermission):
+    """Allow authenticated users whose token ``role`` is in ``roles`` (set by :func:`HasRole`)."""
 
-    Use an instance where DRF expects a class: ``permission_classes =
-    [HasRole("admin")]`` or ``[IsAuthenticated & HasRole("admin", "editor")]``.
-    """
-
+    roles: ClassVar[frozenset[str]] = frozenset()
     message = "You do not have the role this action requires."
     code = "role_required"
-
-    def __init__(self, *roles: str) -> None:
-        """``roles``: the token roles allowed."""
-        self.roles = frozenset(roles)
-
-    def __call__(self) -> HasRole:
-        """DRF instantiates permission classes; an instance stands in for its own class."""
-        return self
 
     def has_permission(self, request: Request, view: Any) -> bool:
         """True when the user is authenticated and the role claim is one of ``roles``."""
@@ -133,12 +122,28 @@ class HasRole(BasePermission):
         return isinstance(role, str) and role in self.roles
 
 
+def HasRole(*roles: str) -> type[RolePermission]:
+    """A permission class for ``roles``: ``permission_classes = [HasRole("admin")]``.
+
+    It is a real class, so it composes (``IsAuthenticated & HasRole("admin",
+    "editor")``) and type-checks where DRF expects permission classes.
+    """
+    if not roles or not all(isinstance(r, str) and r for r in roles):
+        raise ValueError("HasRole needs one or more role names")
+    name = f"HasRole({', '.join(map(repr, roles))})"
+    return type(name, (RolePermission,), {"roles": frozenset(roles)})
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, plus a ``code`` in every error body that lacks one.
 
     Set ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` to this so that the 401 for a
     request with no token at all carries ``"code": "token_missing"`` like the others.
     """
+    # Imported here: DRF imports this module while rest_framework.views is still
+    # loading (DEFAULT_AUTHENTICATION_CLASSES is read at APIView's definition).
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,30 +41,77 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) 
     raise RuntimeError(f"server did not answer {url} within {timeout}s")
 
 
+EXAMPLE = ROOT / "example_project"
+
+
 @contextlib.contextmanager
-def django_server(settings_module: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """``runserver --noreload`` with ``settings_module``; yields its base URL."""
-    port = free_port()
+def running(
+    command: list[str], health_url: str, *, cwd: Path, env: Mapping[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command``, wait until ``health_url`` answers, stop it (and its children) after."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": settings_module,
-            "PYTHONPATH": str(ROOT),
-            **(env or {}),
-        },
+        command,
+        cwd=cwd,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/api/auth/session", proc)
-        yield base
+        wait_until_up(health_url, proc)
+        yield proc
     finally:
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@contextlib.contextmanager
+def django_server(settings_module: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``runserver --noreload`` with ``settings_module`` (from the repo root); yields its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    environment = {
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "PYTHONPATH": str(ROOT),
+        **(env or {}),
+    }
+    with running(command, f"{base}/api/auth/session", cwd=ROOT, env=environment):
+        yield base
+
+
+def example_manage(*args: str, env: Mapping[str, str]) -> str:
+    """Run the example project's ``manage.py`` and return its output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "mesh.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return result.stdout
+
+
+@contextlib.contextmanager
+def example_server(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """The example service as a user runs it: migrate, demo users, a real server; its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {
+        "DJANGO_SETTINGS_MODULE": "mesh.settings",
+        "SQLITE_PATH": str(tmp_path / "example.sqlite3"),
+        "MESH_URL": base,
+        **(env or {}),
+    }
+    example_manage("migrate", "--noinput", env=environment)
+    example_manage("ensure_demo_user", env=environment)
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    with running(command, f"{base}/healthz", cwd=EXAMPLE, env=environment):
+        yield base

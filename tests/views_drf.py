@@ -47,7 +47,7 @@ class AdminView(APIView):
     """Only for the ``admin`` role."""
 
     authentication_classes = (NextAuthJWTAuthentication,)
-    permission_classes = (IsAuthenticated & HasRole("admin"),)  # type: ignore[operator]
+    permission_classes = (IsAuthenticated & HasRole("admin"),)
 
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
@@ -57,7 +57,7 @@ class EditorView(APIView):
     """Only for the ``editor`` or ``admin`` role (an instance used as a class)."""
 
     authentication_classes = (NextAuthJWTAuthentication,)
-    permission_classes = (HasRole("editor", "admin"),)  # type: ignore[assignment]
+    permission_classes = (HasRole("editor", "admin"),)
 
     def get(self, request: Request) -> Response:
         return Response({"ok": True})

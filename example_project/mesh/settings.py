@@ -1,0 +1,126 @@
+"""A Django service in the NextAuth mesh, configured from the environment.
+
+Every value has a development default, so ``make run`` works on a fresh clone;
+production sets the environment (see ``docker-compose.yml`` and ``k8s/``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django_nextauth_jwt.pipeline import PIPELINE
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Development only: production must set DJANGO_SECRET_KEY (checked by `check --deploy`).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdef")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://localhost:3000")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "social_django",
+    "django_nextauth_jwt",
+    "mesh",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After AuthenticationMiddleware: the token decides request.user.
+    "django_nextauth_jwt.middleware.NextAuthJWTMiddleware",
+]
+
+ROOT_URLCONF = "mesh.urls"
+WSGI_APPLICATION = "mesh.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+STATIC_URL = "static/"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Embedded defaults: SQLite and the local-memory cache. Production: DATABASE_URL-style
+# settings of your choice, and REDIS_URL so that sign-outs reach every instance.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+if os.environ.get("POSTGRES_HOST"):
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": os.environ["POSTGRES_HOST"],
+        "PORT": os.environ.get("POSTGRES_PORT", "5432"),
+        "NAME": os.environ.get("POSTGRES_DB", "mesh"),
+        "USER": os.environ.get("POSTGRES_USER", "postgres"),
+        "PASSWORD": os.environ.get("POSTGRES_PASSWORD", ""),
+    }
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("REDIS_URL"):
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["REDIS_URL"],
+    }
+
+# -- the mesh ------------------------------------------------------------------------------
+# The secret comes from NEXTAUTH_SECRET (or AUTH_SECRET / JWT_SECRET) in the environment.
+# NEXTAUTH_SECRET_PREVIOUS keeps tokens signed with the old secret valid during a rotation.
+_secret = os.environ.get("NEXTAUTH_SECRET") or (
+    "dev-only-mesh-secret-change-me-0123456789abcdef" if DEBUG else ""
+)
+NEXTAUTH_SECRET = [s for s in (_secret, os.environ.get("NEXTAUTH_SECRET_PREVIOUS")) if s]
+NEXTAUTH_JWT_FORMAT = os.environ.get("NEXTAUTH_JWT_FORMAT", "jws")
+NEXTAUTH_MAX_AGE = int(os.environ.get("NEXTAUTH_MAX_AGE", str(30 * 24 * 3600)))
+NEXTAUTH_ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
+NEXTAUTH_AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
+NEXTAUTH_SECURE_COOKIE = os.environ.get("NEXTAUTH_SECURE_COOKIE", "0") == "1"
+NEXTAUTH_PROTECTED_PATHS = ["/dashboard/", "/api/"]
+NEXTAUTH_PUBLIC_PATHS = ["/api/auth/"]
+NEXTAUTH_SIGNIN_URL = "/signin/"
+NEXTAUTH_LOGIN_REDIRECT_URL = "/dashboard/"
+NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = env_list("NEXTAUTH_ALLOWED_REDIRECT_ORIGINS")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_nextauth_jwt.authentication.NextAuthJWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "django_nextauth_jwt.authentication.exception_handler",
+}
+
+# -- Google sign-in (optional: the button works once these are set) -------------------------
+AUTHENTICATION_BACKENDS = [
+    "social_core.backends.google.GoogleOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = os.environ.get("GOOGLE_CLIENT_ID", "")
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET", "")
+SOCIAL_AUTH_GOOGLE_OAUTH2_USE_UNIQUE_USER_ID = True
+SOCIAL_AUTH_PIPELINE = PIPELINE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_nextauth_jwt": {"handlers": ["console"], "level": "INFO"}},
+}
