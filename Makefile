@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint bench run
+.PHONY: help install system test lint bench run
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000"
@@ -24,12 +24,16 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
+system:
+	bash scripts/system-packages.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: system lint
 	$(BIN)/pytest -n auto
 
 run: $(VENV)/.installed

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian packages the end-to-end tests need, if missing:
+#   Go with gin and golang-jwt (the Go neighbour service, built offline in GOPATH mode),
+#   Chromium and its driver (the headless browser test).
+# As root it runs apt-get; otherwise it says what is missing and fails.
+set -euo pipefail
+
+packages=(
+  golang-go
+  golang-github-gin-gonic-gin-dev
+  golang-github-golang-jwt-jwt-dev
+  chromium
+  chromium-driver
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
