@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
+NEXTJS_DIR := example_project/nextjs
 
 .DEFAULT_GOAL := help
 .PHONY: help install system test lint bench run
@@ -12,7 +13,7 @@ help:
 	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
 	@echo "make bench   set up and run the verification benchmark"
 
-install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
+install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(NEXTJS_DIR)/node_modules/.installed: $(NEXTJS_DIR)/package-lock.json
+	npm ci --prefix $(NEXTJS_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.

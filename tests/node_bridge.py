@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 NODE_DIR = Path(__file__).parent / "interop" / "node"
+NEXTJS_DIR = Path(__file__).parents[1] / "example_project" / "nextjs"
 
 
 class NodeError(Exception):
@@ -67,6 +68,7 @@ class NodeBridge:
 def find_node() -> str | None:
     """The ``node`` binary, when it and the installed packages are present."""
     node = shutil.which("node")
-    if node and (NODE_DIR / "node_modules" / "next-auth").is_dir():
+    installed = all((d / "node_modules" / "next-auth").is_dir() for d in (NODE_DIR, NEXTJS_DIR))
+    if node and installed:
         return node
     return None

@@ -94,6 +94,7 @@ NEXTAUTH_MAX_AGE = int(os.environ.get("NEXTAUTH_MAX_AGE", str(30 * 24 * 3600)))
 NEXTAUTH_ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
 NEXTAUTH_AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
 NEXTAUTH_SECURE_COOKIE = os.environ.get("NEXTAUTH_SECURE_COOKIE", "0") == "1"
+NEXTAUTH_COOKIE_NAME = os.environ.get("NEXTAUTH_COOKIE_NAME") or None
 NEXTAUTH_PROTECTED_PATHS = ["/dashboard/", "/api/"]
 NEXTAUTH_PUBLIC_PATHS = ["/api/auth/"]
 NEXTAUTH_SIGNIN_URL = "/signin/"

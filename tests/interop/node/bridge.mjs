@@ -28,7 +28,7 @@ for (const name of ["NEXTAUTH_URL", "NEXTAUTH_SECRET", "AUTH_SECRET", "VERCEL", 
 import * as v4jwt from "next-auth/jwt";
 import * as v5jwt from "@auth/core/jwt";
 import * as jose from "jose";
-import * as hs256 from "./nextauth-hs256.mjs";
+import * as hs256 from "../../../example_project/nextjs/jwt-hs256.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -71,6 +71,26 @@ async function joseVerify({ token, secret, alg, issuer, audience, clockTolerance
   return payload;
 }
 
+// The little of Next.js's API-route response that next-auth 4's handler uses.
+function fakeResponse() {
+  const headers = {};
+  const res = {
+    statusCode: 200,
+    sent: undefined,
+    status(code) { this.statusCode = code; return this; },
+    setHeader(key, value) { headers[key.toLowerCase()] = value; return this; },
+    getHeader(key) { return headers[key.toLowerCase()]; },
+    json(body) { this.sent = JSON.stringify(body); return this; },
+    send(body) { this.sent = typeof body === "string" ? body : JSON.stringify(body); return this; },
+    end() { return this; },
+    setCookies() {
+      const value = headers["set-cookie"];
+      return value === undefined ? [] : Array.isArray(value) ? value : [value];
+    },
+  };
+  return res;
+}
+
 const ops = {
   ping: async () => "pong",
 
@@ -109,7 +129,79 @@ const ops = {
     return result ?? null;
   },
 
-  // ---- the documented HS256 hooks (nextauth-hs256.mjs) --------------------
+  // ---- the documented NextAuth configuration (example_project/nextjs/) -----
+  // A whole credentials sign-in through the real NextAuth handler, whose
+  // authorize() calls Django's custom-login. Returns the cookies it sets.
+  "v4.signin": async ({ email, password, djangoUrl, secret, format }) => {
+    const nextAuthModule = (await import("next-auth")).default;
+    const NextAuth = nextAuthModule.default ?? nextAuthModule;
+    const { authOptions } = await import("../../../example_project/nextjs/nextauth-v4.mjs");
+    process.env.DJANGO_URL = djangoUrl;
+    process.env.NEXTAUTH_URL = "http://localhost:3000";
+    process.env.NEXTAUTH_SECRET = secret;
+    try {
+      const options = authOptions({ format });
+      const jar = {};
+      const call = async (method, action, body) => {
+        const res = fakeResponse();
+        const req = {
+          method,
+          query: { nextauth: action },
+          body: body ?? {},
+          cookies: { ...jar },
+          headers: { host: "localhost:3000", "content-type": "application/x-www-form-urlencoded" },
+        };
+        await NextAuth(req, res, options);
+        for (const header of res.setCookies()) {
+          const [pair] = header.split(";");
+          const at = pair.indexOf("=");
+          jar[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1));
+        }
+        return res;
+      };
+      const csrf = JSON.parse((await call("GET", ["csrf"])).sent);
+      const done = await call("POST", ["callback", "credentials"], {
+        csrfToken: csrf.csrfToken, email, password, json: "true",
+      });
+      return { status: done.statusCode, body: done.sent ?? null, cookies: jar };
+    } finally {
+      delete process.env.NEXTAUTH_URL;
+      delete process.env.NEXTAUTH_SECRET;
+    }
+  },
+
+  "v5.signin": async ({ email, password, djangoUrl, secret, format }) => {
+    const { Auth } = await import("@auth/core");
+    const { authConfig } = await import("../../../example_project/nextjs/authjs-v5.mjs");
+    process.env.DJANGO_URL = djangoUrl;
+    const config = { ...authConfig({ format }), secret };
+    const jar = {};
+    const cookieHeader = () => Object.entries(jar).map(([k, v]) => `${k}=${v}`).join("; ");
+    const remember = (response) => {
+      for (const header of response.headers.getSetCookie()) {
+        const [pair] = header.split(";");
+        const at = pair.indexOf("=");
+        jar[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+    };
+    const base = "http://localhost:3000/api/auth";
+    const csrfResponse = await Auth(new Request(`${base}/csrf`, { headers: { cookie: cookieHeader() } }), config);
+    remember(csrfResponse);
+    const { csrfToken } = await csrfResponse.json();
+    const form = new URLSearchParams({ csrfToken, email, password });
+    const done = await Auth(
+      new Request(`${base}/callback/credentials`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader() },
+        body: form,
+      }),
+      config,
+    );
+    remember(done);
+    return { status: done.status, location: done.headers.get("location"), cookies: jar };
+  },
+
+  // ---- the documented HS256 hooks (example_project/nextjs/jwt-hs256.mjs) ---
   "hs256.encode": async ({ token, secret, maxAge }) => hs256.encode({ token, secret, maxAge: opt(maxAge) }),
   "hs256.decode": async ({ token, secret }) => (await hs256.decode({ token, secret })) ?? null,
 
