@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
@@ -122,6 +123,16 @@ def _lazy_user(result: AuthResult) -> Any:
         return AnonymousUser()
 
 
+def _does_io(request: HttpRequest) -> bool:
+    """Whether authenticating ``request`` may block: a database user, or a networked deny-list."""
+    if path_is_protected(request.path_info) and app_settings.USER_MODE == USER_MODE_DATABASE:
+        return True
+    if not app_settings.REVOCATION:
+        return False
+    cache = settings.CACHES.get(app_settings.REVOCATION_CACHE, {})
+    return not str(cache.get("BACKEND", "")).endswith(("LocMemCache", "DummyCache"))
+
+
 class NextAuthJWTMiddleware:
     """Sets ``request.user`` (lazily) and ``request.nextauth`` from a valid NextAuth token.
 
@@ -156,8 +167,8 @@ class NextAuthJWTMiddleware:
         return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        """The async path: the same work, with database lookups off the event loop."""
-        if path_is_protected(request.path_info) and app_settings.USER_MODE == USER_MODE_DATABASE:
+        """The async path: the same work, with blocking I/O off the event loop."""
+        if _does_io(request):
             refused = await sync_to_async(self.process)(request)
         else:
             # Verifying a token is CPU work only; no thread hop needed.
@@ -173,6 +184,12 @@ class NextAuthJWTMiddleware:
         # Protected paths resolve the user now, so an inactive one is refused here.
         result = authenticate_request(request, resolve_user=protected)
         if result.success:
+            if request.nextauth_source == "header":  # type: ignore[attr-defined]
+                # Browsers never attach an Authorization header on their own, so a
+                # request carrying a valid one is no cross-site forgery: like DRF's
+                # token authentication, it needs no CSRF token (service-to-service
+                # POSTs to plain Django views). Cookie requests keep the CSRF check.
+                request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
             user = SimpleLazyObject(lambda: _lazy_user(result))
             request.user = user  # type: ignore[assignment]
 

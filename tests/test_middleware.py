@@ -235,3 +235,55 @@ def test_middleware_adapts_to_sync_and_async_handlers():
     assert NextAuthJWTMiddleware.async_capable
     assert iscoroutinefunction(NextAuthJWTMiddleware(async_view))
     assert not iscoroutinefunction(NextAuthJWTMiddleware(sync_view))
+
+
+# --------------------------------------------------------------------------- #
+# CSRF: Bearer requests are no forgery; cookie requests still need proof
+# --------------------------------------------------------------------------- #
+
+
+def test_bearer_post_to_a_plain_django_view_needs_no_csrf_token():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/page/", headers=bearer(make_token()))
+    assert response.status_code == 200
+    assert response.json()["id"] == "42"
+
+
+def test_cookie_post_to_a_plain_django_view_still_needs_a_csrf_token():
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[COOKIE] = make_token()
+    assert client.post("/page/").status_code == 403
+
+
+def test_invalid_bearer_post_keeps_the_csrf_check():
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/page/", headers={"Authorization": "Bearer nope"}).status_code == 403
+
+
+def test_async_stack_with_a_networked_deny_list_runs_off_the_event_loop(settings, monkeypatch):
+    import threading
+
+    from django_nextauth_jwt import revocation
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+        }
+    }
+    threads: list[str] = []
+    monkeypatch.setattr(
+        revocation, "check", lambda claims, pol: threads.append(threading.current_thread().name)
+    )
+
+    async def run():
+        main = threading.current_thread().name
+        response = await AsyncClient().get(
+            "/async/page/", headers={"Authorization": f"Bearer {make_token()}"}
+        )
+        return main, response
+
+    main, response = async_to_sync(run)()
+    assert response.json()["id"] == "42"
+    assert threads
+    assert threads[0] != main
