@@ -8,6 +8,7 @@ view is a thin shell: tokens come from :mod:`tokens`, cookies from
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -153,7 +154,14 @@ class CustomLoginView(View):
         if len(password) > app_settings.MAX_PASSWORD_LENGTH or len(identifier) > 254:
             return error_response(400, "invalid_request", "Email or password is too long.")
         callback = safe_redirect_url(body.get("callbackUrl"))
-        wait = throttle.check_login(request, identifier)
+        try:
+            wait = throttle.check_login(request, identifier)
+        except Exception as exc:  # every cache backend fails in its own way
+            # No counters, no brute-force protection: refuse rather than guess.
+            logger.warning("login throttle unavailable: %s", type(exc).__name__)
+            return error_response(
+                503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"
+            )
         if wait is not None:
             return error_response(
                 429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
@@ -161,7 +169,8 @@ class CustomLoginView(View):
         user = self.authenticate(request, identifier, password)
         if user is None:
             return self.failure(request, callback)
-        throttle.forgive(request, identifier)
+        with contextlib.suppress(Exception):  # a lost "forgive" only costs one attempt
+            throttle.forgive(request, identifier)
         return self.success(request, user, callback)
 
     def authenticate(self, request: HttpRequest, identifier: str, password: str) -> Any:

@@ -434,3 +434,19 @@ def test_set_cookie_header_is_a_single_valid_cookie(client: Client, user: Any) -
     parsed: SimpleCookie = SimpleCookie()
     parsed.load(response.cookies[COOKIE].OutputString())
     assert parsed[COOKIE].value == response.json()["token"]
+
+
+def test_login_when_the_throttle_store_is_down_is_503_not_500(
+    client: Client, user: Any, settings: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    response = login(client, email="ada@example.com", password=PASSWORD)
+    assert (response.status_code, response.json()["code"]) == (503, "throttle_unavailable")
+    assert response["Retry-After"] == "5"
+    assert COOKIE not in response.cookies
