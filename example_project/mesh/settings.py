@@ -85,10 +85,15 @@ if os.environ.get("REDIS_URL"):
 # -- the mesh ------------------------------------------------------------------------------
 # The secret comes from NEXTAUTH_SECRET (or AUTH_SECRET / JWT_SECRET) in the environment.
 # NEXTAUTH_SECRET_PREVIOUS keeps tokens signed with the old secret valid during a rotation.
+# Or NEXTAUTH_SECRET_FILE: one secret per line, the first signs (a mounted Kubernetes Secret;
+# rotate by rewriting the file and reloading the workers, e.g. gunicorn's HUP).
 _secret = os.environ.get("NEXTAUTH_SECRET") or (
     "dev-only-mesh-secret-change-me-0123456789abcdef" if DEBUG else ""
 )
 NEXTAUTH_SECRET = [s for s in (_secret, os.environ.get("NEXTAUTH_SECRET_PREVIOUS")) if s]
+if os.environ.get("NEXTAUTH_SECRET_FILE"):
+    _lines = Path(os.environ["NEXTAUTH_SECRET_FILE"]).read_text().splitlines()
+    NEXTAUTH_SECRET = [line.strip() for line in _lines if line.strip()]
 NEXTAUTH_JWT_FORMAT = os.environ.get("NEXTAUTH_JWT_FORMAT", "jws")
 NEXTAUTH_MAX_AGE = int(os.environ.get("NEXTAUTH_MAX_AGE", str(30 * 24 * 3600)))
 NEXTAUTH_ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
