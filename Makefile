@@ -4,16 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 NEXTJS_DIR := example_project/nextjs
+EXPRESS_DIR := example_project/services/express
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench run
+.PHONY: help install system test lint bench load run mesh
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000"
 	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
 	@echo "make bench   set up and run the verification benchmark"
+	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
+	@echo "make mesh    set up and start the example mesh: Django, Express, FastAPI, Go on 8000-8003"
 
-install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed
+install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
+	$(EXPRESS_DIR)/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +31,10 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
 
 $(NEXTJS_DIR)/node_modules/.installed: $(NEXTJS_DIR)/package-lock.json
 	npm ci --prefix $(NEXTJS_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
+	npm ci --prefix $(EXPRESS_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
@@ -46,5 +54,13 @@ run: $(VENV)/.installed
 	cd example_project && ../$(BIN)/python manage.py ensure_demo_user
 	cd example_project && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Django on 8000 (as `make run`), Express 8001, FastAPI 8002, Go 8003; one secret; Ctrl-C stops all.
+mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed
+	bash scripts/mesh.sh
+
 bench: install
 	$(BIN)/python benchmarks/verify.py
+
+# Load with faults (gunicorn, rotation, a Redis outage): about a minute, on loopback only.
+load: $(VENV)/.installed
+	$(BIN)/python benchmarks/load.py

@@ -128,3 +128,70 @@ def example_server(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iter
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with running(command, f"{base}/healthz", cwd=EXAMPLE, env=environment):
         yield base
+
+
+# -- the example mesh's neighbours (example_project/services/) ------------------------------
+
+SERVICES = EXAMPLE / "services"
+GO_JWT = Path("/usr/share/gocode/src/github.com/golang-jwt/jwt")
+
+
+def express_installed() -> bool:
+    """``node`` and the Express service's ``npm ci`` (``make install``) are present."""
+    modules = SERVICES / "express" / "node_modules"
+    return shutil.which("node") is not None and (modules / "jose").is_dir()
+
+
+def go_toolchain() -> bool:
+    """Go and Debian's gin and golang-jwt sources (``make system``) are present."""
+    gin = Path("/usr/share/gocode/src/github.com/gin-gonic/gin")
+    return shutil.which("go") is not None and gin.is_dir() and GO_JWT.is_dir()
+
+
+def build_go_service(out_dir: Path) -> Path:
+    """Build ``services/go`` offline (GOPATH mode over Debian's sources); the binary's path.
+
+    Debian installs golang-jwt v4 at ``github.com/golang-jwt/jwt``; a throw-away GOPATH maps
+    the module path ``github.com/golang-jwt/jwt/v4`` that ``main.go`` imports onto it.
+    """
+    gopath = out_dir / "gopath"
+    link = gopath / "src" / "github.com" / "golang-jwt" / "jwt" / "v4"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(GO_JWT, target_is_directory=True)
+    binary = out_dir / "whoami-go"
+    env = {
+        **os.environ,
+        "GO111MODULE": "off",
+        "GOPATH": f"{gopath}:/usr/share/gocode",
+        "GOPROXY": "off",
+        "GOFLAGS": "",
+        "CGO_ENABLED": "0",
+    }
+    env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "django-nextauth-jwt-gocache"))
+    subprocess.run(
+        ["go", "build", "-o", str(binary), "."],
+        cwd=SERVICES / "go",
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return binary
+
+
+@contextlib.contextmanager
+def neighbour_server(
+    kind: str, env: Mapping[str, str], *, go_binary: Path | None = None
+) -> Iterator[str]:
+    """One neighbour (``express``, ``fastapi`` or ``go``) on a free port; yields its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    commands = {
+        "express": ["node", "server.mjs"],
+        "fastapi": [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port)],
+        "go": [str(go_binary)],
+    }
+    environment = {"PORT": str(port), "HOST": "127.0.0.1", **env}
+    with running(commands[kind], f"{base}/healthz", cwd=SERVICES / kind, env=environment):
+        yield base

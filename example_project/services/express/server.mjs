@@ -1,0 +1,110 @@
+// An Express service in the NextAuth mesh: GET /whoami for any holder of a valid session token.
+//
+// The token is the one NextAuth (with HS256 jwt hooks) or the Django service issues; every
+// service verifies it with the same shared secret and the same rules:
+//   HS256 only, exp required, sub a non-empty string, 15 s clock tolerance,
+//   iss / aud exactly as configured (when NEXTAUTH_ISSUER / NEXTAUTH_AUDIENCE are set),
+//   NEXTAUTH_SECRET signs, NEXTAUTH_SECRET_PREVIOUS still verifies during a rotation.
+// Run: NEXTAUTH_SECRET=... PORT=8001 node server.mjs
+import express from "express";
+import { errors, jwtVerify } from "jose";
+
+const secrets = [process.env.NEXTAUTH_SECRET, process.env.NEXTAUTH_SECRET_PREVIOUS]
+  .filter(Boolean)
+  .map((secret) => new TextEncoder().encode(secret));
+if (!process.env.NEXTAUTH_SECRET || secrets.some((key) => key.length < 32)) {
+  console.error("NEXTAUTH_SECRET (and NEXTAUTH_SECRET_PREVIOUS, if set): at least 32 bytes");
+  process.exit(1);
+}
+
+const options = {
+  algorithms: ["HS256"], // pinned: never "none", never what the token's header asks for
+  requiredClaims: ["exp", "sub"],
+  clockTolerance: 15,
+  issuer: process.env.NEXTAUTH_ISSUER || undefined,
+  audience: process.env.NEXTAUTH_AUDIENCE || undefined,
+};
+
+class Unauthorized extends Error {
+  constructor(code, detail) {
+    super(detail);
+    this.code = code;
+  }
+}
+
+/** The error codes the Django service uses, for jose's errors. */
+function refusal(error) {
+  if (error instanceof errors.JWTExpired) {
+    return new Unauthorized("token_expired", "Token has expired.");
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if ((error.claim === "nbf" || error.claim === "iat") && error.reason === "check_failed") {
+      return new Unauthorized("token_not_yet_valid", "Token is not valid yet.");
+    }
+    return new Unauthorized("token_claims_invalid", "Token claims are invalid.");
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return new Unauthorized("token_unsupported", "Token algorithm is not accepted.");
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new Unauthorized("token_invalid", "Token signature is invalid.");
+  }
+  return new Unauthorized("token_malformed", "Token is malformed.");
+}
+
+async function verify(token) {
+  for (const [index, key] of secrets.entries()) {
+    try {
+      const { payload } = await jwtVerify(token, key, options);
+      if (typeof payload.sub !== "string" || payload.sub === "") {
+        throw new Unauthorized("token_claims_invalid", "Token claims are invalid.");
+      }
+      // jose checks nbf but not an iat in the future; the other services refuse it.
+      if (payload.iat > Date.now() / 1000 + options.clockTolerance) {
+        throw new Unauthorized("token_not_yet_valid", "Token is not valid yet.");
+      }
+      return payload;
+    } catch (error) {
+      if (error instanceof Unauthorized) throw error;
+      // Only a wrong signature means "try the previous secret"; anything else is final.
+      const another = error instanceof errors.JWSSignatureVerificationFailed && index < secrets.length - 1;
+      if (!another) throw refusal(error);
+    }
+  }
+}
+
+/** Middleware: `Authorization: Bearer <token>` verified, claims in `req.auth`, or a 401. */
+export async function requireToken(req, res, next) {
+  try {
+    const [scheme, token, ...rest] = (req.get("authorization") ?? "").split(/\s+/);
+    if (scheme.toLowerCase() !== "bearer") {
+      throw new Unauthorized("token_missing", "Authentication credentials were not provided.");
+    }
+    if (!token || rest.length > 0) throw new Unauthorized("token_malformed", "Token is malformed.");
+    req.auth = await verify(token);
+    next();
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) return next(error);
+    const challenge =
+      error.code === "token_missing" ? 'Bearer realm="api"' : 'Bearer realm="api", error="invalid_token"';
+    res.status(401).set("WWW-Authenticate", challenge).set("Cache-Control", "no-store");
+    res.json({ detail: error.message, code: error.code });
+  }
+}
+
+const app = express();
+app.disable("x-powered-by");
+
+app.get("/healthz", (req, res) => res.json({ ok: true }));
+
+app.get("/whoami", requireToken, (req, res) => {
+  const { sub, email = null, role = null } = req.auth;
+  res.json({ service: "express", sub, email, role });
+});
+
+const port = Number(process.env.PORT ?? 8001);
+const host = process.env.HOST ?? "127.0.0.1";
+app.listen(port, host, (error) => {
+  if (error) throw error;
+  console.log(`express whoami on http://${host}:${port}/whoami`);
+});

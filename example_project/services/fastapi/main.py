@@ -1,0 +1,115 @@
+"""A FastAPI service in the NextAuth mesh: ``GET /whoami`` for any holder of a valid session token.
+
+The token is the one NextAuth (with HS256 jwt hooks) or the Django service issues; every
+service verifies it with the same shared secret and the same rules:
+HS256 only, ``exp`` required, ``sub`` a non-empty string, 15 s leeway, ``iss`` / ``aud``
+exactly as configured (when ``NEXTAUTH_ISSUER`` / ``NEXTAUTH_AUDIENCE`` are set),
+``NEXTAUTH_SECRET`` signs, ``NEXTAUTH_SECRET_PREVIOUS`` still verifies during a rotation.
+
+Run: ``NEXTAUTH_SECRET=... uvicorn main:app --port 8002``
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+SECRET = os.environ.get("NEXTAUTH_SECRET", "")
+PREVIOUS = os.environ.get("NEXTAUTH_SECRET_PREVIOUS", "")
+SECRETS = [s for s in (SECRET, PREVIOUS) if s]  # the current one first
+if not SECRET or any(len(s.encode()) < 32 for s in SECRETS):
+    raise SystemExit("NEXTAUTH_SECRET (and NEXTAUTH_SECRET_PREVIOUS, if set): at least 32 bytes")
+ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
+AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
+LEEWAY = 15
+
+app = FastAPI(title="whoami (FastAPI)")
+
+
+class Unauthorized(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@app.exception_handler(Unauthorized)
+async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+    challenge = 'Bearer realm="api"'
+    if exc.code != "token_missing":
+        challenge += ', error="invalid_token"'
+    return JSONResponse(
+        {"detail": exc.detail, "code": exc.code},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"},
+    )
+
+
+def refusal(error: jwt.InvalidTokenError) -> Unauthorized:
+    """The error codes the Django service uses, for PyJWT's errors."""
+    if isinstance(error, jwt.ExpiredSignatureError):
+        return Unauthorized("token_expired", "Token has expired.")
+    if isinstance(error, jwt.ImmatureSignatureError):
+        return Unauthorized("token_not_yet_valid", "Token is not valid yet.")
+    if isinstance(error, jwt.InvalidAlgorithmError):
+        return Unauthorized("token_unsupported", "Token algorithm is not accepted.")
+    if isinstance(error, jwt.InvalidSignatureError):
+        return Unauthorized("token_invalid", "Token signature is invalid.")
+    if isinstance(error, jwt.DecodeError):
+        return Unauthorized("token_malformed", "Token is malformed.")
+    return Unauthorized("token_claims_invalid", "Token claims are invalid.")
+
+
+def verify(token: str) -> dict[str, Any]:
+    for index, secret in enumerate(SECRETS):
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],  # pinned: never "none", never what the header asks for
+                options={"require": ["exp", "sub"], "verify_aud": AUDIENCE is not None},
+                leeway=LEEWAY,
+                issuer=ISSUER,
+                audience=AUDIENCE,
+            )
+        except jwt.InvalidSignatureError as error:
+            # Only a wrong signature means "try the previous secret"; anything else is final.
+            if index == len(SECRETS) - 1:
+                raise refusal(error) from None
+        except jwt.InvalidTokenError as error:
+            raise refusal(error) from None
+        else:
+            if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+                raise Unauthorized("token_claims_invalid", "Token claims are invalid.")
+            return claims
+    raise AssertionError("unreachable: SECRETS is not empty")
+
+
+def require_token(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Dependency: ``Authorization: Bearer <token>`` verified, or a 401."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("token_missing", "Authentication credentials were not provided.")
+    token = token.strip()
+    if not token or " " in token:
+        raise Unauthorized("token_malformed", "Token is malformed.")
+    return verify(token)
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/whoami")
+def whoami(claims: Annotated[dict[str, Any], Depends(require_token)]) -> dict[str, Any]:
+    return {
+        "service": "fastapi",
+        "sub": claims["sub"],
+        "email": claims.get("email"),
+        "role": claims.get("role"),
+    }

@@ -1,0 +1,219 @@
+"""The production wiring of the example mesh: docker-compose.yml and k8s/, checked structurally.
+
+No container engine or cluster is available to the tests, so these parse the files with PyYAML
+and check what a typo would break: one source for the shared secret, references that resolve,
+ports that agree, images and commands present, files the commands run that exist.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
+COMPOSE = EXAMPLE / "docker-compose.yml"
+K8S = EXAMPLE / "k8s"
+MESH_SH = EXAMPLE.parent / "scripts" / "mesh.sh"
+MESH_SERVICES = ("django", "express", "fastapi", "go")
+#: What each service's command runs, relative to its source directory.
+ENTRY_POINTS = {
+    "express": ("services/express", "server.mjs"),
+    "fastapi": ("services/fastapi", "main.py"),
+    "go": ("services/go", "main.go"),
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return document
+
+
+def command_text(service: dict[str, Any]) -> str:
+    command = service["command"]
+    return command if isinstance(command, str) else shlex.join(command)
+
+
+def listening_port(service: dict[str, Any]) -> int:
+    """The port a service listens on: its PORT variable or the port in its command."""
+    environment = service.get("environment", {})
+    if "PORT" in environment:
+        return int(environment["PORT"])
+    match = re.search(r"(?:--port[ =]|0\.0\.0\.0:)(\d+)", command_text(service))
+    assert match, f"no port in {service['command']!r}"
+    return int(match.group(1))
+
+
+# -- docker-compose.yml ----------------------------------------------------------------------
+
+
+def test_compose_runs_the_four_services_and_redis_each_with_an_image(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert set(services) == {"redis", *MESH_SERVICES}
+    assert all(service.get("image") for service in services.values())
+    assert all(command_text(services[name]) for name in MESH_SERVICES)
+
+
+def test_compose_gives_every_service_the_secret_from_one_variable(
+    compose: dict[str, Any],
+) -> None:
+    environments = [compose["services"][name]["environment"] for name in MESH_SERVICES]
+    for variable in ("NEXTAUTH_SECRET", "NEXTAUTH_SECRET_PREVIOUS"):
+        values = {environment[variable] for environment in environments}
+        assert len(values) == 1, f"{variable} differs between services: {values}"
+        # An interpolation of the one variable (from .env), never a literal secret.
+        assert re.fullmatch(rf"\$\{{{variable}(:[?-][^}}]*)?\}}", values.pop())
+    # Required, not defaulted: a missing secret stops `docker compose up`.
+    assert environments[0]["NEXTAUTH_SECRET"].startswith("${NEXTAUTH_SECRET:?")
+
+
+def test_compose_points_django_at_the_redis_service(compose: dict[str, Any]) -> None:
+    django = compose["services"]["django"]
+    host = re.fullmatch(r"redis://([^:/]+):6379/\d+", django["environment"]["REDIS_URL"])
+    assert host
+    assert host.group(1) in compose["services"]
+    assert host.group(1) in django["depends_on"]
+
+
+@pytest.mark.parametrize("name", MESH_SERVICES)
+def test_compose_publishes_the_port_each_service_listens_on_all_interfaces(
+    compose: dict[str, Any], name: str
+) -> None:
+    service = compose["services"][name]
+    port = listening_port(service)
+    assert service["ports"] == [f"{port}:{port}"]
+    binds_everywhere = (
+        service.get("environment", {}).get("HOST") == "0.0.0.0"  # noqa: S104
+        or f"0.0.0.0:{port}" in command_text(service)
+        or "--host 0.0.0.0" in command_text(service)
+    )
+    assert binds_everywhere
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+def test_compose_mounts_each_neighbour_source_that_its_command_runs(
+    compose: dict[str, Any], name: str
+) -> None:
+    source, entry = ENTRY_POINTS[name]
+    service = compose["services"][name]
+    host, container = service["volumes"][0].split(":")[:2]
+    assert (EXAMPLE / host).resolve() == (EXAMPLE / source).resolve()
+    assert (EXAMPLE / source / entry).is_file()
+    assert service["working_dir"] == container
+    if name == "fastapi":
+        assert "-r requirements.txt" in command_text(service)
+        assert (EXAMPLE / source / "requirements.txt").is_file()
+
+
+def test_compose_ports_are_the_ports_of_make_mesh(compose: dict[str, Any]) -> None:
+    started = dict(re.findall(r"^start (\S+) (\d+) ", MESH_SH.read_text(), flags=re.MULTILINE))
+    directories = {
+        "django": "example_project",
+        **{n: f"example_project/{s}" for n, (s, _) in ENTRY_POINTS.items()},
+    }
+    for name in MESH_SERVICES:
+        assert int(started[directories[name]]) == listening_port(compose["services"][name])
+
+
+# -- k8s/ ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manifests() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    listed = kustomization["resources"]
+    on_disk = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    assert sorted(listed) == on_disk
+    return [doc for name in listed for doc in yaml.safe_load_all((K8S / name).read_text()) if doc]
+
+
+def of_kind(manifests: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in manifests if doc["kind"] == kind}
+
+
+def containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = deployment["spec"]["template"]["spec"]
+    return [*spec["containers"], *spec.get("initContainers", [])]
+
+
+def test_k8s_has_the_secret_and_a_django_deployment_with_a_neighbour(
+    manifests: list[dict[str, Any]],
+) -> None:
+    assert "NEXTAUTH_SECRET" in of_kind(manifests, "Secret")["nextauth"]["stringData"]
+    assert {"django", "express"} <= set(of_kind(manifests, "Deployment"))
+    assert {"django", "express"} <= set(of_kind(manifests, "Service"))
+
+
+def test_k8s_every_container_reads_the_secret_from_the_same_secret_key(
+    manifests: list[dict[str, Any]],
+) -> None:
+    refs = set()
+    for deployment in of_kind(manifests, "Deployment").values():
+        for container in containers(deployment):
+            env = {item["name"]: item for item in container["env"]}
+            assert "value" not in env["NEXTAUTH_SECRET"], "the secret must not be inlined"
+            ref = env["NEXTAUTH_SECRET"]["valueFrom"]["secretKeyRef"]
+            refs.add((ref["name"], ref["key"]))
+            previous = env["NEXTAUTH_SECRET_PREVIOUS"]["valueFrom"]["secretKeyRef"]
+            assert (previous["name"], previous.get("optional")) == (ref["name"], True)
+    assert refs == {("nextauth", "NEXTAUTH_SECRET")}
+
+
+def test_k8s_every_required_secret_reference_resolves(manifests: list[dict[str, Any]]) -> None:
+    secrets = of_kind(manifests, "Secret")
+    for deployment in of_kind(manifests, "Deployment").values():
+        for container in containers(deployment):
+            for item in container["env"]:
+                ref = item.get("valueFrom", {}).get("secretKeyRef")
+                if ref and not ref.get("optional"):
+                    assert ref["key"] in secrets[ref["name"]]["stringData"], item["name"]
+
+
+def test_k8s_containers_have_images_commands_and_consistent_ports(
+    manifests: list[dict[str, Any]],
+) -> None:
+    for name, deployment in of_kind(manifests, "Deployment").items():
+        template = deployment["spec"]["template"]
+        labels = template["metadata"]["labels"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        for container in containers(deployment):
+            assert container["image"]
+            assert container["command"]
+        main = template["spec"]["containers"][0]
+        ports = {port["name"]: port["containerPort"] for port in main["ports"]}
+        env = {item["name"]: item.get("value") for item in main["env"]}
+        if "PORT" in env:
+            assert int(env["PORT"]) == ports["http"], name
+        if "gunicorn" in main["command"]:
+            assert f"0.0.0.0:{ports['http']}" in main["command"]
+        assert main["readinessProbe"]["httpGet"]["port"] in ports
+
+
+def test_k8s_each_service_selects_a_deployment_and_targets_a_named_port(
+    manifests: list[dict[str, Any]],
+) -> None:
+    deployments = of_kind(manifests, "Deployment")
+    for name, service in of_kind(manifests, "Service").items():
+        deployment = deployments[name]
+        template = deployment["spec"]["template"]
+        assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+        port_names = {port["name"] for port in template["spec"]["containers"][0]["ports"]}
+        assert {port["targetPort"] for port in service["spec"]["ports"]} <= port_names
+
+
+def test_k8s_django_allows_the_host_its_probe_and_service_use(
+    manifests: list[dict[str, Any]],
+) -> None:
+    django = of_kind(manifests, "Deployment")["django"]["spec"]["template"]["spec"]
+    container = django["containers"][0]
+    allowed = next(i["value"] for i in container["env"] if i["name"] == "DJANGO_ALLOWED_HOSTS")
+    probe_headers = container["readinessProbe"]["httpGet"]["httpHeaders"]
+    assert {h["value"] for h in probe_headers if h["name"] == "Host"} <= set(allowed.split(","))
+    assert "django" in allowed.split(",")
