@@ -7,7 +7,7 @@ NEXTJS_DIR := example_project/nextjs
 EXPRESS_DIR := example_project/services/express
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh
+.PHONY: help install system test lint bench load run mesh fuzz
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench   set up and run the verification benchmark"
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
 	@echo "make mesh    set up and start the example mesh: Django, Express, FastAPI, Go on 8000-8003"
+	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
 	$(EXPRESS_DIR)/node_modules/.installed
@@ -64,3 +65,8 @@ bench: install
 # Load with faults (gunicorn, rotation, a Redis outage): about a minute, on loopback only.
 load: $(VENV)/.installed
 	$(BIN)/python benchmarks/load.py
+
+# The attack suite's properties under the fuzz profile (tests/security/helpers.py): 100,000+
+# inputs in total; the count per property is printed at the end.
+fuzz: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/security/test_properties.py -n auto -p no:cacheprovider

@@ -9,6 +9,7 @@ verification refuses tokens (``revocation_unavailable``) unless
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import time
@@ -24,12 +25,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "nextauth_jwt:revoked:"
+KEY_PREFIX = "nextauth_jwt:rv:"
 
 
 def _key(jti: str) -> str:
-    # Hashed: a fixed, backend-safe key length whatever the issuer put in jti.
-    return KEY_PREFIX + hashlib.sha256(jti.encode()).hexdigest()
+    # Hashed: a fixed, backend-safe key whatever the issuer put in jti. 128 bits
+    # of SHA-256 in base64url keep it short, and Django validates keys character
+    # by character on every lookup: this runs on every request.
+    digest = hashlib.sha256(jti.encode()).digest()[:16]
+    return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def revoke(claims: Mapping[str, Any], *, pol: Policy | None = None) -> bool:

@@ -121,3 +121,107 @@ def v5(
     aad = head.encode()
     tag = hmac.digest(key[:32], aad + iv + ct + (len(aad) * 8).to_bytes(8, "big"), "sha512")[:32]
     return ".".join((head, "", b64(iv), b64(ct), b64(tag)))
+
+
+# --------------------------------------------------------------------------- #
+# Added for the attack suite (tests/security): more hostile shapes.
+# --------------------------------------------------------------------------- #
+
+
+def unb64(segment: str) -> bytes:
+    """Decode an unpadded base64url segment (lenient: for taking tokens apart in tests)."""
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def unsigned(header: dict[str, Any], payload: Any) -> str:
+    """A JWS with an empty signature segment, as ``alg: none`` sends it."""
+    return f"{js(header)}.{js(payload)}."
+
+
+def hmac_jws(header: dict[str, Any], payload: Any, key: bytes, digest: str = "sha256") -> str:
+    """A JWS with any header, HMAC-signed with raw ``key`` bytes under ``digest``."""
+    signing_input = f"{js(header)}.{js(payload)}"
+    sig = hmac.digest(key, signing_input.encode(), digest)
+    return f"{signing_input}.{b64(sig)}"
+
+
+def compact(*segments: bytes | str) -> str:
+    """Join raw segments (bytes are base64url-encoded, text is taken as is) with dots."""
+    return ".".join(s if isinstance(s, str) else b64(s) for s in segments)
+
+
+def jwe_parts(token: str) -> tuple[str, bytes, bytes, bytes, bytes]:
+    """``(protected header segment, encrypted key, iv, ciphertext, tag)`` of a compact JWE."""
+    head, key, iv, ct, tag = token.split(".")
+    return head, unb64(key), unb64(iv), unb64(ct), unb64(tag)
+
+
+def v4_salted_key(secret: str, salt: str) -> bytes:
+    """next-auth >= 4.24.5's key for its OAuth check cookies: salt = the cookie's name."""
+    info = f"NextAuth.js Generated Encryption Key ({salt})".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt.encode(), info=info).derive(
+        secret.encode()
+    )
+
+
+def gcm_jwe(
+    header: dict[str, Any], plaintext: bytes, key: bytes, *, encrypted_key: bytes = b""
+) -> str:
+    """A ``dir``-style AES-GCM JWE with any header, plaintext and 16/24/32-byte key."""
+    head = js(header)
+    iv = os.urandom(12)
+    sealed = AESGCM(key).encrypt(iv, plaintext, head.encode())
+    return ".".join((head, b64(encrypted_key), b64(iv), b64(sealed[:-16]), b64(sealed[-16:])))
+
+
+def cbc_hs512_tag(key: bytes, head: str, iv: bytes, ct: bytes) -> bytes:
+    """The A256CBC-HS512 tag for (header segment, iv, ciphertext) under the 64-byte ``key``."""
+    aad = head.encode()
+    mac_input = aad + iv + ct + (len(aad) * 8).to_bytes(8, "big")
+    return hmac.digest(key[:32], mac_input, "sha512")[:32]
+
+
+def cbc_padding_variant(token: str, key: bytes, *, valid_padding: bool) -> str:
+    """``token`` (v5) with its IV or next-to-last block changed so that the last plaintext byte
+    decrypts to ``0x01`` (valid padding) or ``0x00`` (invalid), leaving the tag as it was.
+
+    Without the key an attacker cannot tell the two apart unless the server leaks it: the
+    padding oracle. With the key, the test builds both on purpose.
+    """
+    head, _, iv, ct, tag = jwe_parts(token)
+    dec = Cipher(algorithms.AES(key[32:]), modes.CBC(iv)).decryptor()
+    plain = dec.update(ct) + dec.finalize()
+    want = 0x01 if valid_padding else 0x00
+    delta = plain[-1] ^ want
+    prev = bytearray(iv if len(ct) == 16 else ct[-32:-16])
+    prev[-1] ^= delta
+    if len(ct) == 16:
+        iv = bytes(prev)
+    else:
+        ct = ct[:-32] + bytes(prev) + ct[-16:]
+    return ".".join((head, "", b64(iv), b64(ct), b64(tag)))
+
+
+def raw_deflate(data: bytes) -> bytes:
+    """``data`` compressed as JWE ``zip: DEF`` (raw DEFLATE, RFC 1951)."""
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def rsa_public_pem() -> str:
+    """A fresh RSA public key in PEM, the classic 'public key as HMAC secret' ingredient."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def hs256_over(head: str, body: str, secret: str = SECRET) -> str:
+    """A JWS from raw header and payload segments (any bytes inside), HS256 with ``secret``."""
+    sig = hmac.digest(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256)
+    return f"{head}.{body}.{b64(sig)}"

@@ -1,0 +1,1 @@
+"""The attack suite: every case drives the real request path and asserts the exact refusal."""
