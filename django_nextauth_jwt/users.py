@@ -175,7 +175,7 @@ def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
     """The user row for ``claims``, found by the lookup claim, created if provisioning is on."""
     from django.contrib.auth import get_user_model
     from django.core.exceptions import FieldDoesNotExist, ValidationError
-    from django.db import IntegrityError
+    from django.db import DatabaseError
     from django.db.models import Field
 
     user_model = get_user_model()
@@ -189,6 +189,9 @@ def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
             raise UserNotFound()
         # A token id such as a UUID is not an integer pk: that is "no such user", not a 500.
         cleaned = model_field.to_python(value)
+        if isinstance(cleaned, int) and isinstance(value, str) and not value.isascii():
+            # int("٤٢") == 42: Unicode digits must not name the user whose id is 42.
+            raise UserNotFound()
     except (FieldDoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise UserNotFound() from exc
     case_insensitive = field == user_model.get_email_field_name()
@@ -201,7 +204,9 @@ def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
             raise UserNotFound() from None
         try:
             user = _provision(user_model, field, cleaned, claims)
-        except IntegrityError as exc:  # e.g. the username is taken by another row
+        # IntegrityError: the username is taken by another row; DataError: a value
+        # longer than its column (PostgreSQL enforces lengths, SQLite does not).
+        except DatabaseError as exc:
             raise UserNotFound("User could not be provisioned.") from exc
     except user_model.MultipleObjectsReturned as exc:
         # Two rows share the claim (emails differing in case): refuse rather than guess.

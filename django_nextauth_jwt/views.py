@@ -225,8 +225,15 @@ class SessionView(View):
     http_method_names = ("get", "head", "options")
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        """Never a 401: like NextAuth, no session is an empty object."""
-        result = authenticate_request(request, resolve_user=False)
+        """Never a 401: like NextAuth, no session is an empty object.
+
+        In database mode the user is resolved too: a token whose user is gone
+        or inactive is no session.
+        """
+        from django_nextauth_jwt.conf import USER_MODE_DATABASE
+
+        resolve = app_settings.USER_MODE == USER_MODE_DATABASE
+        result = authenticate_request(request, resolve_user=resolve)
         if not result.success or result.claims is None:
             return JsonResponse({})
         return JsonResponse(session_payload(result.claims))

@@ -239,3 +239,49 @@ def test_claims_for_user_uses_the_lookup_field_as_id(settings):
     claims = claims_for_user(create_user(9, username="ext-9"))
     assert claims["id"] == "ext-9"
     assert "role" not in claims
+
+
+@pytest.mark.django_db
+def test_unicode_digits_do_not_name_an_integer_pk(settings):
+    from django_nextauth_jwt.users import UserNotFound, database_user
+
+    settings.NEXTAUTH_USER_MODE = "database"
+    user = get_user_model().objects.create_user("u42", email="u42@example.com")
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(user.pk))
+    assert database_user({"id": str(user.pk)}) == user
+    with pytest.raises(UserNotFound):
+        database_user({"id": arabic})
+
+
+@pytest.mark.django_db
+def test_provisioning_failure_in_the_database_is_user_not_found(settings, monkeypatch):
+    from django.db import DataError
+
+    from django_nextauth_jwt import users
+
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_PROVISION_USERS = True
+
+    def too_long(*args, **kwargs):
+        raise DataError("value too long for type character varying(254)")
+
+    monkeypatch.setattr(users, "_provision", too_long)
+    with pytest.raises(users.UserNotFound):
+        users.database_user({"id": "999999", "email": "x" * 300 + "@example.com"})
+
+
+@pytest.mark.django_db
+def test_session_endpoint_in_database_mode_is_empty_for_an_inactive_user(settings):
+    from django.test import Client
+
+    from django_nextauth_jwt import JWTAuth
+
+    settings.NEXTAUTH_USER_MODE = "database"
+    user = get_user_model().objects.create_user("gone", email="gone@example.com")
+    token = JWTAuth.create({"id": user.pk})
+    client = Client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/auth/session", headers=bearer).json()["user"]["id"] == str(user.pk)
+    user.is_active = False
+    user.save()
+    assert client.get("/api/auth/session", headers=bearer).json() == {}
