@@ -334,3 +334,7 @@ def _clear_derived_caches(*, setting: str, **kwargs: Any) -> None:
         from django_nextauth_jwt import tokens
 
         tokens.clear_caches()
+    if setting == "CACHES":
+        from django_nextauth_jwt import revocation
+
+        revocation.forget_caches()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,29 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "nextauth_jwt:rv:"
+
+# Django hands out one cache object per thread through a context-local lookup
+# that costs more than the lookup in the cache itself; on this per-request path
+# each thread keeps the object it got. A generation bump (CACHES changed) makes
+# every thread ask Django again.
+_local = threading.local()
+_generation = 0
+
+
+def _cache(alias: str) -> Any:
+    held: tuple[int, dict[str, Any]] | None = getattr(_local, "held", None)
+    if held is None or held[0] != _generation:
+        held = _local.held = (_generation, {})
+    cache = held[1].get(alias)
+    if cache is None:
+        cache = held[1][alias] = caches[alias]
+    return cache
+
+
+def forget_caches() -> None:
+    """Drop the per-thread cache objects (``CACHES`` changed)."""
+    global _generation  # noqa: PLW0603 - a generation counter
+    _generation += 1
 
 
 def _key(jti: str) -> str:
@@ -49,7 +73,7 @@ def revoke(claims: Mapping[str, Any], *, pol: Policy | None = None) -> bool:
     if not isinstance(jti, str) or not jti or type(exp) is not int:
         return False
     ttl = max(1, exp - int(time.time()) + pol.leeway)
-    caches[pol.revocation_cache].set(_key(jti), 1, timeout=ttl)
+    _cache(pol.revocation_cache).set(_key(jti), 1, timeout=ttl)
     return True
 
 
@@ -61,7 +85,7 @@ def check(claims: Mapping[str, Any], pol: Policy) -> None:
     if not isinstance(jti, str):
         return  # nothing without a jti was ever put on the list
     try:
-        revoked = caches[pol.revocation_cache].get(_key(jti)) is not None
+        revoked = _cache(pol.revocation_cache).get(_key(jti)) is not None
     except Exception as exc:  # every cache backend fails in its own way
         logger.warning("revocation store unavailable: %s", type(exc).__name__)
         if pol.revocation_fail_open:
