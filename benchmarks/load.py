@@ -173,9 +173,9 @@ def login(port: int, signer: str) -> str:
     raise RuntimeError("the service never signed with the expected secret")
 
 
-@contextlib.contextmanager
-def redis_server(port: int, directory: Path) -> Iterator[None]:
-    proc = subprocess.Popen(
+def start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """A private redis-server that keeps an append-only file, as a production deny-list must."""
+    return subprocess.Popen(
         [
             "redis-server",
             "--port",
@@ -194,16 +194,24 @@ def redis_server(port: int, directory: Path) -> Iterator[None]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_for_redis(port: int) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with (
-            contextlib.suppress(OSError),
-            contextlib.closing(
-                http.client.socket.create_connection(("127.0.0.1", port), timeout=0.2)  # type: ignore[attr-defined]
-            ),
-        ):
-            break
+        ping = subprocess.run(
+            ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, check=False
+        )
+        if ping.stdout.strip() == "PONG":
+            return
         time.sleep(0.05)
+    raise RuntimeError("redis did not come back")
+
+
+@contextlib.contextmanager
+def redis_server(port: int, directory: Path) -> Iterator[None]:
+    proc = start_redis(port, directory)
+    wait_for_redis(port)
     try:
         yield
     finally:
@@ -333,26 +341,9 @@ def main() -> int:  # noqa: PLR0915 - one scenario, read top to bottom
         )
         print(f"  redis stopped ({'ok' if redis_stop.returncode in (0, 1) else 'failed'})")
         time.sleep(3)
-        restarted = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(work),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(2)
+        restarted = start_redis(redis_port, work)
+        wait_for_redis(redis_port)
+        time.sleep(2)  # each worker's next deny-list lookup reconnects
         print("  redis started again")
         tokens.set("valid-new", tokens.kinds["valid-new"][0], OK)
         # Recovery: the deny-list survived the restart (append-only file), so revoked stays revoked.

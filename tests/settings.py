@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django_nextauth_jwt.pipeline import PIPELINE
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 USE_TZ = True
@@ -25,20 +27,7 @@ AUTHENTICATION_BACKENDS = [
 SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "test-client-id.apps.googleusercontent.com"
 SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "test-client-secret"
 SOCIAL_AUTH_GOOGLE_OAUTH2_USE_UNIQUE_USER_ID = True  # Google's stable sub, not the email
-SOCIAL_AUTH_PIPELINE = [
-    "django_nextauth_jwt.pipeline.require_verified_email",
-    "social_core.pipeline.social_auth.social_details",
-    "social_core.pipeline.social_auth.social_names",
-    "social_core.pipeline.social_auth.social_uid",
-    "social_core.pipeline.social_auth.auth_allowed",
-    "social_core.pipeline.social_auth.social_user",
-    "social_core.pipeline.user.get_username",
-    "social_core.pipeline.user.create_user",
-    "social_core.pipeline.social_auth.associate_user",
-    "social_core.pipeline.social_auth.load_extra_data",
-    "social_core.pipeline.user.user_details",
-    "django_nextauth_jwt.pipeline.issue_token",
-]
+SOCIAL_AUTH_PIPELINE = PIPELINE
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

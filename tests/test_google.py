@@ -21,7 +21,6 @@ from django.test import Client
 from social_django.models import UserSocialAuth
 
 from django_nextauth_jwt import JWTAuth
-from django_nextauth_jwt.pipeline import PIPELINE
 from tests.google_server import (
     TOKEN_PATH,
     USERINFO_PATH,
@@ -551,7 +550,3 @@ def test_server_to_server_sign_in_start_needs_no_csrf_proof(
 
     assert response.status_code == 302
     assert response["Location"].startswith(f"{google.url}/o/oauth2/auth?")
-
-
-def test_settings_pipeline_is_the_documented_pipeline(settings: Any) -> None:
-    assert tuple(settings.SOCIAL_AUTH_PIPELINE) == PIPELINE
