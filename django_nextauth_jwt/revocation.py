@@ -52,16 +52,23 @@ def forget_caches() -> None:
     _generation += 1
 
 
-def _key(jti: str) -> str:
-    # Hashed: a fixed, backend-safe key whatever the issuer put in jti. 128 bits
-    # of SHA-256 in base64url keep it short, and Django validates keys character
-    # by character on every lookup: this runs on every request.
-    digest = hashlib.sha256(jti.encode()).digest()[:16]
+def _key(claims: Mapping[str, Any], token: str) -> str:
+    """The deny-list key: the token's ``jti``, or the token itself when it has none.
+
+    Hashed: a fixed, backend-safe key whatever the issuer put in it. 128 bits of
+    SHA-256 in base64url keep it short, and Django validates keys character by
+    character on every lookup: this runs on every request.
+    """
+    jti = claims.get("jti")
+    # Tokens from other issuers (HS256 hooks, other services) may carry no jti:
+    # the whole token then names itself, so signing out still revokes it.
+    name = f"jti:{jti}" if isinstance(jti, str) and jti else f"token:{token}"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16]
     return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def revoke(claims: Mapping[str, Any], *, pol: Policy | None = None) -> bool:
-    """Deny ``claims``' token until its ``exp`` (plus leeway); False if it has no ``jti``.
+def revoke(claims: Mapping[str, Any], token: str, *, pol: Policy | None = None) -> None:
+    """Deny the verified ``token`` (whose ``claims`` are given) until its ``exp`` plus leeway.
 
     Errors of the cache backend propagate: the caller decides what a sign-out
     that could not revoke should answer.
@@ -69,23 +76,17 @@ def revoke(claims: Mapping[str, Any], *, pol: Policy | None = None) -> bool:
     from django_nextauth_jwt.tokens import policy
 
     pol = pol or policy()
-    jti, exp = claims.get("jti"), claims.get("exp")
-    if not isinstance(jti, str) or not jti or type(exp) is not int:
-        return False
-    ttl = max(1, exp - int(time.time()) + pol.leeway)
-    _cache(pol.revocation_cache).set(_key(jti), 1, timeout=ttl)
-    return True
+    exp = claims.get("exp")
+    ttl = max(1, (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway)
+    _cache(pol.revocation_cache).set(_key(claims, token), 1, timeout=ttl)
 
 
-def check(claims: Mapping[str, Any], pol: Policy) -> None:
-    """Raise ``TokenRevoked`` for a denied ``jti``; ``RevocationUnavailable`` if unknowable."""
+def check(claims: Mapping[str, Any], token: str, pol: Policy) -> None:
+    """Raise ``TokenRevoked`` for a denied token; ``RevocationUnavailable`` if unknowable."""
     if not pol.revocation:
         return
-    jti = claims.get("jti")
-    if not isinstance(jti, str):
-        return  # nothing without a jti was ever put on the list
     try:
-        revoked = _cache(pol.revocation_cache).get(_key(jti)) is not None
+        revoked = _cache(pol.revocation_cache).get(_key(claims, token)) is not None
     except Exception as exc:  # every cache backend fails in its own way
         logger.warning("revocation store unavailable: %s", type(exc).__name__)
         if pol.revocation_fail_open:

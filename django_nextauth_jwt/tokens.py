@@ -457,14 +457,18 @@ def decode(token: str, *, pol: Policy | None = None) -> dict[str, Any]:
 # --------------------------------------------------------------------------- #
 
 
+_MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def _int_claim(payload: Mapping[str, Any], name: str, *, required: bool = False) -> int | None:
     value = payload.get(name)
     if value is None:
         if required or name in payload:
             raise TokenClaimsInvalid()
         return None
-    # bool is an int in Python; floats, strings, NaN and Infinity are refused.
-    if type(value) is not int:
+    # bool is an int in Python; floats, strings, NaN and Infinity are refused, and
+    # so are times past year 9999, which no date type can show.
+    if type(value) is not int or abs(value) > _MAX_TIMESTAMP:
         raise TokenClaimsInvalid()
     return value
 
@@ -642,17 +646,20 @@ class JWTAuth:
         """
         pol = policy()
         claims = _validated(decode(token, pol=pol), now=None, pol=pol)
-        revocation.check(claims, pol)
+        revocation.check(claims, token, pol)
         return claims
 
     @staticmethod
-    def revoke(token: str) -> bool:
-        """Verify ``token`` and deny it until it expires (sign-out); False without a ``jti``.
+    def revoke(token: str) -> None:
+        """Verify ``token`` and deny it until it expires (sign-out), wherever the cache is shared.
 
-        Raises ``InvalidToken`` for a token that does not verify, and the cache
-        backend's error when the deny-list cannot be written.
+        A token that is already revoked is accepted here (revoking twice is
+        harmless). Raises ``InvalidToken`` for a token that does not verify, and
+        the cache backend's error when the deny-list cannot be written.
         """
-        return revocation.revoke(JWTAuth.verify(token))
+        pol = policy()
+        claims = _validated(decode(token, pol=pol), now=None, pol=pol)
+        revocation.revoke(claims, token, pol=pol)
 
     @staticmethod
     def authenticate_token(token: str | None) -> AuthResult:

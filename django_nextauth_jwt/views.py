@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -24,15 +24,21 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from django_nextauth_jwt import throttle
 from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
+from django_nextauth_jwt.exceptions import InvalidToken
 from django_nextauth_jwt.middleware import authenticate_request, www_authenticate
 from django_nextauth_jwt.pipeline import CALLBACK_SESSION_KEY
 from django_nextauth_jwt.redirects import safe_redirect_url
-from django_nextauth_jwt.tokens import build_payload, encode
-from django_nextauth_jwt.transport import delete_session_cookie, set_session_cookie
+from django_nextauth_jwt.tokens import JWTAuth, build_payload, encode
+from django_nextauth_jwt.transport import (
+    delete_session_cookie,
+    get_credentials,
+    set_session_cookie,
+)
 from django_nextauth_jwt.users import claims_for_user
 
 logger = logging.getLogger(__name__)
@@ -122,7 +128,20 @@ def wants_html(request: HttpRequest) -> bool:
     )
 
 
-@method_decorator([csrf_exempt, never_cache], name="dispatch")
+def _text(value: object) -> TypeGuard[str]:
+    """A string that can be encoded: JSON's ``\\ud800`` escapes give lone surrogates."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@method_decorator(
+    [csrf_exempt, never_cache, sensitive_post_parameters("password")], name="dispatch"
+)
 class CustomLoginView(View):
     """``POST custom-login``: email (or username) and password to a token and session cookie.
 
@@ -134,6 +153,7 @@ class CustomLoginView(View):
 
     http_method_names = ("post", "options")
 
+    @method_decorator(sensitive_variables("password", "body"))
     def post(self, request: HttpRequest) -> HttpResponse:
         """Check CSRF, parse, throttle, authenticate, mint."""
         reason = browser_csrf_failure(request)
@@ -147,7 +167,7 @@ class CustomLoginView(View):
             )
         identifier = body.get("email") or body.get("username")
         password = body.get("password")
-        if not isinstance(identifier, str) or not isinstance(password, str) or not identifier:
+        if not _text(identifier) or not _text(password) or not identifier:
             return error_response(
                 400, "invalid_request", "Send email and password as JSON or a form."
             )
@@ -173,6 +193,7 @@ class CustomLoginView(View):
             throttle.forgive(request, identifier)
         return self.success(request, user, callback)
 
+    @method_decorator(sensitive_variables("password"))
     def authenticate(self, request: HttpRequest, identifier: str, password: str) -> Any:
         """Django's ``authenticate()``, by username or, for an email, the account that owns it.
 
@@ -259,22 +280,34 @@ class SignOutView(View):
         except BodyError:
             body = {}
         callback = safe_redirect_url(body.get("callbackUrl"))
-        result = authenticate_request(request, resolve_user=False)
         response: HttpResponse = JsonResponse({"url": callback})
-        if result.success and result.claims is not None and app_settings.REVOCATION:
-            try:
-                from django_nextauth_jwt import revocation
-
-                revocation.revoke(result.claims)
-            except Exception as exc:  # every cache backend fails in its own way
-                logger.warning("sign-out could not revoke: %s", type(exc).__name__)
-                response = error_response(
-                    503, "revocation_unavailable", "Signed out here; revocation failed."
-                )
+        if app_settings.REVOCATION and not self.revoke(request):
+            response = error_response(
+                503, "revocation_unavailable", "Signed out here; revocation failed."
+            )
         if wants_html(request) and response.status_code == 200:
             response = HttpResponseRedirect(callback, status=303)
         delete_session_cookie(response, request)
         return response
+
+    def revoke(self, request: HttpRequest) -> bool:
+        """Deny the request's token; False only when the deny-list could not be written.
+
+        The token is verified without reading the deny-list: a sign-out must
+        work while that read fails, and revoking twice is harmless. A missing
+        or invalid token has nothing to revoke.
+        """
+        try:
+            credentials = get_credentials(request)
+            if credentials is None:
+                return True
+            JWTAuth.revoke(credentials.token)
+        except InvalidToken:
+            return True
+        except Exception as exc:  # every cache backend fails in its own way
+            logger.warning("sign-out could not revoke: %s", type(exc).__name__)
+            return False
+        return True
 
 
 @never_cache
@@ -319,9 +352,12 @@ class GoogleSignInView(View):
         if browser_csrf_failure(request) is not None:
             return error_response(403, "csrf_failed", "CSRF verification failed.")
         try:
-            body = read_body(request) if request.body else {}
+            body = read_body(request)
         except BodyError:
-            return error_response(400, "invalid_request", "Send a form or a JSON object.")
+            # No body at all is fine: callbackUrl is optional.
+            if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+                return error_response(400, "invalid_request", "Send a form or a JSON object.")
+            body = {}
         backend = load_social_backend(request, self.backend_name)
         request.session[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
         response: HttpResponse = do_auth(backend)

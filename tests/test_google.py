@@ -550,3 +550,14 @@ def test_server_to_server_sign_in_start_needs_no_csrf_proof(
 
     assert response.status_code == 302
     assert response["Location"].startswith(f"{google.url}/o/oauth2/auth?")
+
+
+def test_browser_form_start_with_a_django_csrf_token_redirects_to_google(
+    browser: Client, google: GoogleStandIn
+) -> None:
+    # The example's sign-in page: a multipart form carrying csrfmiddlewaretoken and a
+    # csrftoken cookie. Django's CSRF check reads the form before the view does.
+    token = browser.get("/api/auth/csrf").json()["csrfToken"]
+    response = browser.post(SIGNIN, {"callbackUrl": "/dashboard", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{google.url}/o/oauth2/auth?")

@@ -273,7 +273,9 @@ def test_async_stack_with_a_networked_deny_list_runs_off_the_event_loop(settings
     }
     threads: list[str] = []
     monkeypatch.setattr(
-        revocation, "check", lambda claims, pol: threads.append(threading.current_thread().name)
+        revocation,
+        "check",
+        lambda claims, token, pol: threads.append(threading.current_thread().name),
     )
 
     async def run():

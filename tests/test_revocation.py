@@ -30,7 +30,7 @@ def _fresh_cache() -> None:
 
 def test_revoked_token_is_refused_and_others_are_not() -> None:
     token, other = JWTAuth.create(SEED), JWTAuth.create(SEED)
-    assert JWTAuth.revoke(token) is True
+    JWTAuth.revoke(token)
     with pytest.raises(exc.TokenRevoked) as info:
         JWTAuth.verify(token)
     assert info.value.code == "token_revoked"
@@ -46,10 +46,22 @@ def test_revocation_lasts_until_expiry_plus_leeway() -> None:
     assert 100 < expires_in <= 115
 
 
-def test_token_without_jti_cannot_be_revoked_and_still_verifies() -> None:
+def test_token_without_jti_is_revoked_by_the_token_itself() -> None:
+    # NextAuth's HS256 hooks or another service may mint tokens without a jti.
     token = forge.jws(forge.claims(jti=...))
-    assert JWTAuth.revoke(token) is False
-    assert JWTAuth.verify(token)["id"] == "42"
+    other = forge.jws(forge.claims(jti=..., name="Other"))
+    JWTAuth.revoke(token)
+    with pytest.raises(exc.TokenRevoked):
+        JWTAuth.verify(token)
+    assert JWTAuth.verify(other)["id"] == "42"
+
+
+def test_revoking_twice_is_harmless() -> None:
+    token = JWTAuth.create(SEED)
+    JWTAuth.revoke(token)
+    JWTAuth.revoke(token)
+    with pytest.raises(exc.TokenRevoked):
+        JWTAuth.verify(token)
 
 
 def test_revoking_an_invalid_token_raises() -> None:

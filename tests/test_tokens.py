@@ -626,3 +626,12 @@ def test_error_messages_never_contain_token_or_secret(mint: Forge) -> None:
         text = f"{info.value} {info.value!r} {info.value.message}"
         for fragment in (token[:20], token[-20:], forge.SECRET, forge.OTHER_SECRET):
             assert fragment not in text
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [10**12, 2**63, -(10**12)])
+def test_time_claims_beyond_any_date_are_refused(mint: Forge, claim: str, value: int) -> None:
+    if claim != "exp" and value < 0:
+        value = -value  # a far-past nbf/iat is harmless but a far-future one is not
+    with pytest.raises(exc.TokenClaimsInvalid):
+        JWTAuth.verify(mint(forge.claims(**{claim: value})))

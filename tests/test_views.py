@@ -423,10 +423,18 @@ def test_signout_when_revocation_store_is_down_is_503_and_clears_cookie(
             "OPTIONS": {"socket_connect_timeout": 0.2},
         }
     }
-    settings.NEXTAUTH_REVOCATION_FAIL_OPEN = True  # so the token itself still verifies
+    # The default fail-closed policy: the token no longer verifies, yet sign-out
+    # must still try to revoke it, and say that it could not.
     response = client.post(SIGNOUT, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert (response.status_code, response.json()["code"]) == (503, "revocation_unavailable")
     assert response.cookies[COOKIE]["max-age"] == 0
+
+
+def test_signout_of_a_token_without_jti_revokes_it(client: Client) -> None:
+    token = forge.jws(forge.claims(jti=...))
+    response = client.post(SIGNOUT, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert JWTAuth.authenticate_token(token).error == "token_revoked"
 
 
 def test_set_cookie_header_is_a_single_valid_cookie(client: Client, user: Any) -> None:
@@ -450,3 +458,52 @@ def test_login_when_the_throttle_store_is_down_is_503_not_500(
     assert (response.status_code, response.json()["code"]) == (503, "throttle_unavailable")
     assert response["Retry-After"] == "5"
     assert COOKIE not in response.cookies
+
+
+def test_session_for_a_token_with_an_absurd_exp_is_empty_not_500(client: Client) -> None:
+    token = forge.jws(forge.claims(exp=10**12))
+    response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert (response.status_code, response.json()) == (200, {})
+
+
+@pytest.mark.parametrize("field", ["email", "password"])
+def test_lone_surrogate_in_login_body_is_400_not_500(client: Client, user: Any, field: str) -> None:
+    body = {"email": "ada@example.com", "password": PASSWORD, field: "x\\ud800"}
+    raw = json.dumps(body).replace("\\\\ud800", "\\ud800")
+    response = client.post(LOGIN, data=raw, content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
+
+
+def test_login_keeps_the_password_out_of_error_reports(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from django.core.signals import got_request_exception
+    from django.views.debug import ExceptionReporter
+
+    from django_nextauth_jwt.views import CustomLoginView
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    seen: list[Any] = []
+
+    def capture(sender: Any, request: Any, **kwargs: Any) -> None:
+        seen.append((request, *sys.exc_info()))
+
+    monkeypatch.setattr(CustomLoginView, "success", broken)
+    got_request_exception.connect(capture)
+    try:
+        response = Client(raise_request_exception=False).post(
+            LOGIN, {"email": "ada@example.com", "password": PASSWORD}
+        )
+    finally:
+        got_request_exception.disconnect(capture)
+    assert response.status_code == 500
+    request, exc_type, exc_value, tb = seen[0]
+    reporter = ExceptionReporter(request, exc_type, exc_value, tb)
+    ours = [f for f in reporter.get_traceback_frames() if "django_nextauth_jwt" in f["filename"]]
+    assert ours
+    assert PASSWORD not in repr([f["vars"] for f in ours])
+    assert PASSWORD not in repr(reporter.filter.get_post_parameters(request))
