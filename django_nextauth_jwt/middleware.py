@@ -11,6 +11,7 @@ would replace the token's user with the session's (check ``nextauth_jwt.E029``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -48,7 +49,24 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
     With ``resolve_user=False`` the token is verified but no user is built: the
     result succeeds with ``claims`` and ``user=None`` (the middleware then
     resolves the user lazily, so database mode costs no query unless used).
+
+    A request already authenticated (the middleware ran, then DRF asks) is not
+    verified again: the stored result is reused, its user resolved if needed.
     """
+    previous = getattr(request, "nextauth", None)
+    if isinstance(previous, AuthResult):
+        if not (resolve_user and previous.success and previous.user is None):
+            return previous
+        from django_nextauth_jwt.users import user_from_claims
+
+        try:
+            user = user_from_claims(previous.claims or {})
+        except InvalidToken as exc:
+            result = AuthResult.failure(exc)
+        else:
+            result = dataclasses.replace(previous, user=user)
+        request.nextauth = result  # type: ignore[attr-defined]
+        return result
     credentials: Credentials | None = None
     try:
         credentials = get_credentials(request)

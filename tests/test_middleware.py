@@ -289,3 +289,19 @@ def test_async_stack_with_a_networked_deny_list_runs_off_the_event_loop(settings
     assert response.json()["id"] == "42"
     assert threads
     assert threads[0] != main
+
+
+def test_middleware_and_drf_verify_a_token_once(monkeypatch):
+    from django_nextauth_jwt import tokens
+
+    calls = []
+    original = tokens.decode
+
+    def counting(token, **kwargs):
+        calls.append(token)
+        return original(token, **kwargs)
+
+    monkeypatch.setattr(tokens, "decode", counting)
+    response = Client().get("/api/me/", headers=bearer(make_token()))
+    assert response.status_code == 200
+    assert len(calls) == 1
