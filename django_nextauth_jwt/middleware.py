@@ -117,13 +117,18 @@ def path_is_protected(path: str) -> bool:
     )
 
 
-def signin_redirect(request: HttpRequest) -> HttpResponseRedirect:
-    """Redirect to ``NEXTAUTH_SIGNIN_URL`` with ``callbackUrl`` = this request's path and query."""
+def signin_url(**params: str) -> str:
+    """``NEXTAUTH_SIGNIN_URL`` with ``params`` merged into any query string it already has."""
     parts = urlsplit(app_settings.SIGNIN_URL)
     kept = parse_qsl(parts.query, keep_blank_values=True)
-    query = [(k, v) for k, v in kept if k != "callbackUrl"]
-    query.append(("callbackUrl", request.get_full_path()))
-    return HttpResponseRedirect(urlunsplit(parts._replace(query=urlencode(query))))
+    query = [(k, v) for k, v in kept if k not in params]
+    query.extend(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def signin_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Redirect to ``NEXTAUTH_SIGNIN_URL`` with ``callbackUrl`` = this request's path and query."""
+    return HttpResponseRedirect(signin_url(callbackUrl=request.get_full_path()))
 
 
 def _lazy_user(result: AuthResult) -> Any:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import logging
 from typing import Any, TypeGuard
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
@@ -30,7 +30,7 @@ from django_nextauth_jwt import throttle
 from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken
-from django_nextauth_jwt.middleware import authenticate_request, www_authenticate
+from django_nextauth_jwt.middleware import authenticate_request, signin_url, www_authenticate
 from django_nextauth_jwt.pipeline import CALLBACK_SESSION_KEY
 from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.tokens import JWTAuth, build_payload, encode
@@ -214,8 +214,8 @@ class CustomLoginView(View):
     def failure(self, request: HttpRequest, callback: str) -> HttpResponse:
         """One answer for every failure, so it says nothing about which accounts exist."""
         if wants_html(request):
-            query = urlencode({"error": "CredentialsSignin", "callbackUrl": callback})
-            return HttpResponseRedirect(f"{app_settings.SIGNIN_URL}?{query}", status=303)
+            target = signin_url(error="CredentialsSignin", callbackUrl=callback)
+            return HttpResponseRedirect(target, status=303)
         return error_response(
             401,
             "invalid_credentials",
@@ -417,8 +417,7 @@ class GoogleCallbackView(View):
             code = "AccessDenied"
         logger.warning("Google sign-in refused: %s", type(exc).__name__)
         callback = safe_redirect_url(request.session.pop(CALLBACK_SESSION_KEY, None))
-        query = urlencode({"error": code, "callbackUrl": callback})
-        return HttpResponseRedirect(f"{app_settings.SIGNIN_URL}?{query}")
+        return HttpResponseRedirect(signin_url(error=code, callbackUrl=callback))
 
 
 def _no_session_login(backend: Any, user: Any, social_user: Any) -> None:

@@ -507,3 +507,13 @@ def test_login_keeps_the_password_out_of_error_reports(
     assert ours
     assert PASSWORD not in repr([f["vars"] for f in ours])
     assert PASSWORD not in repr(reporter.filter.get_post_parameters(request))
+
+
+def test_failed_form_login_keeps_the_signin_urls_own_query(
+    client: Client, user: Any, settings: Any
+) -> None:
+    settings.NEXTAUTH_SIGNIN_URL = "/signin/?theme=dark"
+    response = client.post(
+        LOGIN, {"email": "ada@example.com", "password": "nope"}, HTTP_ACCEPT="text/html"
+    )
+    assert response["Location"] == "/signin/?theme=dark&error=CredentialsSignin&callbackUrl=%2F"
