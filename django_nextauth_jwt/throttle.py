@@ -61,9 +61,26 @@ def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
     return None
 
 
+def client_bucket(address: str) -> str:
+    """The throttle bucket of a client address: itself for IPv4, its /64 network for IPv6.
+
+    One IPv6 customer usually holds a whole /64: counting addresses would give
+    an attacker 2**64 fresh budgets.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
     return [
-        ("client", client_address(request), app_settings.LOGIN_RATE_PER_CLIENT),
+        ("client", client_bucket(client_address(request)), app_settings.LOGIN_RATE_PER_CLIENT),
         ("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
 

@@ -64,3 +64,29 @@ def test_counters_live_in_redis_when_configured(redis_cache: str, settings: Any)
     caches["default"].close()
     assert check_login(request(), "a@example.com") is None
     assert check_login(request(), "a@example.com") is not None
+
+
+@pytest.mark.parametrize(
+    ("address", "bucket"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_ipv6_clients_share_their_64_bucket(address: str, bucket: str) -> None:
+    from django_nextauth_jwt.throttle import client_bucket
+
+    assert client_bucket(address) == bucket
+
+
+def test_rotating_addresses_inside_one_ipv6_64_does_not_reset_the_budget(settings: Any) -> None:
+    settings.NEXTAUTH_LOGIN_RATE_PER_CLIENT = (3, 60)
+    waits = [
+        check_login(request(remote=f"2001:db8:1:2::{i:x}"), f"user{i}@example.com")
+        for i in range(5)
+    ]
+    assert waits[:3] == [None, None, None]
+    assert all(w is not None for w in waits[3:])
