@@ -51,9 +51,9 @@ test: system lint
 	$(BIN)/pytest -n auto
 
 run: $(VENV)/.installed
-	cd example_project && ../$(BIN)/python manage.py migrate --noinput -v 0
-	cd example_project && ../$(BIN)/python manage.py ensure_demo_user
-	cd example_project && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py migrate --noinput -v 0
+	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py ensure_demo_user
+	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Django on 8000 (as `make run`), Express 8001, FastAPI 8002, Go 8003; one secret; Ctrl-C stops all.
 mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed

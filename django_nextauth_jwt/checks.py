@@ -415,6 +415,23 @@ def _check_signin_settings() -> list[CheckMessage]:
     return errors
 
 
+def _check_lookup_is_chosen() -> list[CheckMessage]:
+    if getattr(settings, "NEXTAUTH_USER_MODE", "stateless") != "database":
+        return []
+    if hasattr(settings, "NEXTAUTH_USER_LOOKUP_CLAIM"):
+        return []
+    return [
+        Warning(
+            "Database mode looks users up by the token's id (sub) as the primary key, "
+            "but NEXTAUTH_USER_LOOKUP_CLAIM was not chosen.",
+            hint="NextAuth without an adapter puts the provider's account id in sub, which "
+            "may equal an unrelated user's primary key. Set NEXTAUTH_USER_LOOKUP_CLAIM = "
+            '"email" for such tokens, or "id" when this service mints them.',
+            id="nextauth_jwt.W002",
+        )
+    ]
+
+
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every ``NEXTAUTH_*`` setting, checked once at start-up."""
     return (
@@ -423,6 +440,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         + _check_values()
         + _check_request_settings()
         + _check_signin_settings()
+        + _check_lookup_is_chosen()
     )
 
 

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 python=$root/.venv/bin/python
 
-# The development default of example_project/mesh/settings.py, shared by all four.
+# A development command, so DEBUG explicitly (Django's built-in development SECRET_KEY), and
+# the development NEXTAUTH_SECRET of example_project/mesh/settings.py, shared by all four.
+export DJANGO_DEBUG=1
 export NEXTAUTH_SECRET="${NEXTAUTH_SECRET:-dev-only-mesh-secret-change-me-0123456789abcdef}"
 export NEXTAUTH_SECRET_PREVIOUS="${NEXTAUTH_SECRET_PREVIOUS:-}"
 export NEXTAUTH_ISSUER="${NEXTAUTH_ISSUER:-}" NEXTAUTH_AUDIENCE="${NEXTAUTH_AUDIENCE:-}"

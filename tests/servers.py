@@ -89,11 +89,14 @@ def django_server(settings_module: str, env: Mapping[str, str] | None = None) ->
 
 
 def example_manage(*args: str, env: Mapping[str, str]) -> str:
-    """Run the example project's ``manage.py`` and return its output."""
+    """Run the example project's ``manage.py`` and return its output.
+
+    In development mode (``DJANGO_DEBUG=1``, as ``make run``) unless ``env`` says otherwise.
+    """
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=EXAMPLE,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "mesh.settings", **env},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "mesh.settings", "DJANGO_DEBUG": "1", **env},
         capture_output=True,
         text=True,
         check=True,
@@ -105,7 +108,7 @@ def example_manage(*args: str, env: Mapping[str, str]) -> str:
 @functools.cache
 def _migrated_example_db() -> Path:
     path = Path(tempfile.mkdtemp(prefix="example-db-")) / "template.sqlite3"
-    env = {"SQLITE_PATH": str(path)}
+    env = {"SQLITE_PATH": str(path), "DJANGO_DEBUG": "1"}  # the demo users need DEBUG
     example_manage("migrate", "--noinput", env=env)
     example_manage("ensure_demo_user", env=env)
     return path
@@ -113,11 +116,15 @@ def _migrated_example_db() -> Path:
 
 @contextlib.contextmanager
 def example_server(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """The example service as a user runs it: migrate, demo users, a real server; its URL."""
+    """The example service as a user runs it: migrate, demo users, a real server; its URL.
+
+    As ``make run`` starts it, with ``DJANGO_DEBUG=1``, unless ``env`` says otherwise.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {
         "DJANGO_SETTINGS_MODULE": "mesh.settings",
+        "DJANGO_DEBUG": "1",
         "SQLITE_PATH": str(tmp_path / "example.sqlite3"),
         "MESH_URL": base,
         **(env or {}),

@@ -208,3 +208,9 @@ def test_per_process_revocation_cache_warns_on_deploy_w001(settings: Any) -> Non
         }
     }
     assert check_deployment() == []
+
+
+def test_database_mode_without_a_chosen_lookup_claim_warns_w002(settings: Any) -> None:
+    assert ids(settings, NEXTAUTH_USER_MODE="database") == ["nextauth_jwt.W002"]
+    assert ids(settings, NEXTAUTH_USER_LOOKUP_CLAIM="email") == []
+    assert ids(settings, NEXTAUTH_USER_LOOKUP_CLAIM="id") == []

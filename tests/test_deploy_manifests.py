@@ -122,6 +122,48 @@ def test_compose_ports_are_the_ports_of_make_mesh(compose: dict[str, Any]) -> No
         assert int(started[directories[name]]) == listening_port(compose["services"][name])
 
 
+#: Environment variables that hold a credential: never a literal in a committed file.
+CREDENTIAL = re.compile(r"SECRET|PASSWORD|_KEY$")
+
+
+def test_compose_has_no_literal_credential_only_required_or_empty_interpolations(
+    compose: dict[str, Any],
+) -> None:
+    for name, service in compose["services"].items():
+        for variable, value in service.get("environment", {}).items():
+            if CREDENTIAL.search(variable):
+                # ${VAR:?message} (required) or ${VAR:-} (empty unless set): no default value.
+                assert re.fullmatch(rf"\$\{{{variable}(:\?[^}}]*|:-)?\}}", value), (name, variable)
+    text = COMPOSE.read_text()
+    assert "demo-password" not in text
+    assert "admin-password" not in text
+
+
+def test_compose_runs_django_with_debug_off_and_required_secret_key(
+    compose: dict[str, Any],
+) -> None:
+    environment = compose["services"]["django"]["environment"]
+    assert environment["DJANGO_DEBUG"] == "0"
+    assert environment["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?")
+
+
+def test_compose_creates_demo_accounts_only_when_opted_in(compose: dict[str, Any]) -> None:
+    django = compose["services"]["django"]
+    # Off unless .env says DEMO_USERS=1; then the passwords come from .env too (the command
+    # refuses without them: no built-in password with DEBUG off, tests/test_example.py).
+    assert django["environment"]["DEMO_USERS"] == "${DEMO_USERS:-0}"
+    assert django["environment"]["DEMO_PASSWORD"] == "${DEMO_PASSWORD:-}"
+    assert django["environment"]["ADMIN_PASSWORD"] == "${ADMIN_PASSWORD:-}"
+    script = django["command"][-1]
+    # `$$` is Compose's escape for a `$` the container's shell expands.
+    guarded = '{ [ "$$DEMO_USERS" != 1 ] || python manage.py ensure_demo_user; }'
+    assert script.count("ensure_demo_user") == script.count(guarded) == 1
+    assert script.index("migrate") < script.index(guarded) < script.index("exec gunicorn")
+    for name in MESH_SERVICES:
+        if name != "django":
+            assert "ensure_demo_user" not in command_text(compose["services"][name])
+
+
 # -- k8s/ ------------------------------------------------------------------------------------
 
 
@@ -217,3 +259,27 @@ def test_k8s_django_allows_the_host_its_probe_and_service_use(
     probe_headers = container["readinessProbe"]["httpGet"]["httpHeaders"]
     assert {h["value"] for h in probe_headers if h["name"] == "Host"} <= set(allowed.split(","))
     assert "django" in allowed.split(",")
+
+
+def test_k8s_commits_no_usable_secret_value(manifests: list[dict[str, Any]]) -> None:
+    # A committed placeholder of 32+ bytes would be a public signing secret: every value is
+    # empty, so an unfilled Secret stops Django (E001, DJANGO_SECRET_KEY) instead.
+    for name, secret in of_kind(manifests, "Secret").items():
+        assert secret["stringData"], name
+        assert set(secret["stringData"].values()) == {""}, name
+
+
+def test_k8s_credentials_come_from_secrets_and_django_runs_without_debug_or_demo_users(
+    manifests: list[dict[str, Any]],
+) -> None:
+    for name, deployment in of_kind(manifests, "Deployment").items():
+        for container in containers(deployment):
+            assert "ensure_demo_user" not in shlex.join(container["command"]), name
+            for item in container["env"]:
+                if CREDENTIAL.search(item["name"]):
+                    assert "value" not in item, (name, item["name"])
+                    assert item["valueFrom"]["secretKeyRef"], (name, item["name"])
+    for container in containers(of_kind(manifests, "Deployment")["django"]):
+        env = {item["name"]: item for item in container["env"]}
+        assert env["DJANGO_DEBUG"]["value"] == "0"
+        assert not env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"].get("optional")

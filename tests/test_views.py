@@ -360,7 +360,7 @@ def test_session_is_empty_without_a_valid_token(client: Client, token: str) -> N
     client.cookies[COOKIE] = token
     response = client.get(SESSION)
     assert (response.status_code, response.json()) == (200, {})
-    assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+    assert response["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 # --------------------------------------------------------------------------- #

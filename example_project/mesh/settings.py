@@ -1,13 +1,17 @@
 """A Django service in the NextAuth mesh, configured from the environment.
 
-Every value has a development default, so ``make run`` works on a fresh clone;
-production sets the environment (see ``docker-compose.yml`` and ``k8s/``).
+Production by default: DEBUG is off unless ``DJANGO_DEBUG=1``, and then ``DJANGO_SECRET_KEY``
+and ``NEXTAUTH_SECRET`` must come from the environment (see ``docker-compose.yml`` and
+``k8s/``). The development fallbacks for both apply only with ``DJANGO_DEBUG=1``, which
+``make run``, ``make mesh`` and the tests set explicitly.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.pipeline import PIPELINE
 
@@ -18,9 +22,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-# Development only: production must set DJANGO_SECRET_KEY (checked by `check --deploy`).
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdef")
+# Off unless explicitly on: a deployment that forgets DJANGO_DEBUG gets production behaviour.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it (openssl rand -base64 48) for a deployment, "
+            "or DJANGO_DEBUG=1 for local development with a built-in key."
+        )
+    SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdef"  # DEBUG only
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://localhost:3000")
 
@@ -83,13 +94,14 @@ if os.environ.get("REDIS_URL"):
     }
 
 # -- the mesh ------------------------------------------------------------------------------
-# The secret comes from NEXTAUTH_SECRET (or AUTH_SECRET / JWT_SECRET) in the environment.
+# The secret comes from NEXTAUTH_SECRET in the environment. Without one, DEBUG uses a public
+# development secret and anything else stops at start-up (system check nextauth_jwt.E001, run
+# by `migrate`, `check` and `runserver`): a public secret would let anyone forge tokens.
 # NEXTAUTH_SECRET_PREVIOUS keeps tokens signed with the old secret valid during a rotation.
 # Or NEXTAUTH_SECRET_FILE: one secret per line, the first signs (a mounted Kubernetes Secret;
 # rotate by rewriting the file and reloading the workers, e.g. gunicorn's HUP).
-_secret = os.environ.get("NEXTAUTH_SECRET") or (
-    "dev-only-mesh-secret-change-me-0123456789abcdef" if DEBUG else ""
-)
+_DEV_SECRET = "dev-only-mesh-secret-change-me-0123456789abcdef"  # DEBUG only
+_secret = os.environ.get("NEXTAUTH_SECRET") or (_DEV_SECRET if DEBUG else "")
 NEXTAUTH_SECRET = [s for s in (_secret, os.environ.get("NEXTAUTH_SECRET_PREVIOUS")) if s]
 if os.environ.get("NEXTAUTH_SECRET_FILE"):
     _lines = Path(os.environ["NEXTAUTH_SECRET_FILE"]).read_text().splitlines()

@@ -8,7 +8,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -63,12 +62,3 @@ class AdminView(APIView):
     def get(self, request: Request) -> Response:
         claims: dict[str, Any] = request.auth  # type: ignore[assignment]  # our verified claims
         return Response({"admin": True, "id": claims["id"]})
-
-
-class PublicView(APIView):
-    """``GET /api/auth-status/`` is not under protection: says who you are, if anyone."""
-
-    permission_classes = (AllowAny,)
-
-    def get(self, request: Request) -> Response:
-        return Response({"authenticated": bool(request.user and request.user.is_authenticated)})

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from django.core.cache import caches
 from django.http import parse_cookie
 from django.test import Client
 from hypothesis import given
@@ -373,6 +374,36 @@ def test_random_cookies_never_500_and_never_authenticate(pairs: list[tuple[str, 
 )
 def test_random_json_bodies_on_custom_login_never_500(body: dict[str, str]) -> None:
     count("http: random login bodies")
+    response = Client().post(
+        "/api/auth/custom-login", data=json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code in (400, 401, 429), response.status_code
+    assert response.json()["code"] in (
+        "invalid_request",
+        "invalid_credentials",
+        "too_many_attempts",
+    )
+
+
+# Any code point, lone surrogates (JSON's "\ud800" escapes) made common on purpose.
+ANY_TEXT = st.text(
+    st.sampled_from(["a", "@", "\u00e9", "\ud800", "\udfff", "\x00", "\u202e", "\U0001f600"])
+    | st.characters(exclude_categories=()),
+    max_size=60,
+)
+
+
+@pytest.mark.django_db
+@property_settings(fuzz_examples=10_000)
+@given(
+    st.fixed_dictionaries(
+        {"email": ANY_TEXT.filter(bool), "password": ANY_TEXT},
+        optional={"callbackUrl": ANY_TEXT},
+    )
+)
+def test_login_bodies_with_any_unicode_never_500(body: dict[str, str]) -> None:
+    count("http: unicode login bodies")
+    caches["default"].clear()  # reach the password check, not the throttle
     response = Client().post(
         "/api/auth/custom-login", data=json.dumps(body), content_type="application/json"
     )
