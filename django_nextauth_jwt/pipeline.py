@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import user_logged_in
 from django.http import HttpResponse, HttpResponseRedirect
 
 from django_nextauth_jwt.redirects import safe_redirect_url
-from django_nextauth_jwt.tokens import build_payload, encode
-from django_nextauth_jwt.transport import set_session_cookie
-from django_nextauth_jwt.users import claims_for_user
 
 CALLBACK_SESSION_KEY = "nextauth_jwt_callback_url"
 
@@ -58,13 +54,11 @@ def issue_token(
 
     if user is None or not getattr(user, "is_active", False):
         raise AuthPolicyError(backend, "inactive user")
+    from django_nextauth_jwt.views import sign_in  # views imports this module
+
     request = strategy.request
     callback = safe_redirect_url(strategy.session_get(CALLBACK_SESSION_KEY))
-    payload = build_payload(claims_for_user(user))
-    token = encode(payload)
-    response = HttpResponseRedirect(callback)
-    set_session_cookie(response, token, max_age=payload["exp"] - payload["iat"], request=request)
-    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    response = sign_in(request, user, lambda token, claims: HttpResponseRedirect(callback))
     # Tell the callback view the pipeline ended here, with a token.
     request.nextauth_token_issued = True
     return response

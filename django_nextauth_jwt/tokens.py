@@ -665,8 +665,9 @@ class JWTAuth:
     def authenticate_token(token: str | None) -> AuthResult:
         """Verify ``token`` and resolve its user; failures come back as a result, not raised.
 
-        ``ImproperlyConfigured`` is the one exception that escapes: a missing
-        secret is a deployment bug, not a bad token.
+        Every refused token is a result. What escapes is what is no token's
+        fault: ``ImproperlyConfigured`` (a missing secret is a deployment bug)
+        and, in database mode, the database's own errors.
         """
         if not token:
             return AuthResult.failure(TokenMissing())

@@ -61,10 +61,7 @@ class TokenUser:
         self.name: str | None = _str_or_none(claims.get("name"))
         self.role: str | None = _str_or_none(claims.get("role"))
         self.image: str | None = _str_or_none(claims.get("picture", claims.get("image")))
-        self.is_superuser = self.role is not None and self.role in app_settings.SUPERUSER_ROLES
-        self.is_staff = self.is_superuser or (
-            self.role is not None and self.role in app_settings.STAFF_ROLES
-        )
+        self.is_staff, self.is_superuser = _role_flags(self.role)
 
     def __str__(self) -> str:
         return self.email or self.id

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -128,6 +129,24 @@ def wants_html(request: HttpRequest) -> bool:
     )
 
 
+def sign_in(
+    request: HttpRequest, user: Any, respond: Callable[[str, dict[str, Any]], HttpResponse]
+) -> HttpResponse:
+    """End a sign-in: mint ``user``'s token, answer ``respond(token, claims)`` with its cookie.
+
+    The one way every sign-in (password or Google) issues a session: the token
+    NextAuth and the mesh accept, the session cookie (chunked, stale chunks
+    expired) and Django's ``user_logged_in`` signal (``last_login``).
+    """
+    payload = build_payload(claims_for_user(user))
+    token = encode(payload)
+    claims = {**payload, "id": payload["sub"]}
+    response = respond(token, claims)
+    set_session_cookie(response, token, max_age=claims["exp"] - claims["iat"], request=request)
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return response
+
+
 def _text(value: object) -> TypeGuard[str]:
     """A string that can be encoded: JSON's ``\\ud800`` escapes give lone surrogates."""
     if not isinstance(value, str):
@@ -225,18 +244,13 @@ class CustomLoginView(View):
 
     def success(self, request: HttpRequest, user: Any, callback: str) -> HttpResponse:
         """Mint, set the cookie, answer JSON (or redirect a browser form post)."""
-        payload = build_payload(claims_for_user(user))
-        token = encode(payload)
-        claims = {**payload, "id": payload["sub"]}
-        response: HttpResponse
-        if wants_html(request):
-            response = HttpResponseRedirect(callback, status=303)
-        else:
-            payload = session_payload(claims)
-            response = JsonResponse({"token": token, **payload, "url": callback})
-        set_session_cookie(response, token, max_age=claims["exp"] - claims["iat"], request=request)
-        user_logged_in.send(sender=user.__class__, request=request, user=user)
-        return response
+
+        def respond(token: str, claims: dict[str, Any]) -> HttpResponse:
+            if wants_html(request):
+                return HttpResponseRedirect(callback, status=303)
+            return JsonResponse({"token": token, **session_payload(claims), "url": callback})
+
+        return sign_in(request, user, respond)
 
 
 @method_decorator(never_cache, name="dispatch")
