@@ -9,9 +9,10 @@ thumbprints) live in :mod:`django_nextauth_jwt.tokens` and are cleared by the
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -327,12 +328,50 @@ class Settings:
 
 app_settings = Settings()
 
+T = TypeVar("T")
+
+
+class derived(Generic[T]):  # noqa: N801 - used as a decorator
+    """Cache a value computed from settings, per settings object.
+
+    Reading a dozen settings on every request costs more than verifying an HMAC
+    (each missing setting is a caught ``AttributeError``). ``override_settings``
+    swaps the settings object, so the value is recomputed even for a deletion
+    that sends no ``setting_changed`` (pytest-django's ``del settings.X``), and
+    the ``setting_changed`` receiver below clears it for every other change.
+    Environment variables are read when the value is computed.
+    """
+
+    instances: ClassVar[list[derived[Any]]] = []
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        functools.update_wrapper(self, compute)
+        self.compute = compute
+        self.held: tuple[object, T] | None = None  # replaced whole: no torn reads
+        derived.instances.append(self)
+
+    def __call__(self) -> T:
+        """The cached value, recomputed when the settings object changed."""
+        wrapped = settings._wrapped  # type: ignore[misc]  # LazySettings, typed as Settings
+        held = self.held
+        if held is not None and held[0] is wrapped:
+            return held[1]
+        value = self.compute()
+        self.held = (wrapped, value)
+        return value
+
+    def cache_clear(self) -> None:
+        """Forget the value."""
+        self.held = None
+
 
 @receiver(setting_changed)
 def _clear_derived_caches(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("NEXTAUTH_"):
         from django_nextauth_jwt import tokens
 
+        for value in derived.instances:
+            value.cache_clear()
         tokens.clear_caches()
     if setting == "CACHES":
         from django_nextauth_jwt import revocation

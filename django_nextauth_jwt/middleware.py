@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
-from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
+from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
 from django_nextauth_jwt.transport import Credentials, get_credentials
@@ -110,11 +110,24 @@ def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path.startswith(prefix) for prefix in prefixes)
 
 
+@derived
+def _paths() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    # Read once per settings object: path checks run on every request.
+    return app_settings.PROTECTED_PATHS, app_settings.PUBLIC_PATHS, app_settings.API_PATHS
+
+
+@derived
+def _io_bound() -> tuple[bool, bool]:
+    """(database mode, networked deny-list): what may block an async request."""
+    cache = settings.CACHES.get(app_settings.REVOCATION_CACHE, {})
+    local = str(cache.get("BACKEND", "")).endswith(("LocMemCache", "DummyCache"))
+    return app_settings.USER_MODE == USER_MODE_DATABASE, app_settings.REVOCATION and not local
+
+
 def path_is_protected(path: str) -> bool:
     """True when ``path`` is under a protected prefix and under no public one (public wins)."""
-    return _matches(path, app_settings.PROTECTED_PATHS) and not _matches(
-        path, app_settings.PUBLIC_PATHS
-    )
+    protected, public, _ = _paths()
+    return _matches(path, protected) and not _matches(path, public)
 
 
 def signin_url(**params: str) -> str:
@@ -148,12 +161,8 @@ def _lazy_user(result: AuthResult) -> Any:
 
 def _does_io(request: HttpRequest) -> bool:
     """Whether authenticating ``request`` may block: a database user, or a networked deny-list."""
-    if path_is_protected(request.path_info) and app_settings.USER_MODE == USER_MODE_DATABASE:
-        return True
-    if not app_settings.REVOCATION:
-        return False
-    cache = settings.CACHES.get(app_settings.REVOCATION_CACHE, {})
-    return not str(cache.get("BACKEND", "")).endswith(("LocMemCache", "DummyCache"))
+    database, networked = _io_bound()
+    return networked or (database and path_is_protected(request.path_info))
 
 
 class NextAuthJWTMiddleware:
@@ -229,6 +238,6 @@ class NextAuthJWTMiddleware:
 
     def refuse(self, request: HttpRequest, result: AuthResult) -> HttpResponseBase:
         """The answer for an unauthenticated request on a protected path (an override point)."""
-        if _matches(request.path_info, app_settings.API_PATHS):
+        if _matches(request.path_info, _paths()[2]):
             return unauthorized_response(result)
         return signin_redirect(request)

@@ -35,7 +35,6 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt import revocation
@@ -46,6 +45,7 @@ from django_nextauth_jwt.conf import (
     FORMATS,
     JWS_ALGORITHMS,
     app_settings,
+    derived,
 )
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
@@ -250,27 +250,12 @@ def _require(condition: bool, message: str) -> None:
         raise ImproperlyConfigured(message)
 
 
-_policy: tuple[object, Policy] | None = None
-
-
+@derived
 def policy() -> Policy:
     """The current :class:`Policy`; ``ImproperlyConfigured`` if the settings cannot work.
 
-    Cached per settings object: ``override_settings`` swaps that object, so even
-    a deletion that sends no ``setting_changed`` (pytest-django's ``del
-    settings.X``) is seen.
+    Cached per settings object (see :class:`~django_nextauth_jwt.conf.derived`).
     """
-    global _policy  # noqa: PLW0603 - a one-slot cache
-    wrapped = settings._wrapped  # type: ignore[misc]  # LazySettings, typed as Settings
-    cached = _policy
-    if cached is not None and cached[0] is wrapped:
-        return cached[1]
-    built = _build_policy()
-    _policy = (wrapped, built)
-    return built
-
-
-def _build_policy() -> Policy:
     s = app_settings
     secrets = s.SECRETS
     _require(
@@ -307,8 +292,7 @@ def _build_policy() -> Policy:
 
 def clear_caches() -> None:
     """Forget the policy and every derived key (on any ``NEXTAUTH_*`` setting change)."""
-    global _policy  # noqa: PLW0603
-    _policy = None
+    policy.cache_clear()
     _parse_header.cache_clear()
     _v4_cipher.cache_clear()
     _v5_key.cache_clear()

@@ -33,6 +33,7 @@ from django_nextauth_jwt.conf import (
     HOST_PREFIX,
     SECURE_PREFIX,
     app_settings,
+    derived,
 )
 from django_nextauth_jwt.exceptions import TokenMalformed
 
@@ -113,16 +114,23 @@ def has_authorization_header(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META
 
 
+@derived
 def session_cookie_names() -> tuple[str, ...]:
     """The session cookie names read, in order: the configured format's, then the accepted ones'.
 
     Several names matter during a migration (for example from ``next-auth.session-token`` to
     ``authjs.session-token``); an explicit ``NEXTAUTH_COOKIE_NAME`` is the only name.
+    Computed once per settings object: this runs on every request.
     """
     if app_settings.COOKIE_NAME:
         return (app_settings.COOKIE_NAME,)
     formats = (app_settings.JWT_FORMAT, *app_settings.ACCEPTED_FORMATS)
     return tuple(dict.fromkeys(app_settings.session_cookie_name(fmt) for fmt in formats))
+
+
+@derived
+def _max_chunks() -> int:
+    return app_settings.MAX_COOKIE_CHUNKS
 
 
 def _chunk_indexes(cookies: Iterable[str], name: str) -> dict[int, str]:
@@ -153,7 +161,7 @@ def get_cookie_token(request: HttpRequest, name: str) -> str | None:
         # NextAuth never leaves both behind; two candidates means someone is meddling.
         raise TokenMalformed()
     count = len(chunks)
-    if count > app_settings.MAX_COOKIE_CHUNKS or set(chunks) != set(range(count)):
+    if count > _max_chunks() or set(chunks) != set(range(count)):
         raise TokenMalformed()
     pieces = [cookies[chunks[i]] for i in range(count)]
     if not all(pieces):
