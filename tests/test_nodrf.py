@@ -49,10 +49,11 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_project_without_drf_authenticates_and_protects_through_the_middleware():
+def run_without_drf(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter on the settings module without DRF."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_nodrf", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -60,6 +61,10 @@ def test_project_without_drf_authenticates_and_protects_through_the_middleware()
         timeout=60,
         check=False,
     )
+
+
+def test_project_without_drf_authenticates_and_protects_through_the_middleware():
+    done = run_without_drf(SCRIPT)
     assert done.returncode == 0, done.stderr[-2000:]
     import json
 
@@ -84,14 +89,5 @@ def test_importing_the_drf_module_is_what_fails_without_drf():
         "except ImportError:\n"
         "    print('refused')\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_nodrf", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_without_drf(code)
     assert done.stdout.strip() == "refused", done.stderr[-2000:]
