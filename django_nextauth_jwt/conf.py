@@ -2,9 +2,10 @@
 
 Nothing here runs at import time: every property looks the value up when it is
 asked for, so ``override_settings`` and the pytest-django ``settings`` fixture
-just work. Caches of values *derived* from settings (encryption keys, ``kid``
-thumbprints) live in :mod:`django_nextauth_jwt.tokens` and are cleared by the
-``setting_changed`` receiver at the bottom of this module.
+just work. A value *derived* from settings (the policy and its keyring, the
+cookie names) is cached with :class:`derived` in the module that owns it; the
+``setting_changed`` receiver at the bottom of this module drops every such value.
+This module imports nothing of the package above it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,24 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-FORMAT_JWS = "jws"
-FORMAT_NEXTAUTH_V4 = "nextauth-v4"
-FORMAT_AUTHJS_V5 = "authjs-v5"
-FORMATS = (FORMAT_JWS, FORMAT_NEXTAUTH_V4, FORMAT_AUTHJS_V5)
+from django_nextauth_jwt.formats import (
+    FORMAT_AUTHJS_V5,
+    FORMAT_JWS,
+    FORMAT_NEXTAUTH_V4,
+    FORMATS,
+    JWS_ALGORITHMS,
+)
 
-JWS_ALGORITHMS = ("HS256", "HS384", "HS512")
+__all__ = [
+    "FORMATS",
+    "FORMAT_AUTHJS_V5",
+    "FORMAT_JWS",
+    "FORMAT_NEXTAUTH_V4",
+    "JWS_ALGORITHMS",
+    "Settings",
+    "app_settings",
+    "derived",
+]
 
 #: Environment variables consulted, in order, when ``NEXTAUTH_SECRET`` is not set.
 SECRET_ENV_VARS = ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET")
@@ -367,13 +380,7 @@ class derived(Generic[T]):  # noqa: N801 - used as a decorator
 
 @receiver(setting_changed)
 def _clear_derived_caches(*, setting: str, **kwargs: Any) -> None:
+    # Every derived value registered itself here: nothing needs importing.
     if setting.startswith("NEXTAUTH_"):
-        from django_nextauth_jwt import tokens
-
         for value in derived.instances:
             value.cache_clear()
-        tokens.clear_caches()
-    if setting == "CACHES":
-        from django_nextauth_jwt import revocation
-
-        revocation.forget_caches()

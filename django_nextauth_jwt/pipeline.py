@@ -11,9 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse, HttpResponseRedirect
 
-from django_nextauth_jwt.redirects import safe_redirect_url
-
-CALLBACK_SESSION_KEY = "nextauth_jwt_callback_url"
+__all__ = ["PIPELINE", "issue_token", "require_verified_email"]
 
 PIPELINE = (
     "django_nextauth_jwt.pipeline.require_verified_email",
@@ -52,10 +50,12 @@ def issue_token(
     """
     from social_core.exceptions import AuthPolicyError
 
+    # Imported here, not above: settings.py imports PIPELINE before Django is set up.
+    from django_nextauth_jwt.redirects import safe_redirect_url
+    from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
+
     if user is None or not getattr(user, "is_active", False):
         raise AuthPolicyError(backend, "inactive user")
-    from django_nextauth_jwt.views import sign_in  # views imports this module
-
     request = strategy.request
     callback = safe_redirect_url(strategy.session_get(CALLBACK_SESSION_KEY))
     response = sign_in(request, user, lambda token, claims: HttpResponseRedirect(callback))

@@ -15,14 +15,14 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from django_nextauth_jwt.exceptions import RevocationUnavailable, TokenRevoked
-
-if TYPE_CHECKING:
-    from django_nextauth_jwt.tokens import Policy
+from django_nextauth_jwt.policy import Policy, policy
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,12 @@ def forget_caches() -> None:
     _generation += 1
 
 
+@receiver(setting_changed)
+def _caches_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        forget_caches()
+
+
 def _key(claims: Mapping[str, Any], token: str) -> str:
     """The deny-list key: the token's ``jti``, or the token itself when it has none.
 
@@ -73,8 +79,6 @@ def revoke(claims: Mapping[str, Any], token: str, *, pol: Policy | None = None) 
     Errors of the cache backend propagate: the caller decides what a sign-out
     that could not revoke should answer.
     """
-    from django_nextauth_jwt.tokens import policy
-
     pol = pol or policy()
     exp = claims.get("exp")
     ttl = max(1, (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway)

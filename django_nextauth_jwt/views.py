@@ -3,7 +3,8 @@
 Mounted with ``path("api/auth/", include("django_nextauth_jwt.urls"))``. Every
 view is a thin shell: tokens come from :mod:`tokens`, cookies from
 :mod:`transport`, redirect targets from :mod:`redirects`, counters from
-:mod:`throttle`. Each is a class with small methods to override.
+:mod:`throttle`, and every sign-in ends in :func:`signin.sign_in`. Each is a
+class with small methods to override.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -28,19 +28,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from django_nextauth_jwt import throttle
-from django_nextauth_jwt.conf import app_settings
+from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken
 from django_nextauth_jwt.middleware import authenticate_request, signin_url, www_authenticate
-from django_nextauth_jwt.pipeline import CALLBACK_SESSION_KEY
 from django_nextauth_jwt.redirects import safe_redirect_url
-from django_nextauth_jwt.tokens import JWTAuth, build_payload, encode
-from django_nextauth_jwt.transport import (
-    delete_session_cookie,
-    get_credentials,
-    set_session_cookie,
-)
-from django_nextauth_jwt.users import claims_for_user
+from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
+from django_nextauth_jwt.tokens import JWTAuth
+from django_nextauth_jwt.transport import delete_session_cookie, get_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -127,24 +122,6 @@ def wants_html(request: HttpRequest) -> bool:
     return request.content_type != "application/json" and "text/html" in request.headers.get(
         "Accept", ""
     )
-
-
-def sign_in(
-    request: HttpRequest, user: Any, respond: Callable[[str, dict[str, Any]], HttpResponse]
-) -> HttpResponse:
-    """End a sign-in: mint ``user``'s token, answer ``respond(token, claims)`` with its cookie.
-
-    The one way every sign-in (password or Google) issues a session: the token
-    NextAuth and the mesh accept, the session cookie (chunked, stale chunks
-    expired) and Django's ``user_logged_in`` signal (``last_login``).
-    """
-    payload = build_payload(claims_for_user(user))
-    token = encode(payload)
-    claims = {**payload, "id": payload["sub"]}
-    response = respond(token, claims)
-    set_session_cookie(response, token, max_age=claims["exp"] - claims["iat"], request=request)
-    user_logged_in.send(sender=user.__class__, request=request, user=user)
-    return response
 
 
 def _text(value: object) -> TypeGuard[str]:
@@ -265,8 +242,6 @@ class SessionView(View):
         In database mode the user is resolved too: a token whose user is gone
         or inactive is no session.
         """
-        from django_nextauth_jwt.conf import USER_MODE_DATABASE
-
         resolve = app_settings.USER_MODE == USER_MODE_DATABASE
         result = authenticate_request(request, resolve_user=resolve)
         if not result.success or result.claims is None:

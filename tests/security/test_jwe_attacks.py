@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from django_nextauth_jwt import tokens
+from django_nextauth_jwt import codec
 from tests import forge
 from tests.security.helpers import (
     SECURE_V5_COOKIE,
@@ -260,13 +260,13 @@ def test_gcm_reencoded_protected_header_is_refused() -> None:
 def decrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts AES-CBC decryptions: a forged token must be refused before any."""
     calls: list[int] = []
-    original = tokens._cbc_decrypt
+    original = codec._cbc_decrypt
 
     def spy(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
         calls.append(len(ciphertext))
         return original(key, iv, ciphertext)
 
-    monkeypatch.setattr(tokens, "_cbc_decrypt", spy)
+    monkeypatch.setattr(codec, "_cbc_decrypt", spy)
     return calls
 
 

@@ -1,0 +1,104 @@
+"""Claims: validate a decoded payload against the policy, and build the payload a token signs.
+
+``exp`` is required; ``nbf``, ``iat``, ``iss`` and ``aud`` are checked when
+present or configured, within ``NEXTAUTH_LEEWAY``; ``sub`` must name a subject.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django_nextauth_jwt.exceptions import TokenClaimsInvalid, TokenExpired, TokenNotYetValid
+from django_nextauth_jwt.policy import Policy, policy
+
+__all__ = ["Claims", "build_payload", "validate_claims", "validated"]
+
+Claims = dict[str, Any]
+
+_MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def _int_claim(payload: Mapping[str, Any], name: str, *, required: bool = False) -> int | None:
+    value = payload.get(name)
+    if value is None:
+        if required or name in payload:
+            raise TokenClaimsInvalid()
+        return None
+    # bool is an int in Python; floats, strings, NaN and Infinity are refused, and
+    # so are times past year 9999, which no date type can show.
+    if type(value) is not int or abs(value) > _MAX_TIMESTAMP:
+        raise TokenClaimsInvalid()
+    return value
+
+
+def validate_claims(
+    payload: Mapping[str, Any], *, now: int | None = None, pol: Policy | None = None
+) -> Claims:
+    """Check ``exp`` (required), ``nbf``, ``iat``, ``sub``, ``iss`` and ``aud``.
+
+    Returns a copy of the claims with ``id`` set to ``sub``, the shape the
+    seed's ``JWTAuth.verify`` returned.
+    """
+    return validated(dict(payload), now=now, pol=pol or policy())
+
+
+def validated(payload: dict[str, Any], *, now: int | None, pol: Policy) -> Claims:
+    """:func:`validate_claims` in place, for a payload the caller has just decoded."""
+    now = int(time.time()) if now is None else now
+    leeway = pol.leeway
+    exp = _int_claim(payload, "exp", required=True)
+    if exp is None or exp <= now - leeway:
+        raise TokenExpired()
+    nbf = _int_claim(payload, "nbf")
+    if nbf is not None and nbf > now + leeway:
+        raise TokenNotYetValid()
+    iat = _int_claim(payload, "iat")
+    if iat is not None and iat > now + leeway:
+        raise TokenNotYetValid()
+    sub = payload.get("sub")
+    # A real session names its subject. Old NextAuth OAuth check cookies
+    # ({"value", "provider"}) decrypt with the session key but carry no sub.
+    if not isinstance(sub, str) or not sub:
+        raise TokenClaimsInvalid()
+    issuer = pol.issuer
+    if issuer is not None and payload.get("iss") != issuer:
+        raise TokenClaimsInvalid()
+    audience = pol.audience
+    if audience is not None:
+        aud = payload.get("aud")
+        if isinstance(aud, list):
+            if audience not in aud or not all(isinstance(a, str) for a in aud):
+                raise TokenClaimsInvalid()
+        elif aud != audience:
+            raise TokenClaimsInvalid()
+    payload["id"] = sub
+    return payload
+
+
+def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> Claims:
+    """The payload ``create`` signs: ``sub`` from ``id``, then ``iat``, ``exp``, ``jti``.
+
+    ``iss`` and ``aud`` are set from settings when configured.
+    """
+    payload = {k: v for k, v in claims.items() if k != "id"}
+    user_id = claims.get("id", claims.get("sub"))
+    if "id" in claims and "sub" in claims and str(claims["sub"]) != str(claims["id"]):
+        raise ValueError("claims 'id' and 'sub' disagree")
+    if user_id is None or user_id == "" or isinstance(user_id, bool):
+        raise ValueError("claims need an 'id' (or 'sub')")
+    payload["sub"] = str(user_id)
+    pol = policy()
+    now = int(time.time())
+    lifetime = pol.max_age if max_age is None else max_age
+    # Like NextAuth's encode: iat, exp and jti are always set here.
+    payload["iat"] = now
+    payload["exp"] = now + int(lifetime)
+    payload["jti"] = str(uuid.uuid4())
+    if pol.issuer is not None:
+        payload["iss"] = pol.issuer
+    if pol.audience is not None:
+        payload["aud"] = pol.audience
+    return payload

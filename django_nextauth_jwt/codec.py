@@ -1,0 +1,472 @@
+"""The token formats, with no Django in sight: parse, derive keys, encode, decode.
+
+* ``jws``: compact JWS signed with HMAC (HS256 by default), the form stock JWT
+  libraries in every language verify with the shared secret;
+* ``nextauth-v4``: next-auth 4's JWE, ``dir`` + ``A256GCM``, key from HKDF;
+* ``authjs-v5``: @auth/core's JWE, ``dir`` + ``A256CBC-HS512``, key from HKDF
+  salted with the session cookie name, ``kid`` = the key's JWK thumbprint.
+
+Every input is explicit: a :class:`Keyring` (the secrets and the v5 salt), the
+allowed formats, the HMAC algorithm, the size limit. A token's shape and
+protected header pick exactly one decoder, and that decoder's format must be
+allowed; header parameters are an allow-list per format and ``alg``/``enc`` are
+pinned, all checked before any cryptographic work. Claims are not validated
+here (see :mod:`~django_nextauth_jwt.claims`).
+
+This module imports neither Django nor DRF (an import-linter contract says so):
+it can be used, tested and benchmarked bare.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from django_nextauth_jwt.exceptions import (
+    InvalidToken,
+    TokenMalformed,
+    TokenMissing,
+    TokenUnsupported,
+)
+from django_nextauth_jwt.formats import (
+    FORMAT_AUTHJS_V5,
+    FORMAT_JWS,
+    FORMAT_NEXTAUTH_V4,
+    FORMATS,
+    JWS_ALGORITHMS,
+)
+
+__all__ = [
+    "DEFAULT_MAX_TOKEN_LENGTH",
+    "Keyring",
+    "b64url_decode",
+    "b64url_encode",
+    "decode",
+    "derivation_count",
+    "encode",
+    "format_of",
+    "jwk_thumbprint",
+    "v5_info",
+]
+
+Payload = dict[str, Any]
+
+DEFAULT_MAX_TOKEN_LENGTH = 32768
+
+V4_INFO = b"NextAuth.js Generated Encryption Key"
+V5_INFO_PREFIX = "Auth.js Generated Encryption Key ("
+V4_HEADER = {"alg": "dir", "enc": "A256GCM"}
+V5_ENC = "A256CBC-HS512"
+
+_JWS_DIGESTS: dict[str, Callable[..., Any]] = {
+    "HS256": hashlib.sha256,
+    "HS384": hashlib.sha384,
+    "HS512": hashlib.sha512,
+}
+_JWS_SIG_LENGTHS = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+# Header parameters each format may carry. Anything else (crit, zip, jku, jwk,
+# x5u, x5c, cty, b64, p2c, epk, ...) is refused: none is needed by NextAuth or
+# by a stock HMAC signer, and every one of them has been an attack vector.
+_JWS_HEADER_KEYS = frozenset({"alg", "typ", "kid"})
+_V4_HEADER_KEYS = frozenset({"alg", "enc"})
+_V5_HEADER_KEYS = frozenset({"alg", "enc", "kid"})
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_COMPACT = re.compile(r"[A-Za-z0-9_.-]*")
+# bytes.translate is an order of magnitude faster than str.translate.
+_B64_TRANSLATE = bytes.maketrans(b"-_", b"+/")
+_B64_TRANSLATE_BACK = bytes.maketrans(b"+/", b"-_")
+_PADDING = (b"", b"", b"==", b"=")
+# Characters whose unused low bits are zero, for the last character of an
+# unpadded group of 2 (4 spare bits) or 3 (2 spare bits): the canonical forms.
+_CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+
+
+# --------------------------------------------------------------------------- #
+# Strict compact-serialization helpers
+# --------------------------------------------------------------------------- #
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url, as JOSE requires."""
+    encoded = binascii.b2a_base64(data, newline=False).translate(_B64_TRANSLATE_BACK)
+    return encoded.rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(value: str) -> bytes:
+    """Decode unpadded, canonical base64url; anything else is ``TokenMalformed``."""
+    if not _B64URL.fullmatch(value):
+        raise TokenMalformed()
+    return _unb64(value)
+
+
+def _unb64(value: str) -> bytes:
+    # The caller has checked the alphabet (for a whole token, once, in _split).
+    rem = len(value) % 4
+    if rem == 1:
+        raise TokenMalformed()
+    if rem and value[-1] not in _CANONICAL_LAST[rem]:
+        raise TokenMalformed()
+    try:
+        raw = value.encode("ascii").translate(_B64_TRANSLATE) + _PADDING[rem]
+        return binascii.a2b_base64(raw, strict_mode=True)
+    except binascii.Error as exc:  # pragma: no cover - the checks above catch it first
+        raise TokenMalformed() from exc
+
+
+def _reject_constant(name: str) -> None:
+    # JSON has no NaN or Infinity; Python's parser would accept them.
+    raise ValueError("non-standard JSON constant")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+# Built once: json.loads with keyword arguments builds a new decoder per call.
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON_UNIQUE = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_object)
+
+
+def _json_object(data: bytes, *, unique: bool = False) -> dict[str, Any]:
+    try:
+        # Strict UTF-8 first: json.loads(bytes) would also take UTF-16/32 and a BOM.
+        value = (_JSON_UNIQUE if unique else _JSON).decode(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers UnicodeDecodeError and JSONDecodeError.
+        raise TokenMalformed() from exc
+    if not isinstance(value, dict):
+        raise TokenMalformed()
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_header(segment: str) -> dict[str, Any]:
+    # Every token from one issuer carries the same protected header, so parsing
+    # it once is worth a cache; a flood of distinct headers only cycles 64 slots.
+    # Callers must not mutate the result.
+    return _json_object(_unb64(segment), unique=True)
+
+
+def _json_bytes(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _split(token: object, max_length: int) -> list[str]:
+    if not isinstance(token, str) or not token:
+        raise TokenMissing() if not token else TokenMalformed()
+    if len(token) > max_length:
+        raise TokenMalformed("Token is too large.")
+    if not _COMPACT.fullmatch(token):
+        raise TokenMalformed()
+    parts = token.split(".")
+    count = len(parts)
+    # Only a JWE's encrypted-key segment may be empty (and must be, for "dir").
+    if count == 3:
+        if "" in parts:
+            raise TokenMalformed()
+    elif count != 5 or not (parts[0] and parts[2] and parts[3] and parts[4]):
+        raise TokenMalformed()
+    return parts
+
+
+# --------------------------------------------------------------------------- #
+# Keys
+# --------------------------------------------------------------------------- #
+
+_derivations = 0
+
+
+def derivation_count() -> int:
+    """How many HKDF derivations this process has run (the benchmark shows it stays flat)."""
+    return _derivations
+
+
+def _hkdf(secret: str, *, salt: bytes, info: bytes, length: int) -> bytes:
+    global _derivations  # noqa: PLW0603 - a statistic, not state
+    _derivations += 1
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(
+        secret.encode()
+    )
+
+
+def v5_info(salt: str) -> bytes:
+    """The HKDF ``info`` of Auth.js v5 keys for ``salt`` (the session cookie name)."""
+    return (V5_INFO_PREFIX + salt + ")").encode()
+
+
+def jwk_thumbprint(key: bytes) -> str:
+    """RFC 7638 SHA-512 thumbprint of an ``oct`` key, as @auth/core puts in ``kid``."""
+    jwk = f'{{"k":"{b64url_encode(key)}","kty":"oct"}}'
+    return b64url_encode(hashlib.sha512(jwk.encode()).digest())
+
+
+class Keyring:
+    """The keys of one list of secrets: the first signs and encrypts, every one verifies.
+
+    Each format's keys are derived on first use and kept for the keyring's
+    life; a new list of secrets is a new keyring. ``v5_salt`` is Auth.js v5's
+    salt, the session cookie name (``authjs.session-token`` by default).
+    """
+
+    def __init__(self, secrets: Sequence[str], *, v5_salt: str = "authjs.session-token") -> None:
+        if isinstance(secrets, str) or not secrets:
+            raise ValueError("secrets must be a non-empty sequence of strings")
+        if not all(isinstance(s, str) and s for s in secrets):
+            raise ValueError("every secret must be a non-empty string")
+        self.secrets: tuple[str, ...] = tuple(secrets)
+        self.v5_salt = v5_salt
+        self.hmac_keys: tuple[bytes, ...] = tuple(s.encode() for s in self.secrets)
+
+    def __repr__(self) -> str:
+        # Never let a secret reach a log line through a repr.
+        return f"<Keyring secrets={len(self.secrets)} v5_salt={self.v5_salt!r}>"
+
+    @functools.cached_property
+    def v4_ciphers(self) -> tuple[AESGCM, ...]:
+        """next-auth 4's AES-256-GCM ciphers, one per secret (HKDF, empty salt)."""
+        return tuple(
+            AESGCM(_hkdf(secret, salt=b"", info=V4_INFO, length=32)) for secret in self.secrets
+        )
+
+    @functools.cached_property
+    def v5_keys(self) -> dict[str, bytes]:
+        """Auth.js v5's 64-byte keys by ``kid`` (their thumbprint), in secret order."""
+        ring: dict[str, bytes] = {}
+        info = v5_info(self.v5_salt)
+        for secret in self.secrets:
+            key = _hkdf(secret, salt=self.v5_salt.encode(), info=info, length=64)
+            ring.setdefault(jwk_thumbprint(key), key)
+        return ring
+
+    @functools.cached_property
+    def v5_signing_key(self) -> tuple[str, bytes]:
+        """The ``kid`` and key that encrypt new v5 tokens: the first secret's."""
+        return next(iter(self.v5_keys.items()))
+
+
+# --------------------------------------------------------------------------- #
+# Decoding
+# --------------------------------------------------------------------------- #
+
+
+def _decode_jws(
+    parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
+) -> dict[str, Any]:
+    if header.get("alg") != alg or not header.keys() <= _JWS_HEADER_KEYS:
+        raise TokenUnsupported()
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
+        raise TokenUnsupported()
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise TokenUnsupported()
+    signature = _unb64(parts[2])
+    if len(signature) != _JWS_SIG_LENGTHS[alg]:
+        raise InvalidToken()
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+    digest = _JWS_DIGESTS[alg]
+    for key in keys.hmac_keys:
+        if hmac.compare_digest(hmac.digest(key, signing_input, digest), signature):
+            return _json_object(_unb64(parts[1]))
+    raise InvalidToken()
+
+
+def _jwe_segments(parts: list[str], iv_len: int, tag_len: int) -> tuple[bytes, bytes, bytes]:
+    if parts[1]:
+        # "dir" has no encrypted key: a non-empty one is a different algorithm in disguise.
+        raise TokenUnsupported()
+    iv = _unb64(parts[2])
+    ciphertext = _unb64(parts[3])
+    tag = _unb64(parts[4])
+    if len(iv) != iv_len or len(tag) != tag_len:
+        raise TokenMalformed()
+    return iv, ciphertext, tag
+
+
+def _decode_v4(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str) -> dict[str, Any]:
+    if header != V4_HEADER:
+        raise TokenUnsupported()
+    iv, ciphertext, tag = _jwe_segments(parts, 12, 16)
+    aad = parts[0].encode("ascii")
+    for cipher in keys.v4_ciphers:
+        try:
+            plaintext = cipher.decrypt(iv, ciphertext + tag, aad)
+        except InvalidTag:
+            continue
+        return _json_object(plaintext)
+    raise InvalidToken()
+
+
+_contexts = threading.local()
+
+
+def _cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """AES-256-CBC decryption, by its definition: P_i = D_K(C_i) XOR C_(i-1), C_0 = IV.
+
+    Building a cipher context per call costs more than the decryption itself,
+    and a CBC context cannot be reused across IVs; the block decryption (ECB,
+    stateless across whole blocks) can, one context per thread and key.
+    """
+    cache: dict[bytes, Any] = _contexts.__dict__.setdefault("ecb", {})
+    ecb = cache.get(key)
+    if ecb is None:
+        if len(cache) >= 8:
+            cache.clear()
+        ecb = cache[key] = Cipher(algorithms.AES(key), modes.ECB()).decryptor()  # noqa: S305
+    blocks = ecb.update(ciphertext)
+    chained = iv + ciphertext[:-16]
+    plain = int.from_bytes(blocks, "big") ^ int.from_bytes(chained, "big")
+    return plain.to_bytes(len(ciphertext), "big")
+
+
+def _v5_mac(key: bytes, aad: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    mac_input = aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big")
+    return hmac.digest(key[:32], mac_input, hashlib.sha512)[:32]
+
+
+def _decode_v5(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str) -> dict[str, Any]:
+    if header.get("alg") != "dir" or header.get("enc") != V5_ENC:
+        raise TokenUnsupported()
+    if not header.keys() <= _V5_HEADER_KEYS:
+        raise TokenUnsupported()
+    iv, ciphertext, tag = _jwe_segments(parts, 16, 32)
+    if not ciphertext or len(ciphertext) % 16:
+        raise TokenMalformed()
+    ring = keys.v5_keys
+    kid = header.get("kid")
+    if kid is None:
+        # @auth/core: a token without kid is tried with the first secret only.
+        key = keys.v5_signing_key[1]
+    elif isinstance(kid, str) and kid in ring:
+        key = ring[kid]
+    else:
+        raise InvalidToken("No matching decryption secret.")
+    # Authenticate before decrypting: no padding oracle, no work on forged data.
+    if not hmac.compare_digest(_v5_mac(key, parts[0].encode("ascii"), iv, ciphertext), tag):
+        raise InvalidToken()
+    padded = _cbc_decrypt(key[32:], iv, ciphertext)
+    # PKCS#7. The MAC already passed, so this is no oracle: only a buggy encoder
+    # gets here with bad padding.
+    pad = padded[-1]
+    if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
+        raise InvalidToken()
+    return _json_object(padded[:-pad])
+
+
+_DECODERS: dict[str, Callable[[list[str], dict[str, Any], Keyring, str], dict[str, Any]]] = {
+    FORMAT_JWS: _decode_jws,
+    FORMAT_NEXTAUTH_V4: _decode_v4,
+    FORMAT_AUTHJS_V5: _decode_v5,
+}
+
+
+def _format_of(parts: list[str], header: dict[str, Any]) -> str:
+    if len(parts) == 3:
+        return FORMAT_JWS
+    enc = header.get("enc")
+    if enc == "A256GCM":
+        return FORMAT_NEXTAUTH_V4
+    if enc == V5_ENC:
+        return FORMAT_AUTHJS_V5
+    raise TokenUnsupported()
+
+
+def format_of(token: str, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> str:
+    """The format ``token``'s shape and protected header say it is; nothing is verified.
+
+    Raises ``TokenMalformed`` or ``TokenUnsupported`` when it is none of the three.
+    """
+    parts = _split(token, max_length)
+    return _format_of(parts, _parse_header(parts[0]))
+
+
+def decode(
+    token: str,
+    keys: Keyring,
+    *,
+    formats: Collection[str] = FORMATS,
+    jws_algorithm: str = "HS256",
+    max_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+) -> Payload:
+    """Verify or decrypt ``token`` with ``keys`` and return its payload, claims not validated.
+
+    Only ``formats`` are accepted, and ``jws`` tokens only with ``jws_algorithm``.
+    Raises a subclass of :class:`~django_nextauth_jwt.exceptions.InvalidToken`.
+    """
+    if jws_algorithm not in _JWS_DIGESTS:
+        raise ValueError(f"jws_algorithm must be one of {', '.join(JWS_ALGORITHMS)}")
+    parts = _split(token, max_length)
+    header = _parse_header(parts[0])
+    fmt = _format_of(parts, header)
+    if fmt not in formats:
+        raise TokenUnsupported()
+    return _DECODERS[fmt](parts, header, keys, jws_algorithm)
+
+
+# --------------------------------------------------------------------------- #
+# Encoding
+# --------------------------------------------------------------------------- #
+
+
+def _encode_jws(payload: Mapping[str, Any], keys: Keyring, alg: str) -> str:
+    header = b64url_encode(_json_bytes({"alg": alg, "typ": "JWT"}))
+    body = b64url_encode(_json_bytes(payload))
+    signing_input = f"{header}.{body}"
+    signature = hmac.digest(keys.hmac_keys[0], signing_input.encode("ascii"), _JWS_DIGESTS[alg])
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def _encode_v4(payload: Mapping[str, Any], keys: Keyring, alg: str) -> str:
+    header = b64url_encode(_json_bytes(V4_HEADER))
+    iv = os.urandom(12)
+    sealed = keys.v4_ciphers[0].encrypt(iv, _json_bytes(payload), header.encode("ascii"))
+    ciphertext, tag = sealed[:-16], sealed[-16:]
+    return ".".join((header, "", b64url_encode(iv), b64url_encode(ciphertext), b64url_encode(tag)))
+
+
+def _encode_v5(payload: Mapping[str, Any], keys: Keyring, alg: str) -> str:
+    kid, key = keys.v5_signing_key
+    header = b64url_encode(_json_bytes({"alg": "dir", "enc": V5_ENC, "kid": kid}))
+    iv = os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(_json_bytes(payload)) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key[32:]), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    tag = _v5_mac(key, header.encode("ascii"), iv, ciphertext)
+    return ".".join((header, "", b64url_encode(iv), b64url_encode(ciphertext), b64url_encode(tag)))
+
+
+_ENCODERS: dict[str, Callable[[Mapping[str, Any], Keyring, str], str]] = {
+    FORMAT_JWS: _encode_jws,
+    FORMAT_NEXTAUTH_V4: _encode_v4,
+    FORMAT_AUTHJS_V5: _encode_v5,
+}
+
+
+def encode(
+    payload: Mapping[str, Any], keys: Keyring, *, format: str, jws_algorithm: str = "HS256"
+) -> str:
+    """Sign or encrypt ``payload`` as it is, in ``format``, with the keyring's first secret."""
+    if format not in _ENCODERS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    if jws_algorithm not in _JWS_DIGESTS:
+        raise ValueError(f"jws_algorithm must be one of {', '.join(JWS_ALGORITHMS)}")
+    return _ENCODERS[format](payload, keys, jws_algorithm)

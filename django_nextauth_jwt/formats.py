@@ -1,0 +1,14 @@
+"""The names of the token formats: a leaf module that imports nothing, Django included.
+
+Both :mod:`~django_nextauth_jwt.codec` (which must not import Django) and
+:mod:`~django_nextauth_jwt.conf` (the settings) need these names.
+"""
+
+from __future__ import annotations
+
+FORMAT_JWS = "jws"
+FORMAT_NEXTAUTH_V4 = "nextauth-v4"
+FORMAT_AUTHJS_V5 = "authjs-v5"
+FORMATS = (FORMAT_JWS, FORMAT_NEXTAUTH_V4, FORMAT_AUTHJS_V5)
+
+JWS_ALGORITHMS = ("HS256", "HS384", "HS512")
