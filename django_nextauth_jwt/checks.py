@@ -21,6 +21,7 @@ from django_nextauth_jwt.conf import (
     USER_MODES,
     app_settings,
 )
+from django_nextauth_jwt.users import lookup_field
 
 MIN_SECRET_BYTES = 32
 
@@ -259,8 +260,6 @@ def _check_user_settings() -> list[CheckMessage]:
     elif mode == USER_MODE_DATABASE:
         from django.contrib.auth import get_user_model
         from django.core.exceptions import FieldDoesNotExist
-
-        from django_nextauth_jwt.users import lookup_field
 
         name = lookup_field()
         if name != "pk":

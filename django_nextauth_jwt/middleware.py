@@ -25,6 +25,7 @@ from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
 from django_nextauth_jwt.transport import Credentials, get_credentials
+from django_nextauth_jwt.users import user_from_claims
 
 __all__ = [
     "REALM",
@@ -57,8 +58,6 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
     if isinstance(previous, AuthResult):
         if not (resolve_user and previous.success and previous.user is None):
             return previous
-        from django_nextauth_jwt.users import user_from_claims
-
         try:
             user = user_from_claims(previous.claims or {})
         except InvalidToken as exc:
@@ -149,8 +148,6 @@ def _lazy_user(result: AuthResult) -> Any:
         return result.user
     # Imported here: contrib.auth.models needs the app registry, this module must not.
     from django.contrib.auth.models import AnonymousUser
-
-    from django_nextauth_jwt.users import user_from_claims
 
     try:
         return user_from_claims(result.claims or {})
