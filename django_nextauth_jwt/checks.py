@@ -16,14 +16,13 @@ from django.core.checks import CheckMessage, Error, Warning
 from django_nextauth_jwt.conf import (
     FORMATS,
     JWS_ALGORITHMS,
+    MIN_SECRET_BYTES,
     USER_MODE_DATABASE,
     USER_MODE_STATELESS,
     USER_MODES,
     app_settings,
 )
 from django_nextauth_jwt.users import lookup_field
-
-MIN_SECRET_BYTES = 32
 
 
 def _is_int(value: Any) -> bool:

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
+    TokenClaimsInvalid,
     TokenMalformed,
     TokenMissing,
     TokenUnsupported,
@@ -52,6 +53,7 @@ from django_nextauth_jwt.formats import (
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
+    "MAX_PAYLOAD_DEPTH",
     "Keyring",
     "b64url_decode",
     "b64url_encode",
@@ -66,6 +68,9 @@ __all__ = [
 Payload = dict[str, Any]
 
 DEFAULT_MAX_TOKEN_LENGTH = 32768
+
+#: The deepest nesting of objects and arrays a payload may have (the top object is depth 1).
+MAX_PAYLOAD_DEPTH = 16
 
 V4_INFO = b"NextAuth.js Generated Encryption Key"
 V5_INFO_PREFIX = "Auth.js Generated Encryption Key ("
@@ -156,6 +161,38 @@ def _json_object(data: bytes, *, unique: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TokenMalformed()
     return value
+
+
+def _renderable(value: Any, depth: int) -> bool:
+    """No lone surrogate in any string or key, and no nesting deeper than the limit."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return depth < MAX_PAYLOAD_DEPTH and all(
+            _renderable(k, depth) and _renderable(v, depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return depth < MAX_PAYLOAD_DEPTH and all(_renderable(v, depth + 1) for v in value)
+    return True
+
+
+def _payload(data: bytes) -> dict[str, Any]:
+    """A payload object whose every string is valid Unicode, nested at most 16 deep.
+
+    JSON's ``\\ud800`` escapes give lone surrogates that no database, log or
+    response encoder takes; deep nesting costs every consumer. Both are refused
+    here, at verification, rather than as a 500 later. The text tells cheaply
+    when the walk can be skipped: no escape, few brackets.
+    """
+    payload = _json_object(data)
+    brackets = data.count(b"{") + data.count(b"[")
+    if (b"\\u" in data or brackets > MAX_PAYLOAD_DEPTH) and not _renderable(payload, 0):
+        raise TokenClaimsInvalid()
+    return payload
 
 
 @functools.lru_cache(maxsize=64)
@@ -285,7 +322,7 @@ def _decode_jws(
     digest = _JWS_DIGESTS[alg]
     for key in keys.hmac_keys:
         if hmac.compare_digest(hmac.digest(key, signing_input, digest), signature):
-            return _json_object(_unb64(parts[1]))
+            return _payload(_unb64(parts[1]))
     raise InvalidToken()
 
 
@@ -311,7 +348,7 @@ def _decode_v4(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
             plaintext = cipher.decrypt(iv, ciphertext + tag, aad)
         except InvalidTag:
             continue
-        return _json_object(plaintext)
+        return _payload(plaintext)
     raise InvalidToken()
 
 
@@ -368,7 +405,7 @@ def _decode_v5(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
     pad = padded[-1]
     if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
         raise InvalidToken()
-    return _json_object(padded[:-pad])
+    return _payload(padded[:-pad])
 
 
 _DECODERS: dict[str, Callable[[list[str], dict[str, Any], Keyring, str], dict[str, Any]]] = {

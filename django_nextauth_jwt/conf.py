@@ -33,10 +33,14 @@ __all__ = [
     "FORMAT_JWS",
     "FORMAT_NEXTAUTH_V4",
     "JWS_ALGORITHMS",
+    "MIN_SECRET_BYTES",
     "Settings",
     "app_settings",
     "derived",
 ]
+
+#: The shortest secret accepted, in UTF-8 bytes: HS256 and the HKDF-derived keys are 256-bit.
+MIN_SECRET_BYTES = 32
 
 #: Environment variables consulted, in order, when ``NEXTAUTH_SECRET`` is not set.
 SECRET_ENV_VARS = ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET")

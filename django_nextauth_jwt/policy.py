@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.codec import Keyring
-from django_nextauth_jwt.conf import FORMATS, JWS_ALGORITHMS, app_settings, derived
+from django_nextauth_jwt.conf import (
+    FORMATS,
+    JWS_ALGORITHMS,
+    MIN_SECRET_BYTES,
+    app_settings,
+    derived,
+)
 
 __all__ = ["Policy", "policy"]
 
@@ -58,6 +64,13 @@ def policy() -> Policy:
         bool(secrets),
         "NEXTAUTH_SECRET is not set: set it (a string or a list of strings) or the "
         "NEXTAUTH_SECRET / AUTH_SECRET / JWT_SECRET environment variable.",
+    )
+    # The same floor as check E003, enforced here too: gunicorn and scripts never run
+    # manage.py check, and a short HMAC secret can be brute-forced from one token.
+    _require(
+        all(len(secret.encode()) >= MIN_SECRET_BYTES for secret in secrets),
+        f"A NextAuth secret is shorter than {MIN_SECRET_BYTES} bytes: generate one with "
+        "`openssl rand -base64 32` (nextauth_jwt.E003).",
     )
     known = ", ".join(FORMATS)
     _require(s.JWT_FORMAT in FORMATS, f"NEXTAUTH_JWT_FORMAT must be one of {known}.")

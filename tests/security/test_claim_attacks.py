@@ -217,3 +217,47 @@ def test_claims_with_duplicate_sub_keys_take_one_subject_only() -> None:
     exp = int(time.time()) + 3600
     text = json.dumps({"sub": "1", "exp": exp})[:-1] + ', "sub": "42"}'
     accepted_everywhere(token=raw_claims_token(text), user_id="42")
+
+
+# --------------------------------------------------------------------------- #
+# Claims no encoder can render: lone surrogates, deep nesting
+# --------------------------------------------------------------------------- #
+
+
+def _claims_json(**extra: str) -> str:
+    """The control claims as JSON, with ``extra`` members spliced in as raw JSON text."""
+    base = json.dumps(forge.claims(), separators=(",", ":"))[:-1]
+    return base + "".join(f',"{name}":{raw}' for name, raw in extra.items()) + "}"
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        {"name": '"\\ud800"'},
+        {"name": '"Ada \\udfff Lovelace"'},
+        {"jti": '"\\ud83d"'},
+        {"profile": '{"\\udc00":"x"}'},
+        {"groups": '["ok", ["\\ud800"]]'},
+    ],
+    ids=["lone_high", "lone_low_inside_text", "half_an_emoji_jti", "in_a_key", "nested_in_a_list"],
+)
+def test_lone_surrogate_in_a_claim_is_refused_at_verification(member: dict[str, str]) -> None:
+    refused_everywhere("token_claims_invalid", token=raw_claims_token(_claims_json(**member)))
+
+
+def test_an_escaped_surrogate_pair_is_a_character_and_accepted() -> None:
+    accepted_everywhere(token=raw_claims_token(_claims_json(name='"Ada \\ud83d\\ude00"')))
+
+
+def test_nesting_past_the_documented_depth_is_refused() -> None:
+    nested = '{"x":' * 16 + "1" + "}" * 16  # the claims object plus 16 levels: 17 deep
+    refused_everywhere("token_claims_invalid", token=raw_claims_token(_claims_json(deep=nested)))
+    as_lists = "[" * 16 + "]" * 16
+    refused_everywhere("token_claims_invalid", token=raw_claims_token(_claims_json(deep=as_lists)))
+
+
+def test_nesting_at_the_documented_depth_is_accepted() -> None:
+    nested = '{"x":' * 15 + "1" + "}" * 15  # 16 deep with the claims object
+    accepted_everywhere(token=raw_claims_token(_claims_json(deep=nested)))
+    wide = "[" + ",".join(["{}"] * 40) + "]"  # many brackets, shallow
+    accepted_everywhere(token=raw_claims_token(_claims_json(wide=wide, note='"{{{{[[[["')))

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from django_nextauth_jwt import JWTAuth
 from tests import forge
 from tests.security.helpers import LOGIN, ME, PLAIN, SESSION, assert_refused
 
@@ -109,3 +111,26 @@ def test_no_secret_login_with_good_credentials_mints_nothing() -> None:
     )
     assert response.status_code == 500
     assert not [m for m in response.cookies.values() if m.value]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["x" * 31, ["y" * 40, "short-old-secret"], "é" * 15 + "x"],
+    ids=["31_bytes", "one_short_in_a_list", "31_utf8_bytes"],
+)
+def test_short_secret_fails_closed_at_first_use_not_only_in_checks(
+    settings: Any, secret: Any
+) -> None:
+    # gunicorn and scripts never run manage.py check: the token code refuses too.
+    settings.NEXTAUTH_SECRET = secret
+    with pytest.raises(ImproperlyConfigured, match="shorter than 32 bytes"):
+        JWTAuth.create({"id": "42"})
+    with pytest.raises(ImproperlyConfigured, match="shorter than 32 bytes"):
+        JWTAuth.authenticate_token(forge.hmac_jws({"alg": "HS256"}, forge.claims(), b"x" * 31))
+    assert_fails_closed(forge.hmac_jws({"alg": "HS256"}, forge.claims(), b"x" * 31))
+    assert "nextauth_jwt.E003" in check_ids()
+
+
+def test_a_secret_of_32_utf8_bytes_is_long_enough(settings: Any) -> None:
+    settings.NEXTAUTH_SECRET = "é" * 16
+    assert JWTAuth.verify(JWTAuth.create({"id": "42"}))["id"] == "42"
