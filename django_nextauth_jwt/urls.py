@@ -13,6 +13,7 @@ urlpatterns = [
     path("session", views.SessionView.as_view(), name="session"),
     path("signout", views.SignOutView.as_view(), name="signout"),
     path("csrf", views.csrf_view, name="csrf"),
+    path("jwks", views.JWKSView.as_view(), name="jwks"),
     path("signin/google", views.GoogleSignInView.as_view(), name="signin-google"),
     path("callback/google", views.GoogleCallbackView.as_view(), name="callback-google"),
 ]
