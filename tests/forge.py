@@ -250,7 +250,7 @@ def private_pem(alg: str, n: int = 0) -> str:
     """Test key ``n`` for ``alg`` as an unencrypted PKCS#8 PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    return (
+    return str(
         private_key(alg, n)
         .private_bytes(
             serialization.Encoding.PEM,
@@ -265,7 +265,7 @@ def public_pem(alg: str, n: int = 0) -> str:
     """Test key ``n`` for ``alg``'s public half as SubjectPublicKeyInfo PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    return (
+    return str(
         private_key(alg, n)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
