@@ -342,7 +342,7 @@ def _decode_jws_asymmetric(
     if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
         raise TokenUnsupported()
     kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
+    if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
         raise TokenUnsupported()
     source = keys.public_keys
     if source is None:

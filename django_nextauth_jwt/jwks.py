@@ -179,14 +179,17 @@ class KeySources:
     def candidates(self, kid: str | None, alg: str) -> list[PublicKey]:
         """Every key with ``kid`` (or any, without one) whose own algorithm is ``alg``.
 
-        Raises ``KeysUnavailable`` when none matches and a JWKS URL could not give its keys:
-        the token may well be that issuer's, and nothing else can verify it.
+        A ``kid`` of the static keys (this service's own, or configured) is theirs alone: no
+        JWKS can add a key under it, and no issuer is asked. Raises ``KeysUnavailable`` when
+        no key matches and a JWKS URL could not give its keys: the token may well be that
+        issuer's, and nothing else can verify it.
         """
+        if kid is not None and kid in self.static:
+            return list(self.static.candidates(kid, alg))
         found = list(self.static.candidates(kid, alg))
         unavailable = False
         for client in self.clients:
-            # A kid the static keys already know costs the issuers no refresh.
-            keys = client.keys(None if found else kid)
+            keys = client.keys(kid)
             if keys is None:
                 unavailable = True
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
 import jwt as pyjwt
 import pytest
@@ -100,7 +101,7 @@ def test_a_small_rsa_key_is_refused() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
     pem = small.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -152,7 +153,7 @@ def test_a_tokens_without_kid_is_tried_with_every_key_of_its_algorithm() -> None
 # -- JWK Sets ----------------------------------------------------------------------------------
 
 
-def document(*keys: dict[str, object]) -> bytes:
+def document(*keys: Mapping[str, object]) -> bytes:
     return json.dumps({"keys": list(keys)}).encode()
 
 
