@@ -41,10 +41,10 @@ def issuing(settings: Any) -> Any:
 
 
 def header(token: str) -> dict[str, Any]:
-    return dict(json.loads(forge.unb64(token.split(".")[0])))
+    return dict(json.loads(forge.unb64(token.split(".", maxsplit=1)[0])))
 
 
-# -- minting and verifying ------------------------------------------------------------------------
+# -- minting and verifying ---------------------------------------------------------------------
 
 
 def test_create_mints_a_kid_tagged_jws_with_the_first_signing_key(issuing: Any) -> None:
@@ -133,7 +133,7 @@ def test_a_jwks_url_verifies_and_a_new_policy_brings_a_new_cache(settings: Any) 
         assert issuer.requests == 2
 
 
-# -- sign-in ----------------------------------------------------------------------------------------
+# -- sign-in -----------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -164,7 +164,7 @@ def test_google_sign_in_mints_jws_asymmetric(
     assert JWTAuth.verify(token)["sub"] == str(google_user().pk)
 
 
-# -- the JWKS endpoint ------------------------------------------------------------------------------
+# -- the JWKS endpoint -------------------------------------------------------------------------
 
 
 def test_the_jwks_endpoint_publishes_every_signing_key_public_half_only(issuing: Any) -> None:
@@ -202,7 +202,7 @@ def test_the_jwks_endpoint_is_404_without_signing_keys_and_get_only(
     assert response.json()["code"] == "not_found"
 
 
-# -- a service holding no shared secret ------------------------------------------------------------
+# -- a service holding no shared secret --------------------------------------------------------
 
 
 def test_a_key_pair_only_service_needs_no_secret(
@@ -237,7 +237,7 @@ def test_a_bad_key_fails_at_first_use_without_showing_it(settings: Any) -> None:
     assert pem.splitlines()[1] not in str(caught.value)
 
 
-# -- system checks -----------------------------------------------------------------------------------
+# -- system checks -----------------------------------------------------------------------------
 
 
 def ids(settings: Any, **overrides: Any) -> list[str]:

@@ -126,7 +126,7 @@ def test_reprs_show_no_key_material() -> None:
         assert key.public.to_jwk()["x"] not in text
 
 
-# -- the algorithm is the key's ---------------------------------------------------------------
+# -- the algorithm is the key's ----------------------------------------------------------------
 
 
 def test_a_token_naming_another_algorithm_is_not_verified_by_a_key_of_its_kid() -> None:
@@ -200,7 +200,7 @@ def test_unsafe_or_malformed_jwks_documents_are_refused_whole(body: bytes) -> No
         jwk.parse_jwks(body)
 
 
-# -- the JWKS client: counted fetches on a fake clock ---------------------------------------------
+# -- the JWKS client: counted fetches on a fake clock ------------------------------------------
 
 
 class FakeIssuer:
