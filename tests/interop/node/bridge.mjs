@@ -29,6 +29,7 @@ import * as v4jwt from "next-auth/jwt";
 import * as v5jwt from "@auth/core/jwt";
 import * as jose from "jose";
 import * as hs256 from "../../../example_project/nextjs/jwt-hs256.mjs";
+import * as asymmetric from "../../../example_project/nextjs/jwt-asymmetric.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -237,6 +238,36 @@ const ops = {
 
   "jose.decodeProtectedHeader": async ({ token }) => jose.decodeProtectedHeader(requireString(token, "token")),
 
+  // ---- the documented key-pair hooks (example_project/nextjs/jwt-asymmetric.mjs)
+  "asym.encode": async ({ token, privateJwk, maxAge, issuer, audience }) =>
+    asymmetric.asymmetricJwt({ privateJwk, issuer: opt(issuer), audience: opt(audience) })
+      .encode({ token, maxAge: opt(maxAge) }),
+
+  "asym.decode": async ({ token, jwks, jwksUrl, issuer, audience }) =>
+    (await asymmetric.asymmetricJwt({ jwks: opt(jwks), jwksUrl: opt(jwksUrl), issuer: opt(issuer), audience: opt(audience) })
+      .decode({ token })) ?? null,
+
+  "asym.jwks": async ({ privateJwks }) => asymmetric.jwksDocument(privateJwks),
+
+  // next-auth 4's getToken reading a cookie with the key-pair decode hook over a JWK Set.
+  "asym.v4.getToken": async ({ headers, jwks }) => {
+    const h = lowerHeaders(headers);
+    const req = { headers: h, cookies: h.cookie !== undefined ? parseCookieHeader(h.cookie) : {} };
+    const { decode } = asymmetric.asymmetricJwt({ jwks });
+    // getToken insists on a secret even when the decode hook needs none.
+    const result = await v4jwt.getToken({ req, secret: "unused-by-the-key-pair-hooks", decode, logger: stderrLogger });
+    return result ?? null;
+  },
+
+  // Plain jose over a JWK Set: the Express neighbour's verification, without Express.
+  "jose.verifyJwks": async ({ token, jwks, algorithms, issuer, audience }) => {
+    const options = { algorithms: opt(algorithms) ?? ["EdDSA", "ES256", "RS256"], requiredClaims: ["exp"] };
+    if (opt(issuer) !== undefined) options.issuer = issuer;
+    if (opt(audience) !== undefined) options.audience = audience;
+    const { payload, protectedHeader } = await jose.jwtVerify(requireString(token, "token"), jose.createLocalJWKSet(jwks), options);
+    return { payload, header: protectedHeader };
+  },
+
   // ---- micro-benchmark ----------------------------------------------------
   bench: async ({ target, tokens, secret, salt, alg, rounds }) => {
     if (!Array.isArray(tokens) || tokens.length === 0) throw new TypeError("tokens must be a non-empty array");
@@ -249,6 +280,9 @@ const ops = {
       fn = (token) => v5jwt.decode({ token, secret, salt });
     } else if (target === "jose.verify") {
       fn = (token) => joseVerify({ token, secret, alg });
+    } else if (target === "jose.verifyJwks") {
+      const keySet = jose.createLocalJWKSet(secret);
+      fn = (token) => jose.jwtVerify(token, keySet, { algorithms: [alg] });
     } else {
       throw new TypeError(`unknown bench target: ${target}`);
     }
