@@ -5,6 +5,10 @@
 #   FastAPI http://127.0.0.1:8002   (services/fastapi, PyJWT)
 #   Go      http://127.0.0.1:8003   (services/go, gin + golang-jwt, built offline from Debian's sources)
 # `make mesh` runs it after setting up .venv and the Express service's node_modules.
+#
+# MESH_MODE=asymmetric make mesh: no secret anywhere. Django signs with an Ed25519 key (made once
+# under $TMPDIR, or NEXTAUTH_SIGNING_KEY_FILE) and publishes it at /.well-known/jwks.json; the
+# three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,6 +22,7 @@ export NEXTAUTH_SECRET_PREVIOUS="${NEXTAUTH_SECRET_PREVIOUS:-}"
 export NEXTAUTH_ISSUER="${NEXTAUTH_ISSUER:-}" NEXTAUTH_AUDIENCE="${NEXTAUTH_AUDIENCE:-}"
 export NEXTAUTH_JWT_FORMAT=jws HOST=127.0.0.1
 export NEXTAUTH_SECRET_FILE= # Django-only alternative to the variables above: not here
+mode=${MESH_MODE:-hs256}
 
 # Go in GOPATH mode over Debian's packages (no module downloads). Debian installs golang-jwt v4
 # at github.com/golang-jwt/jwt; a throw-away GOPATH maps the module path main.go imports onto it.
@@ -32,6 +37,25 @@ echo "Building the Go service..."
 (cd example_project/services/go &&
   GO111MODULE=off GOPATH="$build/gopath:/usr/share/gocode" GOPROXY=off GOFLAGS= CGO_ENABLED=0 \
     go build -o "$build/whoami-go" .)
+
+neighbour_env=()
+if [ "$mode" = asymmetric ]; then
+  key=${NEXTAUTH_SIGNING_KEY_FILE:-$build/signing-ed25519.pem}
+  mkdir -p "$build"
+  if [ ! -f "$key" ]; then
+    (umask 077 && "$python" -c 'import sys
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric import ed25519
+key = ed25519.Ed25519PrivateKey.generate()
+sys.stdout.write(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())' >"$key")
+  fi
+  # Django signs and holds the only private key; nobody holds a secret.
+  export NEXTAUTH_JWT_FORMAT=jws-asymmetric NEXTAUTH_SIGNING_KEY_FILE=$key NEXTAUTH_SECRET= NEXTAUTH_SECRET_PREVIOUS=
+  neighbour_env=(env NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json NEXTAUTH_SIGNING_KEY_FILE=)
+elif [ "$mode" != hs256 ]; then
+  echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
+  exit 1
+fi
 
 (cd example_project && "$python" manage.py migrate --noinput -v 0 && "$python" manage.py ensure_demo_user)
 
@@ -52,13 +76,13 @@ stop() {
 trap stop INT TERM EXIT
 
 start example_project 8000 "$python" manage.py runserver 127.0.0.1:8000
-start example_project/services/express 8001 node server.mjs
-start example_project/services/fastapi 8002 "$python" -m uvicorn main:app --host 127.0.0.1 --port 8002
-start example_project/services/go 8003 "$build/whoami-go"
+start example_project/services/express 8001 "${neighbour_env[@]}" node server.mjs
+start example_project/services/fastapi 8002 "${neighbour_env[@]}" "$python" -m uvicorn main:app --host 127.0.0.1 --port 8002
+start example_project/services/go 8003 "${neighbour_env[@]}" "$build/whoami-go"
 
 cat <<EOF
 
-The mesh is up; every service verifies the same token with the same secret:
+The mesh is up ($mode); every service verifies the same token$([ "$mode" = asymmetric ] && echo ", with Django's public key" || echo " with the same secret"):
   TOKEN=\$(curl -s http://127.0.0.1:8000/api/auth/custom-login -H 'Content-Type: application/json' \\
     -d '{"email": "demo@example.com", "password": "demo-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8000/api/me/

@@ -6,12 +6,20 @@ HS256 only, ``exp`` required, ``sub`` a non-empty string, 15 s leeway, ``iss`` /
 exactly as configured (when ``NEXTAUTH_ISSUER`` / ``NEXTAUTH_AUDIENCE`` are set),
 ``NEXTAUTH_SECRET`` signs, ``NEXTAUTH_SECRET_PREVIOUS`` still verifies during a rotation.
 
+Or, with ``NEXTAUTH_JWKS_URL`` instead of a secret (the mesh's asymmetric mode): tokens signed by
+the issuer's private key (EdDSA, ES256 or RS256), verified with its JWKS through PyJWT's
+``PyJWKClient``. The algorithm is the key's, not the token's; an unknown ``kid`` refetches the
+JWKS at most once per 30 s. This service then holds nothing that could mint a token.
+
 Run: ``NEXTAUTH_SECRET=... uvicorn main:app --port 8002``
+or   ``NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json uvicorn main:app --port 8002``
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import Annotated, Any
 
 import jwt
@@ -21,7 +29,11 @@ from fastapi.responses import JSONResponse
 SECRET = os.environ.get("NEXTAUTH_SECRET", "")
 PREVIOUS = os.environ.get("NEXTAUTH_SECRET_PREVIOUS", "")
 SECRETS = [s for s in (SECRET, PREVIOUS) if s]  # the current one first
-if not SECRET or any(len(s.encode()) < 32 for s in SECRETS):
+JWKS_URL = os.environ.get("NEXTAUTH_JWKS_URL", "")
+ASYMMETRIC = ("EdDSA", "ES256", "RS256")
+if JWKS_URL and SECRETS:
+    raise SystemExit("Set NEXTAUTH_SECRET or NEXTAUTH_JWKS_URL, not both")
+if not JWKS_URL and (not SECRET or any(len(s.encode()) < 32 for s in SECRETS)):
     raise SystemExit("NEXTAUTH_SECRET (and NEXTAUTH_SECRET_PREVIOUS, if set): at least 32 bytes")
 ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
 AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
@@ -64,7 +76,73 @@ def refusal(error: jwt.InvalidTokenError) -> Unauthorized:
     return Unauthorized("token_claims_invalid", "Token claims are invalid.")
 
 
+class JWKS:
+    """PyJWT's ``PyJWKClient``, with the refetch on an unknown ``kid`` rate-limited.
+
+    ``PyJWKClient`` refetches the whole set for every unknown ``kid``: a flood of random ones
+    would make this service hammer the issuer. Here at most one refetch per 30 s.
+    """
+
+    REFRESH_INTERVAL = 30
+
+    def __init__(self, url: str) -> None:
+        self.client = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5)
+        self.lock = threading.Lock()
+        self.last_fetch = float("-inf")
+
+    def key_for(self, kid: Any) -> jwt.PyJWK:
+        if not isinstance(kid, str):
+            raise Unauthorized("token_unsupported", "Token algorithm is not accepted.")
+        try:
+            with self.lock:
+                keys = self.client.get_jwk_set(refresh=False).keys
+                match = [k for k in keys if k.key_id == kid]
+                if not match and time.monotonic() - self.last_fetch >= self.REFRESH_INTERVAL:
+                    self.last_fetch = time.monotonic()
+                    keys = self.client.get_jwk_set(refresh=True).keys
+                    match = [k for k in keys if k.key_id == kid]
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+            raise Unauthorized(
+                "keys_unavailable", "Token verification keys are unavailable."
+            ) from None
+        if not match:
+            raise Unauthorized("token_invalid", "Token signature is invalid.")
+        return match[0]
+
+
+JWKS_CLIENT = JWKS(JWKS_URL) if JWKS_URL else None
+
+
+def verify_asymmetric(token: str, client: JWKS) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as error:
+        raise refusal(error) from None
+    if header.get("alg") not in ASYMMETRIC:
+        raise Unauthorized("token_unsupported", "Token algorithm is not accepted.")
+    key = client.key_for(header.get("kid"))
+    if header["alg"] != key.algorithm_name:  # the key's algorithm, never the token's choice
+        raise Unauthorized("token_invalid", "Token signature is invalid.")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[key.algorithm_name],
+            options={"require": ["exp", "sub"], "verify_aud": AUDIENCE is not None},
+            leeway=LEEWAY,
+            issuer=ISSUER,
+            audience=AUDIENCE,
+        )
+    except jwt.InvalidTokenError as error:
+        raise refusal(error) from None
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise Unauthorized("token_claims_invalid", "Token claims are invalid.")
+    return claims
+
+
 def verify(token: str) -> dict[str, Any]:
+    if JWKS_CLIENT is not None:
+        return verify_asymmetric(token, JWKS_CLIENT)
     for index, secret in enumerate(SECRETS):
         try:
             claims: dict[str, Any] = jwt.decode(
