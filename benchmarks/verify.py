@@ -174,7 +174,7 @@ def main() -> int:  # noqa: PLR0915 - one report, top to bottom
     ):
         issuer.serve(document)
         with override_settings(NEXTAUTH_JWKS_URL=issuer.url):
-            via_jwks = {
+            via_jwks: dict[str, tuple[Callable[[str], Any], Sequence[str]]] = {
                 f"django-nextauth-jwt {alg} via JWKS URL": (stateless, asym[alg])
                 for alg in ASYMMETRIC_ALGS
             }
