@@ -260,3 +260,36 @@ def test_a_jwks_cannot_add_a_key_under_this_services_own_kid(settings: Any, issu
     refused_everywhere("token_invalid", token=forge.asym_jws(forge.claims(), n=8, header=head))
     accepted_everywhere(token=forge.asym_jws(forge.claims(), n=9, header=head))
     assert issuer.requests == 0  # a kid of its own costs no fetch
+
+
+# -- a service holding no secret ---------------------------------------------------------------
+
+
+def test_without_a_secret_a_nextauth_csrf_cookie_hashed_with_an_empty_secret_is_403(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.test import Client
+
+    from tests.security.helpers import ME, V4_COOKIE, assert_refused
+
+    for name in ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    del settings.NEXTAUTH_SECRET
+    settings.NEXTAUTH_JWT_FORMAT = "jws-asymmetric"
+    settings.NEXTAUTH_SIGNING_KEYS = [forge.private_pem("EdDSA")]
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies[V4_COOKIE] = token("EdDSA")
+    value = "f1c2e3d4c5b6a7980123456789abcdef"
+    # sha256(token + "") is what a hash "with no secret" would be: anyone can compute it.
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    browser.cookies["next-auth.csrf-token"] = f"{value}%7C{digest}"
+    response = browser.post(
+        ME, data="{}", content_type="application/json", headers={"X-CSRF-Token": value}
+    )
+    assert_refused(response, "csrf_failed", 403)
+    # The same cookie session reads fine, and Bearer requests need no CSRF proof.
+    assert browser.get(ME).status_code == 200
+    bearer = Client(enforce_csrf_checks=True).post(
+        ME, headers={"Authorization": f"Bearer {token('EdDSA')}"}
+    )
+    assert bearer.status_code == 200
