@@ -224,6 +224,7 @@ def test_a_key_pair_only_service_needs_no_secret(
 
 
 def test_minting_jws_asymmetric_without_signing_keys_fails_at_first_use(settings: Any) -> None:
+    del settings.NEXTAUTH_SIGNING_KEYS  # the test settings' key pair
     settings.NEXTAUTH_JWT_FORMAT = "jws-asymmetric"
     with pytest.raises(ImproperlyConfigured, match="E053"):
         JWTAuth.create({"id": 1})
@@ -288,10 +289,12 @@ def test_bad_jwks_urls_are_e052(settings: Any, value: Any) -> None:
 
 
 def test_minting_asymmetric_without_signing_keys_is_e053(settings: Any) -> None:
+    del settings.NEXTAUTH_SIGNING_KEYS  # the test settings' key pair
     assert ids(settings, NEXTAUTH_JWT_FORMAT="jws-asymmetric") == ["nextauth_jwt.E053"]
 
 
 def test_accepting_asymmetric_without_any_key_is_e054(settings: Any) -> None:
+    del settings.NEXTAUTH_SIGNING_KEYS  # the test settings' key pair
     accepted = ["jws", "jws-asymmetric"]
     assert ids(settings, NEXTAUTH_ACCEPTED_FORMATS=accepted) == ["nextauth_jwt.E054"]
     assert ids(settings, NEXTAUTH_JWKS_URL="https://auth.example.com/jwks") == []
