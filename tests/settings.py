@@ -45,5 +45,5 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 NEXTAUTH_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 # jws-asymmetric: a key pair, so that every format the request-path tests run through
-# (ALL_FORMATS) mints and verifies; only tests choosing that format use it.
-NEXTAUTH_SIGNING_KEYS = [private_pem("EdDSA")]
+# (ALL_FORMATS) mints and verifies; only tests choosing that format sign with it.
+NEXTAUTH_SIGNING_KEYS = [private_pem("EdDSA", 100)]  # a key no other test uses
