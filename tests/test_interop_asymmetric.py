@@ -33,7 +33,7 @@ from tests import forge
 from tests.conftest import require
 from tests.jwks_server import jwks_server
 from tests.node_bridge import NodeBridge, NodeError
-from tests.servers import free_port, running
+from tests.servers import example_server, free_port, running
 
 pytestmark = pytest.mark.node
 
@@ -232,3 +232,53 @@ def test_django_tokens_are_verified_by_jose_through_djangos_jwks(
     # jose, pinned to another algorithm, refuses it.
     with pytest.raises(NodeError, match="JOSEAlgNotAllowed"):
         node.call("jose.verifyJwks", token=token, jwks=published, algorithms=others)
+
+
+@pytest.fixture(scope="module")
+def nextauth_mesh(
+    node: NodeBridge, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Any]]:
+    """The Django example trusting the Next.js app's JWKS (its three keys), served over HTTP."""
+    tmp = tmp_path_factory.mktemp("nextauth-asymmetric")
+    own_key = tmp / "django.pem"
+    own_key.write_text(forge.private_pem("EdDSA", 50))
+    with jwks_server() as nextjs:
+        nextjs.serve(node.call("asym.jwks", privateJwks=[private_jwk(alg, 1) for alg in ALGS]))
+        env = {
+            "NEXTAUTH_JWT_FORMAT": "jws-asymmetric",
+            "NEXTAUTH_SIGNING_KEY_FILE": str(own_key),
+            "NEXTAUTH_JWKS_URL": nextjs.url,
+            "NEXTAUTH_SECRET": "",
+            "NEXTAUTH_SECRET_FILE": "",
+        }
+        with example_server(tmp, env) as base:
+            yield base, nextjs
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_a_nextauth_sign_in_with_the_hooks_gives_a_session_django_accepts_via_the_jwks(
+    node: NodeBridge, nextauth_mesh: tuple[str, Any], alg: str
+) -> None:
+    # The whole flow: next-auth 4's handler runs the credentials sign-in (authorize() calls the
+    # Django example's custom-login), its jwt callback, then the key-pair hooks' encode; the
+    # cookie it sets is verified by Django through the Next.js app's JWKS, served over HTTP.
+    base, nextjs = nextauth_mesh
+    result = node.call(
+        "v4.signin",
+        email="demo@example.com",
+        password="demo-password",
+        djangoUrl=base,
+        secret=forge.SECRET,  # NextAuth insists on one; the hooks never use it
+        format="jws-asymmetric",
+        privateJwk=private_jwk(alg, 1),
+    )
+    token = result["cookies"]["next-auth.session-token"]
+    assert header(token)["alg"] == alg
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/api/me/", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        me = json.loads(response.read())
+    assert me["claims"]["email"] == "demo@example.com"
+    assert me["claims"]["sub"]
+    assert nextjs.requests == 1  # one fetch, cached for every later token

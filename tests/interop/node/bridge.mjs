@@ -133,7 +133,7 @@ const ops = {
   // ---- the documented NextAuth configuration (example_project/nextjs/) -----
   // A whole credentials sign-in through the real NextAuth handler, whose
   // authorize() calls Django's custom-login. Returns the cookies it sets.
-  "v4.signin": async ({ email, password, djangoUrl, secret, format }) => {
+  "v4.signin": async ({ email, password, djangoUrl, secret, format, privateJwk }) => {
     const nextAuthModule = (await import("next-auth")).default;
     const NextAuth = nextAuthModule.default ?? nextAuthModule;
     const { authOptions } = await import("../../../example_project/nextjs/nextauth-v4.mjs");
@@ -142,6 +142,8 @@ const ops = {
     process.env.NEXTAUTH_SECRET = secret;
     try {
       const options = authOptions({ format });
+      // jws-asymmetric: the documented key-pair hooks (jwt-asymmetric.mjs) sign the session.
+      if (opt(privateJwk) !== undefined) options.jwt = asymmetric.asymmetricJwt({ privateJwk });
       const jar = {};
       const call = async (method, action, body) => {
         const res = fakeResponse();
