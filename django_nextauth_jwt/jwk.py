@@ -284,7 +284,8 @@ def _public_from_jwk(jwk: Mapping[str, Any]) -> PublicKeyType:
         return numbers.public_key()  # raises ValueError for a point off the curve
     if kty == "RSA":
         n, e = _uint(jwk, "n"), _uint(jwk, "e")
-        if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS or e < 3 or e % 2 == 0:
+        # A huge public exponent would make every verification a long modexp.
+        if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS or not 3 <= e < 2**32 or e % 2 == 0:
             raise ValueError("unacceptable RSA key")
         return rsa.RSAPublicNumbers(e, n).public_key()
     raise ValueError("unsupported JWK key type (use OKP Ed25519, EC P-256 or RSA)")

@@ -111,6 +111,14 @@ def test_a_small_rsa_key_is_refused() -> None:
         jwk.load_signing_key(pem)
 
 
+def test_an_rsa_jwk_with_a_huge_public_exponent_is_refused() -> None:
+    published = jwk.load_signing_key(forge.private_pem("RS256")).public.to_jwk()
+    huge = {**published, "e": forge.b64((2**4096 + 1).to_bytes(513, "big"))}
+    with pytest.raises(ValueError, match="RSA"):
+        jwk.load_public_key(huge)
+    assert jwk.parse_jwks(document(huge)) == ()
+
+
 def test_the_jwk_alg_member_must_agree_with_the_key_type() -> None:
     published = jwk.load_signing_key(forge.private_pem("ES256")).public.to_jwk()
     with pytest.raises(ValueError, match="alg"):
