@@ -31,6 +31,7 @@ PREVIOUS = os.environ.get("NEXTAUTH_SECRET_PREVIOUS", "")
 SECRETS = [s for s in (SECRET, PREVIOUS) if s]  # the current one first
 JWKS_URL = os.environ.get("NEXTAUTH_JWKS_URL", "")
 ASYMMETRIC = ("EdDSA", "ES256", "RS256")
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 if JWKS_URL and SECRETS:
     raise SystemExit("Set NEXTAUTH_SECRET or NEXTAUTH_JWKS_URL, not both")
 if not JWKS_URL and (not SECRET or any(len(s.encode()) < 32 for s in SECRETS)):
@@ -77,34 +78,51 @@ def refusal(error: jwt.InvalidTokenError) -> Unauthorized:
 
 
 class JWKS:
-    """PyJWT's ``PyJWKClient``, with the refetch on an unknown ``kid`` rate-limited.
+    """The issuer's keys through PyJWT's ``PyJWKClient``, cached, with every fetch rate-limited.
 
-    ``PyJWKClient`` refetches the whole set for every unknown ``kid``: a flood of random ones
-    would make this service hammer the issuer. Here at most one refetch per 30 s.
+    ``PyJWKClient`` alone refetches the whole set for every unknown ``kid``: a flood of random
+    ones would make this service hammer the issuer. Here the set is kept for 5 minutes, and a
+    fetch (an unknown ``kid``, an expired set, a failed attempt) happens at most once per 30 s.
     """
 
+    TTL = 300
     REFRESH_INTERVAL = 30
 
     def __init__(self, url: str) -> None:
-        self.client = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5)
+        self.client = jwt.PyJWKClient(url, cache_jwk_set=False, cache_keys=False, timeout=5)
         self.lock = threading.Lock()
-        self.last_fetch = float("-inf")
+        self.keys: list[jwt.PyJWK] | None = None
+        self.fetched_at = float("-inf")
+        self.last_attempt = float("-inf")
+
+    def _matching(self, kid: str) -> list[jwt.PyJWK]:
+        return [k for k in self.keys or [] if k.key_id == kid]
 
     def key_for(self, kid: Any) -> jwt.PyJWK:
         if not isinstance(kid, str):
             raise Unauthorized("token_unsupported", "Token algorithm is not accepted.")
-        try:
-            with self.lock:
-                keys = self.client.get_jwk_set(refresh=False).keys
-                match = [k for k in keys if k.key_id == kid]
-                if not match and time.monotonic() - self.last_fetch >= self.REFRESH_INTERVAL:
-                    self.last_fetch = time.monotonic()
-                    keys = self.client.get_jwk_set(refresh=True).keys
-                    match = [k for k in keys if k.key_id == kid]
-        except (jwt.PyJWKClientError, jwt.PyJWKSetError):
-            raise Unauthorized(
-                "keys_unavailable", "Token verification keys are unavailable."
-            ) from None
+        with self.lock:
+            now = time.monotonic()
+            stale = now - self.fetched_at >= self.TTL
+            if (
+                stale or not self._matching(kid)
+            ) and now - self.last_attempt >= self.REFRESH_INTERVAL:
+                self.last_attempt = now
+                try:
+                    data = self.client.fetch_data()
+                    entries = data.get("keys") if isinstance(data, dict) else None
+                    # A set publishing private or symmetric key material is not trusted at all.
+                    if not isinstance(entries, list) or any(
+                        not isinstance(e, dict) or PRIVATE_MEMBERS & e.keys() for e in entries
+                    ):
+                        raise jwt.PyJWKSetError("unacceptable JWK Set")
+                    self.keys = jwt.PyJWKSet.from_dict(data).keys
+                    self.fetched_at = now
+                except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+                    pass  # keep the previous keys, if any
+            match = self._matching(kid)
+            if self.keys is None:
+                raise Unauthorized("keys_unavailable", "Token verification keys are unavailable.")
         if not match:
             raise Unauthorized("token_invalid", "Token signature is invalid.")
         return match[0]
