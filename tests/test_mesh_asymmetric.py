@@ -24,7 +24,7 @@ import pytest
 from django_nextauth_jwt import jwk
 from tests import forge
 from tests.forge import b64, claims, js
-from tests.servers import example_server, neighbour_server
+from tests.servers import example_server, free_port, neighbour_server
 from tests.test_mesh import (
     SERVICES,
     Mesh,
@@ -44,8 +44,17 @@ PATHS = {"django": "/api/me/", "express": "/whoami", "fastapi": "/whoami", "go":
 
 
 @contextlib.contextmanager
-def start_asymmetric_mesh(tmp_path: Path, go_binary: Path) -> Iterator[Mesh]:  # noqa: F811
-    """Django with three key files first, then the neighbours with its JWKS URL and no secret."""
+def start_asymmetric_mesh(
+    tmp_path: Path,
+    go_binary: Path,  # noqa: F811
+    *,
+    dead_jwks_url: str | None = None,
+) -> Iterator[Mesh]:
+    """Django with three key files first, then the neighbours with its JWKS URL and no secret.
+
+    With ``dead_jwks_url``, every service (Django too) trusts that URL instead, where nothing
+    answers: the issuer is unreachable.
+    """
     files = []
     for alg in ALGS:
         path = tmp_path / f"{alg}.pem"
@@ -59,11 +68,12 @@ def start_asymmetric_mesh(tmp_path: Path, go_binary: Path) -> Iterator[Mesh]:  #
         "NEXTAUTH_SECRET_FILE": "",
         "NEXTAUTH_ISSUER": ISSUER,
         "NEXTAUTH_AUDIENCE": "",
+        "NEXTAUTH_JWKS_URL": dead_jwks_url or "",
     }
     with contextlib.ExitStack() as stack:
         django = stack.enter_context(example_server(tmp_path, django_env))
         neighbour_env = {
-            "NEXTAUTH_JWKS_URL": f"{django}/.well-known/jwks.json",
+            "NEXTAUTH_JWKS_URL": dead_jwks_url or f"{django}/.well-known/jwks.json",
             "NEXTAUTH_SECRET": "",
             "NEXTAUTH_SECRET_PREVIOUS": "",
             "NEXTAUTH_ISSUER": ISSUER,
@@ -190,3 +200,18 @@ def test_forgeries_are_refused_by_all_four_with_the_same_code(
     assert statuses(responses) == everywhere(401)
     if code is not None:
         assert codes(responses) == everywhere(code)
+
+
+def test_an_unreachable_issuer_fails_closed_everywhere_with_keys_unavailable(
+    tmp_path_factory: pytest.TempPathFactory,
+    go_binary: Path,  # noqa: F811
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"  # nothing listens there
+    tmp = tmp_path_factory.mktemp("unreachable")
+    with start_asymmetric_mesh(tmp, go_binary, dead_jwks_url=dead) as unreachable:
+        # A token of the issuer's key (not one of Django's own): nobody can check it, so all refuse.
+        foreign = signed("EdDSA", n=6, kid=jwk.load_public_key(forge.public_pem("EdDSA", 6)).kid)
+        for _ in range(2):  # the second time without asking the issuer again, still refused
+            responses = unreachable.call(foreign)
+            assert statuses(responses) == everywhere(401)
+            assert codes(responses) == everywhere("keys_unavailable")
