@@ -144,19 +144,26 @@ class JWKSClient:
         """The current key set, refreshed when expired or lacking ``kid``.
 
         ``None`` when no usable set is held: never fetched, or stale past ``max_stale``.
+        While one thread refreshes, the others do not wait when they hold a usable set: they
+        go on with it (a slow issuer never stalls every request); only a first fetch is waited for.
         """
         state = self._state
         now = self._clock()
         fresh = state is not None and now - state[1] < self.cache_ttl
         if fresh and state is not None and (kid is None or kid in state[0]):
             return state[0]
-        with self._lock:
+        usable = state is not None and now - state[1] < self.cache_ttl + self.max_stale
+        if not self._lock.acquire(blocking=not usable):
+            return state[0] if state is not None else None
+        try:
             state = self._state
             # Another thread may have refreshed while this one waited.
             fresh = state is not None and self._clock() - state[1] < self.cache_ttl
             if not fresh or (kid is not None and state is not None and kid not in state[0]):
                 self._attempt()
             state = self._state
+        finally:
+            self._lock.release()
         if state is None or self._clock() - state[1] >= self.cache_ttl + self.max_stale:
             return None
         return state[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
 
@@ -341,3 +342,30 @@ def test_a_kid_collision_across_keys_verifies_each_only_under_its_own_algorithm(
     # A third Ed25519 key under the shared kid verifies nothing.
     with pytest.raises(InvalidToken):
         codec.decode(forge.asym_jws(payload(), "EdDSA", n=2, kid=shared), keys)
+
+
+def test_while_one_thread_refreshes_the_others_go_on_with_the_keys_they_have() -> None:
+    issuer, clock = FakeIssuer(published()), Clock()
+    jwks = client(issuer, clock)
+    assert jwks.keys() is not None
+    release, started = threading.Event(), threading.Event()
+
+    def slow(url: str) -> bytes:
+        started.set()
+        release.wait(10)  # a slow issuer: the refresh hangs until the test lets it go
+        return issuer.body
+
+    jwks._fetch = slow
+    clock.now += 301  # expired, still within max_stale
+    refresher = threading.Thread(target=jwks.keys)
+    refresher.start()
+    assert started.wait(10)
+    # The refresh is in flight (not released): these return at once, with the held keys.
+    for kid in (published()["kid"], "unknown-kid", None):
+        keys = jwks.keys(kid)
+        assert keys is not None
+        assert published()["kid"] in keys
+    assert not release.is_set()
+    release.set()
+    refresher.join(10)
+    assert jwks.fetches == 2
