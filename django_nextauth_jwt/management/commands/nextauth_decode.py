@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_nextauth_jwt.diagnostics import diagnose_token
 from django_nextauth_jwt.exceptions import InvalidToken
 from django_nextauth_jwt.tokens import JWTAuth
 
@@ -23,6 +24,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         """An optional positional token; ``-`` or nothing reads stdin."""
         parser.add_argument("token", nargs="?", default="-", help="the token, or - for stdin")
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="when the token is refused, say which setting differs from the issuer's",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Verify and print, or raise ``CommandError`` with the stable error code."""
@@ -31,5 +37,11 @@ class Command(BaseCommand):
         try:
             claims = JWTAuth.verify(token)
         except InvalidToken as exc:
-            raise CommandError(f"refused ({exc.code}): {exc.message}", returncode=1) from exc
+            message = f"refused ({exc.code}): {exc.message}"
+            if options["explain"]:
+                diagnosis = diagnose_token(token, exc)
+                message += "\n" + (
+                    diagnosis.message if diagnosis else "No common misconfiguration explains it."
+                )
+            raise CommandError(message, returncode=1) from exc
         self.stdout.write(json.dumps(claims, indent=2, sort_keys=True, ensure_ascii=False))
