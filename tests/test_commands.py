@@ -42,6 +42,24 @@ def test_nextauth_token_unknown_user_is_an_error() -> None:
         run("nextauth_token", "--email", "nobody@example.com")
 
 
+@pytest.mark.django_db
+def test_nextauth_token_on_an_empty_database_says_how_to_get_a_user() -> None:
+    with pytest.raises(CommandError) as caught:
+        run("nextauth_token", "--email", "nobody@example.com")
+    assert "The database has no users yet" in str(caught.value)
+    assert "createsuperuser" in str(caught.value)
+    assert "--claims" in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_nextauth_token_unknown_email_among_users_names_the_miss(django_user_model: Any) -> None:
+    django_user_model.objects.create_user("grace", "grace@example.com", "pw")
+    with pytest.raises(CommandError) as caught:
+        run("nextauth_token", "--email", "nobody@example.com")
+    assert "No user has that email" in str(caught.value)
+    assert "no users yet" not in str(caught.value)
+
+
 def test_nextauth_token_mints_for_claims_in_a_chosen_format(settings: Any) -> None:
     settings.NEXTAUTH_ACCEPTED_FORMATS = ["jws", "authjs-v5"]
     token = run(

@@ -54,6 +54,15 @@ class Command(BaseCommand):
                 return model._default_manager.get(**{f"{field}__iexact": email})
             return model._default_manager.get(pk=str(user_id))
         except (model.DoesNotExist, ValueError) as exc:
-            raise CommandError("No such user.") from exc
+            what = "that email" if email is not None else "that id"
+            if not model._default_manager.exists():
+                hint = "The database has no users yet: run `manage.py migrate`, then create one "
+                hint += "(`manage.py createsuperuser`)"
+            else:
+                hint = f"No user has {what}: check it, or create the user"
+            raise CommandError(
+                f"No such user. {hint}, or mint for claims alone: "
+                """--claims '{"id": "42", "email": "ada@example.com"}'."""
+            ) from exc
         except model.MultipleObjectsReturned as exc:
             raise CommandError("Several users have that email; use --id.") from exc
