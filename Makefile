@@ -34,16 +34,13 @@ $(VENV)/.example: pyproject.toml
 	touch $@
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
-	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(NODE_DIR)
 
 $(NEXTJS_DIR)/node_modules/.installed: $(NEXTJS_DIR)/package-lock.json
-	npm ci --prefix $(NEXTJS_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(NEXTJS_DIR)
 
 $(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
-	npm ci --prefix $(EXPRESS_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(EXPRESS_DIR)
 
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
 system:

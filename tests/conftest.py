@@ -30,15 +30,40 @@ def _redis_up() -> bool:
         return False
 
 
+def delete_prefixed(prefix: str, url: str = REDIS_URL) -> int:
+    """Delete every key of the shared Redis that starts with ``prefix:``; how many there were."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        if keys:
+            client.delete(*keys)
+        return len(keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture
-def redis_cache(settings: Any) -> str:
-    """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test."""
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the shared Redis, emptied afterwards."""
     require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield prefix
+    delete_prefixed(prefix)
+
+
+@pytest.fixture
+def redis_cache(settings: Any, redis_prefix: str) -> str:
+    """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test.
+
+    Whatever the test writes (revocations live for weeks) is deleted after it.
+    """
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "KEY_PREFIX": redis_prefix,
         }
     }
     return REDIS_URL

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-import uuid
 from typing import Any
 
 from django_nextauth_jwt import JWTAuth
@@ -23,8 +22,8 @@ def call(method: str, url: str, token: str) -> tuple[int, dict[str, Any]]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-def test_signout_on_one_process_revokes_on_another(redis_cache: str) -> None:
-    env = {"TEST_CACHE_PREFIX": f"procs-{uuid.uuid4().hex}", "TEST_REDIS_URL": redis_cache}
+def test_signout_on_one_process_revokes_on_another(redis_cache: str, redis_prefix: str) -> None:
+    env = {"TEST_CACHE_PREFIX": redis_prefix, "TEST_REDIS_URL": redis_cache}
     token, other = JWTAuth.create({"id": "ada"}), JWTAuth.create({"id": "ada"})
     with (
         django_server("tests.settings_redis", env) as first,

@@ -9,6 +9,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import require
 from tests.servers import ROOT, free_port, running
 
@@ -75,3 +77,42 @@ def test_make_run_on_a_busy_port_stops_with_the_message() -> None:
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
     assert "runserver" not in result.stdout
+
+
+def _bare_path(tmp_path: Path) -> str:
+    """A PATH with bash and coreutils but no npm, apt-get or dpkg-query."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "env", "id", "grep", "touch", "cat"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "says"),
+    [
+        ("scripts/npm-ci.sh", ["tests/interop/node"], "npm not found: install Node 20+"),
+        ("scripts/system-packages.sh", [], "Missing Debian packages: golang-go"),
+    ],
+)
+def test_set_up_without_a_tool_carries_on_outside_ci_and_fails_in_ci(
+    tmp_path: Path, script: str, args: list[str], says: str
+) -> None:
+    bash = shutil.which("bash")
+    assert bash is not None
+    path = _bare_path(tmp_path)
+    outcomes = {}
+    for ci in ("", "true"):
+        result = subprocess.run(
+            [bash, script, *args],
+            cwd=ROOT,
+            env={"PATH": path, "CI": ci},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert says in result.stderr
+        outcomes[ci] = result.returncode
+    assert outcomes == {"": 0, "true": 1}
