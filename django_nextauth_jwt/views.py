@@ -124,6 +124,17 @@ def wants_html(request: HttpRequest) -> bool:
     )
 
 
+def csrf_failure_response(request: HttpRequest) -> HttpResponse:
+    """403 ``csrf_failed``; a browser form goes back to the sign-in page with ``MissingCSRF``.
+
+    Auth.js's code for the same failure, so a sign-in page can show it as it shows
+    ``CredentialsSignin``. Nothing of the request is acted upon either way.
+    """
+    if wants_html(request):
+        return HttpResponseRedirect(signin_url(error="MissingCSRF"), status=303)
+    return error_response(403, "csrf_failed", "CSRF verification failed.")
+
+
 def _text(value: object) -> TypeGuard[str]:
     """A string that can be encoded: JSON's ``\\ud800`` escapes give lone surrogates."""
     if not isinstance(value, str):
@@ -154,7 +165,7 @@ class CustomLoginView(View):
         """Check CSRF, parse, throttle, authenticate, mint."""
         reason = browser_csrf_failure(request)
         if reason is not None:
-            return error_response(403, "csrf_failed", "CSRF verification failed.")
+            return csrf_failure_response(request)
         try:
             body = read_body(request)
         except BodyError:
@@ -263,12 +274,13 @@ class SignOutView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         """Revoke what can be revoked, then clear the cookie either way."""
         if browser_csrf_failure(request) is not None:
-            return error_response(403, "csrf_failed", "CSRF verification failed.")
+            return csrf_failure_response(request)
         try:
             body = read_body(request)
         except BodyError:
             body = {}
-        callback = safe_redirect_url(body.get("callbackUrl"))
+        # Signed out, the protected landing page would only bounce: the default is sign-in.
+        callback = safe_redirect_url(body.get("callbackUrl"), default=app_settings.SIGNIN_URL)
         response: HttpResponse = JsonResponse({"url": callback})
         if app_settings.REVOCATION and not self.revoke(request):
             response = error_response(
@@ -339,7 +351,7 @@ class GoogleSignInView(View):
         from social_core.actions import do_auth
 
         if browser_csrf_failure(request) is not None:
-            return error_response(403, "csrf_failed", "CSRF verification failed.")
+            return csrf_failure_response(request)
         try:
             body = read_body(request)
         except BodyError:

@@ -102,14 +102,15 @@ def test_open_redirect_in_a_failed_form_login_is_not_echoed(user: Any, target: s
 
 @pytest.mark.parametrize("target", OPEN_REDIRECT_PAYLOADS, ids=redirect_ids(OPEN_REDIRECT_PAYLOADS))
 def test_open_redirect_in_signout_lands_on_the_default(target: str) -> None:
+    # Signed out, the default is the sign-in page (the protected landing page would bounce).
     client = Client(enforce_csrf_checks=True)
     body = json.dumps({"callbackUrl": target})
     response = client.post(SIGNOUT, data=body, content_type="application/json")
-    assert (response.status_code, response.json()) == (200, {"url": DEFAULT_TARGET})
+    assert (response.status_code, response.json()) == (200, {"url": SIGNIN_PAGE})
     form = client.post(
         SIGNOUT, {"callbackUrl": target}, HTTP_ACCEPT="text/html", HTTP_ORIGIN="http://testserver"
     )
-    assert (form.status_code, form["Location"]) == (303, DEFAULT_TARGET)
+    assert (form.status_code, form["Location"]) == (303, SIGNIN_PAGE)
 
 
 # --------------------------------------------------------------------------- #
