@@ -14,6 +14,7 @@ import time
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import app_settings
 
 KEY_PREFIX = "nextauth_jwt:throttle:"
@@ -41,7 +42,7 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _key(scope: str, value: str, window: int) -> str:
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{KEY_PREFIX}{scope}:{digest}:{int(time.time()) // window}"
 
 
@@ -81,7 +82,9 @@ def client_bucket(address: str) -> str:
 def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
     return [
         ("client", client_bucket(client_address(request)), app_settings.LOGIN_RATE_PER_CLIENT),
-        ("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
+        # Exactly the form the sign-in lookup matches on: every spelling that reaches
+        # one account (ASCII case, NFC or NFD) spends one budget.
+        ("account", identity.canonical(account), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
 
 

@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from django_nextauth_jwt import throttle
+from django_nextauth_jwt import identity, throttle
 from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken
@@ -45,6 +45,7 @@ from django_nextauth_jwt.users import claims_for_user
 logger = logging.getLogger(__name__)
 
 GOOGLE_BACKEND = "google-oauth2"
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
 
 
 def error_response(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
@@ -192,6 +193,13 @@ class CustomLoginView(View):
             )
         if len(password) > app_settings.MAX_PASSWORD_LENGTH or len(identifier) > 254:
             return error_response(400, "invalid_request", "Email or password is too long.")
+        # Surrounding whitespace is never part of an address or a username: trimmed here,
+        # once, so the throttle and the lookup see the same identifier.
+        identifier = identifier.strip(ASCII_WHITESPACE)
+        if not identifier or not identity.storable(identifier):
+            return error_response(
+                400, "invalid_request", "Send email and password as JSON or a form."
+            )
         callback = safe_redirect_url(body.get("callbackUrl"))
         try:
             wait = throttle.check_login(request, identifier)
@@ -214,21 +222,33 @@ class CustomLoginView(View):
 
     @method_decorator(sensitive_variables("password"))
     def authenticate(self, request: HttpRequest, identifier: str, password: str) -> Any:
-        """Django's ``authenticate()``, by username or, for an email, the account that owns it.
+        """Django's ``authenticate()`` for the one account ``identifier`` names.
 
-        An unknown email still runs the password hasher (inside ModelBackend),
-        so a miss takes as long as a wrong password.
+        ``identifier`` is a username or an email; which account it names is decided in
+        Python (:mod:`django_nextauth_jwt.identity`: NFC and ASCII case only), not by the
+        database's collation. Two accounts it names alike are refused, and logged. An
+        unknown identifier is still handed to the authentication backends (the password
+        hasher runs, so a miss takes as long as a wrong password), and what they return
+        must carry that identifier.
         """
-        username = identifier
         user_model = get_user_model()
-        if "@" in identifier and user_model.get_email_field_name() != user_model.USERNAME_FIELD:
-            field = user_model.get_email_field_name()
-            matches = list(
-                user_model._default_manager.filter(**{f"{field}__iexact": identifier})[:2]
-            )
-            if len(matches) == 1:
-                username = matches[0].get_username()
-        return authenticate(request, username=username, password=password)
+        fields = [user_model.USERNAME_FIELD]
+        email_field = user_model.get_email_field_name()
+        if "@" in identifier and email_field != user_model.USERNAME_FIELD:
+            fields.append(email_field)
+        rows = user_model._default_manager.filter(identity.candidates_query(fields, identifier))
+        try:
+            match = identity.matching(rows, fields, identifier, what="sign-in identifier")
+        except identity.Ambiguous:
+            user_model().set_password(password)  # the same work as any other refusal
+            return None
+        username = match.get_username() if match is not None else identifier
+        user = authenticate(request, username=username, password=password)
+        if user is None or not any(
+            identity.same_identity(getattr(user, f, None), identifier) for f in fields
+        ):
+            return None
+        return user
 
     def failure(self, request: HttpRequest, callback: str) -> HttpResponse:
         """One answer for every failure, so it says nothing about which accounts exist."""

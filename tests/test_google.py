@@ -34,7 +34,7 @@ from tests.test_redirects import OPEN_REDIRECT_PAYLOADS
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 SIGNIN = "/api/auth/signin/google"
 CALLBACK = "/api/auth/callback/google"

@@ -22,7 +22,7 @@ SIGNOUT = "/api/auth/signout"
 COOKIE = "next-auth.session-token"
 PASSWORD = "correct horse battery staple"
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from tests.security.helpers import (
 from tests.test_google import assert_no_session_cookie, come_back, consent
 from tests.test_redirects import OPEN_REDIRECT_PAYLOADS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 # The Google stand-in fixtures of the Google sign-in tests, reused as they are.
 google_server = test_google.google_server
