@@ -88,6 +88,15 @@ def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[in
     ]
 
 
+def check_client(request: HttpRequest, scope: str) -> int | None:
+    """Count one ``scope`` request (a sign-in start) by client; seconds to wait, or None.
+
+    The budget is ``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, counted apart from login attempts.
+    """
+    bucket = client_bucket(client_address(request))
+    return hit(f"client:{scope}", bucket, app_settings.LOGIN_RATE_PER_CLIENT)
+
+
 def check_login(request: HttpRequest, account: str) -> int | None:
     """Count one login attempt by client and by account; seconds to wait, or None.
 

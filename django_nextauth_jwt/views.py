@@ -108,11 +108,41 @@ class BodyError(Exception):
     """The request body is not the JSON object or form this view takes."""
 
 
+class BodyTooLarge(BodyError):
+    """The request body is larger than ``NEXTAUTH_MAX_BODY_SIZE``: refused unread."""
+
+
+#: Default of ``NEXTAUTH_MAX_BODY_SIZE``: an email, a 1024-character password, a
+#: ``callbackUrl`` and a CSRF token, with room for JSON escapes.
+MAX_BODY_SIZE = 8192
+
+
+def max_body_size() -> int:
+    """``NEXTAUTH_MAX_BODY_SIZE``: the largest sign-in request body read, in bytes."""
+    value = getattr(settings, "NEXTAUTH_MAX_BODY_SIZE", MAX_BODY_SIZE)
+    return value if isinstance(value, int) and not isinstance(value, bool) else MAX_BODY_SIZE
+
+
 def read_body(request: HttpRequest) -> dict[str, Any]:
-    """A JSON object or a form body as a dict of strings; ``BodyError`` otherwise."""
+    """A JSON object or a form body as a dict of strings; ``BodyError`` otherwise.
+
+    A body over ``NEXTAUTH_MAX_BODY_SIZE`` (by its ``Content-Length``, or by what was
+    read when there is none) is ``BodyTooLarge`` before anything parses it.
+    """
+    limit = max_body_size()
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(declared)
+    except (TypeError, ValueError) as exc:
+        raise BodyError("unreadable length") from exc
+    if length > limit:
+        raise BodyTooLarge("body too large")
     try:
         if request.content_type == "application/json":
-            data = json.loads(request.body or b"null")
+            raw = request.body
+            if len(raw) > limit:  # no Content-Length, as some ASGI servers pass it
+                raise BodyTooLarge("body too large")
+            data = json.loads(raw or b"null")
             if not isinstance(data, dict):
                 raise BodyError("expected a JSON object")
             return data
@@ -121,6 +151,11 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     except (ValueError, RequestDataTooBig, RecursionError) as exc:
         raise BodyError("unreadable body") from exc
     raise BodyError("unsupported content type")
+
+
+def body_too_large() -> JsonResponse:
+    """413 ``request_too_large``: the body was not read."""
+    return error_response(413, "request_too_large", "The request body is too large.")
 
 
 def wants_html(request: HttpRequest) -> bool:
@@ -181,6 +216,8 @@ class CustomLoginView(View):
             return error_response(403, "csrf_failed", "CSRF verification failed.")
         try:
             body = read_body(request)
+        except BodyTooLarge:
+            return body_too_large()
         except BodyError:
             return error_response(
                 400, "invalid_request", "Send email and password as JSON or a form."
@@ -373,7 +410,8 @@ class GoogleSignInView(View):
     """``POST signin/google``: keep a safe ``callbackUrl``, redirect to Google with ``state``.
 
     POST only (a GET would let any page start a sign-in), behind the sign-in
-    CSRF policy, never cached.
+    CSRF policy, never cached; throttled per client address like custom-login
+    (``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, its own count) before a session is written.
     """
 
     http_method_names = ("post", "options")
@@ -387,11 +425,26 @@ class GoogleSignInView(View):
             return error_response(403, "csrf_failed", "CSRF verification failed.")
         try:
             body = read_body(request)
+        except BodyTooLarge:
+            return body_too_large()
         except BodyError:
             # No body at all is fine: callbackUrl is optional.
             if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
                 return error_response(400, "invalid_request", "Send a form or a JSON object.")
             body = {}
+        # The flow's state lives in the session: an unthrottled anonymous flood would
+        # write one session row per request.
+        try:
+            wait = throttle.check_client(request, "google-start")
+        except Exception as exc:  # every cache backend fails in its own way
+            logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
+            return error_response(
+                503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"
+            )
+        if wait is not None:
+            return error_response(
+                429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
+            )
         backend = load_social_backend(request, self.backend_name)
         request.session[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
         response: HttpResponse = do_auth(backend)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.test import Client
 from social_django.models import UserSocialAuth
 
@@ -46,6 +47,12 @@ SIGNIN_PAGE = "/login"
 GOOGLE_SUB = default_profile()["sub"]
 
 User = get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Sign-in starts are throttled per client address, and every test is 127.0.0.1.
+    caches["default"].clear()
 
 
 @pytest.fixture(scope="module")
