@@ -314,3 +314,13 @@ def test_brute_force_with_nfc_nfd_and_ascii_case_spellings_of_one_account_shares
     assert codes == [401] * 5
     for spelling in spellings:
         assert_refused(login(email=spelling, password=PASSWORD), "too_many_attempts", 429)
+
+
+@pytest.mark.parametrize(("victim", "spelling"), LOOKALIKE_EMAILS, ids=LOOKALIKE_IDS)
+def test_nextauth_token_for_a_lookalike_email_mints_for_no_one(victim: str, spelling: str) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    User.objects.create_user("victim", email=victim, is_staff=True)
+    with pytest.raises(CommandError, match="No such user"):
+        call_command("nextauth_token", "--email", spelling)
