@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Field, Q
+from django.db.models import Field, IntegerField, Q
 
 __all__ = [
     "Ambiguous",
@@ -75,14 +75,24 @@ def storable(value: str) -> bool:
     return True
 
 
-def fits(field: Field[Any, Any], value: str) -> bool:
-    """``value`` is storable and no longer than ``field``'s ``max_length`` (when it has one).
+def fits(field: Field[Any, Any], value: object) -> bool:
+    """``value`` can be stored in ``field`` as it is.
 
-    A longer value matches no row, and an INSERT would fail on PostgreSQL and on MariaDB
-    in strict mode, or be silently truncated elsewhere.
+    A string must be :func:`storable` and no longer than the field's ``max_length``; an
+    integer must lie in the column's range. Otherwise an INSERT fails (PostgreSQL,
+    MariaDB in strict mode), overflows the driver (SQLite) or is silently truncated.
     """
-    limit = getattr(field, "max_length", None)
-    return storable(value) and (limit is None or len(value) <= limit)
+    if isinstance(value, str):
+        limit = getattr(field, "max_length", None)
+        return storable(value) and (limit is None or len(value) <= limit)
+    if isinstance(value, int) and isinstance(field, IntegerField):
+        from django.db import connections, router
+
+        model = getattr(field, "model", None)
+        alias = router.db_for_write(model) if model is not None else "default"
+        low, high = connections[alias].ops.integer_field_range(field.get_internal_type())
+        return (low is None or value >= low) and (high is None or value <= high)
+    return True
 
 
 def canonical_value(field: Field[Any, Any], value: object) -> Any:

@@ -285,7 +285,7 @@ def _provision(user_model: Any, field: str, value: Any, claims: dict[str, Any]) 
         values[username_field] = email or str(claims["id"])
     for name, wanted in values.items():
         model_field = user_model._meta.pk if name == "pk" else user_model._meta.get_field(name)
-        if isinstance(wanted, str) and not identity.fits(model_field, wanted):
+        if not identity.fits(model_field, wanted):
             raise UserNotFound("User could not be provisioned.")
     with transaction.atomic():
         user = user_model(**values)

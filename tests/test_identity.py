@@ -76,6 +76,14 @@ def test_fits_refuses_a_value_longer_than_the_column() -> None:
     assert identity.fits(models.TextField(), "x" * 10_000)
 
 
+def test_fits_refuses_an_integer_outside_the_column_range() -> None:
+    field = models.BigIntegerField()
+    assert identity.fits(field, 2**63 - 1)
+    assert not identity.fits(field, 2**63)
+    assert not identity.fits(field, -(2**63) - 1)
+    assert identity.fits(models.CharField(max_length=5), 10**40)  # not an integer column
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -229,6 +229,20 @@ def test_provisioning_by_id_with_an_email_the_database_rejects_stores_nothing(
 
 
 @pytest.mark.parametrize(
+    "sub",
+    ["9" * 40, "9223372036854775808", "-9223372036854775809"],
+    ids=["huge", "max_plus_one", "min_minus_one"],
+)
+def test_provisioning_an_id_beyond_the_key_column_range_is_401_not_500(
+    settings: Any, sub: str
+) -> None:
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_PROVISION_USERS = True
+    refused_everywhere("user_not_found", token=token_for(sub=sub), session=False)
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
     "body",
     [
         {"email": "ada\x00@example.com"},
