@@ -428,3 +428,22 @@ def test_anonymous_flood_of_google_sign_in_starts_writes_no_session_rows_past_th
     # Another client address has its own budget.
     other = Client(REMOTE_ADDR="198.51.100.9").post(GOOGLE_START)
     assert other.status_code == 302
+
+
+def test_google_sign_in_start_while_the_throttle_store_is_down_is_503_and_writes_no_session(
+    google: Any, settings: Any
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    # No counters, no flood protection: refuse rather than write unthrottled sessions.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    response = Client().post(GOOGLE_START)
+    assert_refused(response, "throttle_unavailable", 503)
+    assert response["Retry-After"] == "5"
+    assert not Session.objects.exists()
