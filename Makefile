@@ -12,7 +12,8 @@ EXPRESS_DIR := example_project/services/express
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
-	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
+	@echo "make test    set up (.venv, npm ci) and run lint, types and every test (db tests on"
+	@echo "             SQLite, PostgreSQL and MariaDB)"
 	@echo "make bench   set up and run the verification benchmark"
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
 	@echo "make mesh    set up and start the example mesh: Django, Express, FastAPI, Go on 8000-8003"
@@ -52,8 +53,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+# Everything on SQLite, then the tests marked db again on PostgreSQL and on MariaDB
+# (tests/settings.py reads TEST_DB; each run creates and drops its own databases).
 test: system lint
 	$(BIN)/pytest -n auto
+	TEST_DB=postgresql $(BIN)/pytest -n auto -m db
+	TEST_DB=mariadb $(BIN)/pytest -n auto -m db
 
 run: $(VENV)/.example
 	@$(BIN)/python scripts/port-free.py $(PORT)

@@ -14,6 +14,7 @@ import time
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import app_settings
 
 KEY_PREFIX = "nextauth_jwt:throttle:"
@@ -41,7 +42,7 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _key(scope: str, value: str, window: int) -> str:
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{KEY_PREFIX}{scope}:{digest}:{int(time.time()) // window}"
 
 
@@ -81,8 +82,19 @@ def client_bucket(address: str) -> str:
 def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
     return [
         ("client", client_bucket(client_address(request)), app_settings.LOGIN_RATE_PER_CLIENT),
-        ("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
+        # Exactly the form the sign-in lookup matches on: every spelling that reaches
+        # one account (ASCII case, NFC or NFD) spends one budget.
+        ("account", identity.canonical(account), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
+
+
+def check_client(request: HttpRequest, scope: str) -> int | None:
+    """Count one ``scope`` request (a sign-in start) by client; seconds to wait, or None.
+
+    The budget is ``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, counted apart from login attempts.
+    """
+    bucket = client_bucket(client_address(request))
+    return hit(f"client:{scope}", bucket, app_settings.LOGIN_RATE_PER_CLIENT)
 
 
 def check_login(request: HttpRequest, account: str) -> int | None:

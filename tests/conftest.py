@@ -83,3 +83,37 @@ def node() -> Iterator[NodeBridge]:
         yield bridge
     finally:
         bridge.close()
+
+
+#: Where each ``TEST_DB`` expects its server.
+DATABASE_SERVERS = {"postgresql": ("PostgreSQL", 5432), "mariadb": ("MariaDB", 3306)}
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def _database_server() -> None:
+    """With ``TEST_DB`` naming a server that is not there: skip, or under CI=true fail."""
+    vendor = os.environ.get("TEST_DB", "sqlite")
+    if vendor not in DATABASE_SERVERS:
+        return
+    name, default_port = DATABASE_SERVERS[vendor]
+    host = os.environ.get("TEST_DB_HOST", "127.0.0.1")
+    port = int(os.environ.get("TEST_DB_PORT", default_port))
+    require(
+        _port_open(host, port),
+        f"{name} is needed at {host}:{port} for TEST_DB={vendor} "
+        "(run the SQLite part alone with: .venv/bin/pytest -n auto)",
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(_database_server: None, django_db_setup: None) -> None:
+    """pytest-django's test database (created per worker, destroyed at the end), once the
+    server is known to be there."""

@@ -106,3 +106,48 @@ def test_nextauth_decode_refusal_exits_non_zero_with_the_code(token: str, code: 
         run("nextauth_decode", token)
     assert info.value.returncode == 1
     assert forge.SECRET not in str(info.value)
+
+
+def decode_to(token: str, stream: Any) -> Any:
+    call_command("nextauth_decode", token, stdout=stream)
+    stream.flush()
+    return stream
+
+
+def test_decode_prints_bidi_overrides_zero_width_and_escape_sequences_escaped() -> None:
+    hostile = {
+        "name": "\u202eevil\u2066txt.exe\u2069",
+        "note": "zero\u200bwidth\u2028line",
+        "ansi": "\x1b[31mred\x1b]8;;http://evil/\x07",
+        "tag": "a\U000e0041b",
+    }
+    token = forge.jws(forge.claims(**hostile))
+    printed = run("nextauth_decode", token)
+    for raw in ("\u202e", "\u2066", "\u2069", "\u200b", "\u2028", "\x1b", "\x07", "\U000e0041"):
+        assert raw not in printed
+    assert "\\u202e" in printed
+    assert "\\udb40\\udc41" in printed  # a non-BMP format character as a JSON surrogate pair
+    decoded = json.loads(printed)
+    assert {k: decoded[k] for k in hostile} == hostile
+
+
+def test_decode_of_a_lone_surrogate_claim_does_not_crash_a_utf8_terminal() -> None:
+    token = forge.jws(forge.claims(name="a\ud800b"))
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    refusal = None
+    try:
+        decode_to(token, stream)
+    except CommandError as exc:  # refusing such a claim at verification is fine too
+        refusal = str(exc)
+    if refusal is not None:
+        assert refusal.startswith("refused")
+        return
+    printed = stream.buffer.getvalue().decode("utf-8")
+    assert "a\\ud800b" in printed
+
+
+def test_decode_on_an_ascii_terminal_prints_non_ascii_claims_escaped_not_a_crash() -> None:
+    token = forge.jws(forge.claims(name="Ad\u00e1 \U0001f600"))
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    printed = decode_to(token, stream).buffer.getvalue().decode("ascii")
+    assert json.loads(printed)["name"] == "Ad\u00e1 \U0001f600"
