@@ -102,7 +102,7 @@ def session_token(driver: webdriver.Chrome, mesh: FrontendMesh) -> str | None:
     """The session token as the browser holds it: the cookie, or its chunks joined."""
     name = mesh.variant.cookie
     cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
-    chunks = []
+    chunks: list[str] = []
     while f"{name}.{len(chunks)}" in cookies:
         chunks.append(cookies[f"{name}.{len(chunks)}"])
     return "".join(chunks) if chunks else cookies.get(name)
