@@ -10,6 +10,7 @@ JWE format they refuse the token (401), and the page shows it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import struct
 import urllib.error
@@ -289,16 +290,26 @@ def test_sign_in_on_the_nextjs_page_shows_the_user_and_every_service(
     # The same token, straight from the test, gets the same answers: nothing is made up.
     direct = every_service(mesh, token)
     assert {name: status for name, (status, _) in direct.items()} == expected_statuses(mesh)
+    exp = dt.datetime.fromtimestamp(direct["django"][1]["claims"]["exp"], tz=dt.timezone.utc)
+    expires = browser.find_element(By.ID, "token-info").get_attribute("data-expires")
+    assert expires == exp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
     shot = (
         tmp_path_factory.mktemp("screenshots")
         / f"nextjs-protected-{mesh.variant.version}-{mesh.variant.format}.png"
     )
-    assert browser.save_screenshot(str(shot))
+    # The whole page, the browser's answers below the fold included: a window as tall as it.
+    height = int(browser.execute_script("return document.documentElement.scrollHeight"))
+    browser.set_window_size(1280, max(900, height + 200))  # + the window frame
+    try:
+        assert browser.save_screenshot(str(shot))
+    finally:
+        browser.set_window_size(1280, 900)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
-    assert (width, height) >= (800, 600)
+    assert width >= 800
+    assert height >= 900
     assert len(data) > 15_000, f"{len(data)} bytes: a blank page?"
     print(f"screenshot of the Next.js protected page: {shot}")
 

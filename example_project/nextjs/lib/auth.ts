@@ -16,7 +16,6 @@ import { readSessionToken } from "@/lib/session-token";
 export interface SessionView {
   user: { id: string; name: string | null; email: string | null; role: string | null };
   note: string;
-  expires: string;
 }
 
 // A NextAuth sign-out deletes the browser's cookie and nothing else. The event runs inside the
@@ -55,7 +54,7 @@ export async function getSession(): Promise<SessionView | null> {
     | null;
   if (!session?.user?.id) return null;
   const { id, name = null, email = null, role = null } = session.user;
-  return { user: { id, name, email, role }, note: session.note ?? "", expires: session.expires ?? "" };
+  return { user: { id, name, email, role }, note: session.note ?? "" };
 }
 
 /** The encoded session token of the request being rendered (for a Bearer header). */

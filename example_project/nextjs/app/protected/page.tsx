@@ -5,6 +5,7 @@ import { redirect } from "next/navigation";
 import { getSession, sessionToken } from "@/lib/auth";
 import { askEveryService } from "@/lib/mesh";
 import { settings } from "@/lib/settings";
+import { verifySessionToken } from "@/lib/session-token";
 import { AnswersTable } from "./answers-table";
 import { ClientAnswers } from "./client-answers";
 import { NoteForm } from "./note-form";
@@ -17,6 +18,9 @@ export default async function ProtectedPage() {
   const current = settings();
   const token = await sessionToken();
   const answers = await askEveryService(current, token);
+  // The expiry the token itself carries (next-auth 4's getServerSession leaves `expires` out).
+  const claims = token ? await verifySessionToken(token, current) : null;
+  const expires = claims ? new Date(claims.exp * 1000).toISOString() : "unknown";
   const jar = await cookies();
   const chunks = jar.getAll().filter(({ name }) => name.startsWith(`${current.cookieName}.`)).length;
   const { user } = session;
@@ -27,9 +31,9 @@ export default async function ProtectedPage() {
         Signed in as <strong>{user.email}</strong> (id {user.id}
         {user.role ? `, role ${user.role}` : ""}).
       </p>
-      <p className="muted" id="token-info" data-chunks={chunks} data-length={token?.length ?? 0}>
+      <p className="muted" id="token-info" data-chunks={chunks} data-length={token?.length ?? 0} data-expires={expires}>
         NextAuth {current.version}, format <code>{current.format}</code>, cookie <code>{current.cookieName}</code>
-        {chunks > 0 ? ` in ${chunks} chunks` : ""}, {token?.length ?? 0} characters. Expires {session.expires}.
+        {chunks > 0 ? ` in ${chunks} chunks` : ""}, {token?.length ?? 0} characters. Expires {expires}.
       </p>
       <h2>The services, asked by this server</h2>
       <AnswersTable id="server-answers" answers={answers} />
