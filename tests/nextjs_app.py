@@ -95,25 +95,40 @@ class FrontendMesh:
     nextjs_log: Path
 
 
+def nextjs_command(port: int) -> list[str]:
+    """``next start`` of the built app on 127.0.0.1:``port``."""
+    binary = str(NEXTJS / "node_modules" / ".bin" / "next")
+    return [binary, "start", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def nextjs_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The test process's environment without its own NextAuth settings, plus ``env``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("NEXTAUTH_", "AUTH_"))}
+    return {**inherited, "NEXT_TELEMETRY_DISABLED": "1", **env}
+
+
+def nextjs_start_failure(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """``next start`` with a configuration it must refuse: it exits (with its output)."""
+    return subprocess.run(
+        nextjs_command(free_port()),
+        cwd=NEXTJS,
+        env=nextjs_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @contextlib.contextmanager
 def nextjs_server(port: int, env: Mapping[str, str], log: Path) -> Iterator[str]:
     """``next start`` on 127.0.0.1:``port`` (its output in ``log``); yields its URL."""
     base = f"http://127.0.0.1:{port}"
-    command = [
-        str(NEXTJS / "node_modules" / ".bin" / "next"),
-        "start",
-        "-H",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
-    # The test process's own NextAuth settings (if any) must not leak into the app.
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("NEXTAUTH_", "AUTH_"))}
     with log.open("wb") as output:
         proc = subprocess.Popen(
-            command,
+            nextjs_command(port),
             cwd=NEXTJS,
-            env={**inherited, "NEXT_TELEMETRY_DISABLED": "1", **env},
+            env=nextjs_environment(env),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

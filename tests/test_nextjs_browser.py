@@ -27,10 +27,12 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.chromium import headless_chromium
 from tests.nextjs_app import (
+    SECRET,
     FrontendMesh,
     Variant,
     build_nextjs,
     frontend_mesh,
+    nextjs_start_failure,
     require_frontend_mesh,
 )
 from tests.servers import build_go_service
@@ -424,3 +426,44 @@ def test_a_session_too_large_for_one_cookie_is_chunked_and_works_everywhere(
     assert django_dashboard_shows_the_user(browser, mesh)  # Django joins the chunks too
     direct = every_service(mesh, token)
     assert {name: status for name, (status, _) in direct.items()} == expected_statuses(mesh)
+
+
+# -- a misconfigured app does not start ------------------------------------------------------
+
+MISCONFIGURATIONS = {
+    "no_secret": ({"NEXTAUTH_SECRET": ""}, "NEXTAUTH_SECRET must be set, 32 bytes or more"),
+    "short_secret": (
+        {"NEXTAUTH_SECRET": "x" * 31},
+        "NEXTAUTH_SECRET must be set, 32 bytes or more",
+    ),
+    "unknown_format": (
+        {"NEXTAUTH_JWT_FORMAT": "HS512"},
+        "NEXTAUTH_JWT_FORMAT must be one of jws, nextauth-v4, authjs-v5",
+    ),
+    "authjs_v5_tokens_from_next_auth_4": (
+        {"NEXTAUTH_JWT_FORMAT": "authjs-v5", "NEXTAUTH_VERSION": "4"},
+        "authjs-v5 tokens need NEXTAUTH_VERSION=5",
+    ),
+    "nextauth_v4_tokens_from_authjs_5": (
+        {"NEXTAUTH_JWT_FORMAT": "nextauth-v4", "NEXTAUTH_VERSION": "5"},
+        "nextauth-v4 tokens need NEXTAUTH_VERSION=4",
+    ),
+    "next_auth_4_without_its_url": ({"NEXTAUTH_URL": ""}, "next-auth 4 needs NEXTAUTH_URL"),
+}
+
+
+@pytest.mark.parametrize("case", MISCONFIGURATIONS, ids=list(MISCONFIGURATIONS))
+def test_misconfigured_app_stops_at_start_up_with_the_reason(
+    nextjs_build: float, case: str
+) -> None:
+    changes, reason = MISCONFIGURATIONS[case]
+    env = {
+        "NEXTAUTH_SECRET": SECRET,
+        "NEXTAUTH_JWT_FORMAT": "jws",
+        "NEXTAUTH_URL": "http://127.0.0.1:3000",
+        **changes,
+    }
+    result = nextjs_start_failure(env)
+    assert result.returncode != 0
+    assert reason in result.stderr
+    assert SECRET not in result.stdout + result.stderr

@@ -37,6 +37,11 @@ export function settings(): Settings {
   if (format === "authjs-v5" && version === "4") fail("authjs-v5 tokens need NEXTAUTH_VERSION=5");
   const secret = env.NEXTAUTH_SECRET || env.AUTH_SECRET || "";
   if (new TextEncoder().encode(secret).length < 32) fail("NEXTAUTH_SECRET must be set, 32 bytes or more");
+  // next-auth 4 builds its redirects from NEXTAUTH_URL; without it (or AUTH_TRUST_HOST, which
+  // takes the request's Host header) it sends everyone to http://localhost:3000.
+  if (version === "4" && !env.NEXTAUTH_URL && !env.AUTH_TRUST_HOST) {
+    fail("next-auth 4 needs NEXTAUTH_URL, this app's origin (e.g. http://127.0.0.1:3000)");
+  }
   const secure = (env.NEXTAUTH_URL || env.AUTH_URL || "").startsWith("https://");
   const cookieName = `${secure ? "__Secure-" : ""}${version === "5" ? "authjs" : "next-auth"}.session-token`;
   const base = (name: string, port: number) => (env[name] || `http://127.0.0.1:${port}`).replace(/\/+$/, "");
