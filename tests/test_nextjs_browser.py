@@ -74,6 +74,11 @@ def mesh(
     variant = VARIANTS[request.param]
     with frontend_mesh(variant, tmp_path_factory.mktemp(request.param), go_service) as started:
         yield started
+    # Whatever the tests did (tampered cookies, refused sign-ins), the app never logged a token
+    # (every JWS and JWE starts with "eyJ", a JSON header in base64url) or the secret.
+    log = started.nextjs_log.read_text(errors="replace")
+    assert "eyJ" not in log
+    assert SECRET not in log
 
 
 @pytest.fixture(scope="module")
