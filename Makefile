@@ -8,7 +8,7 @@ NEXTJS_DIR := example_project/nextjs
 EXPRESS_DIR := example_project/services/express
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh fuzz
+.PHONY: help install system test lint bench load run mesh fuzz nextjs
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
@@ -16,7 +16,8 @@ help:
 	@echo "             SQLite, PostgreSQL and MariaDB)"
 	@echo "make bench   set up and run the verification benchmark"
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
-	@echo "make mesh    set up and start the example mesh: Django, Express, FastAPI, Go on 8000-8003"
+	@echo "make mesh    set up and start the example mesh: Next.js on 3000; Django, Express, FastAPI, Go on 8000-8003"
+	@echo "make nextjs  build the example's Next.js front end (next build, only when its sources changed)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
@@ -53,10 +54,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# Everything on SQLite, then the tests marked db again on PostgreSQL and on MariaDB
-# (tests/settings.py reads TEST_DB; each run creates and drops its own databases).
-test: system lint
-	$(BIN)/pytest -n auto
+# The Next.js app is built first (the browser tests reuse the build); --dist loadgroup keeps the
+# browser tests of one xdist group on one worker: one set of servers per variant. Then the tests
+# marked db again on PostgreSQL and on MariaDB (tests/settings.py reads TEST_DB; each run creates
+# and drops its own databases).
+test: system lint nextjs
+	$(BIN)/pytest -n auto --dist loadgroup
 	TEST_DB=postgresql $(BIN)/pytest -n auto -m db
 	TEST_DB=mariadb $(BIN)/pytest -n auto -m db
 
@@ -66,9 +69,14 @@ run: $(VENV)/.example
 	cd example_project && DJANGO_DEBUG=1 PORT=$(PORT) ../$(BIN)/python manage.py ensure_demo_user
 	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-# Django on 8000 (as `make run`), Express 8001, FastAPI 8002, Go 8003; one secret; Ctrl-C stops all.
-mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed
+# Next.js on 3000 (open http://127.0.0.1:3000), Django on 8000 (as `make run`), Express 8001,
+# FastAPI 8002, Go 8003; one secret, one host name; Ctrl-C stops all.
+mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed nextjs
 	bash scripts/mesh.sh
+
+# next build with NEXT_TELEMETRY_DISABLED=1, skipped when .next matches the sources.
+nextjs: $(NEXTJS_DIR)/node_modules/.installed
+	bash scripts/build-nextjs.sh
 
 bench: install
 	$(BIN)/python benchmarks/verify.py

@@ -1,4 +1,7 @@
-// Auth.js v5 (next-auth@5 / @auth/core): auth.js
+// Auth.js v5's configuration for the example app (NEXTAUTH_VERSION=5): lib/auth.ts passes it to
+// next-auth 5 (installed under the alias "next-auth-v5", next to next-auth 4) and adds the
+// sign-out event; middleware.ts verifies the same token (lib/session-token.ts).
+// In an app of your own (next-auth@5 installed as "next-auth"): auth.ts
 //
 //   import NextAuth from "next-auth";
 //   import { authConfig } from "./authjs-v5.mjs";
@@ -11,6 +14,7 @@
 //
 // Executed by django-nextauth-jwt's interop tests.
 import Credentials from "@auth/core/providers/credentials";
+import Google from "@auth/core/providers/google";
 import { authorizeWithDjango, callbacks } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
@@ -26,6 +30,10 @@ export function authConfig({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" }
         credentials: { email: { type: "email" }, password: { type: "password" } },
         authorize: authorizeWithDjango,
       }),
+      // Google, when its OAuth client is configured (redirect URI: <origin>/api/auth/callback/google).
+      ...(process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET
+        ? [Google({ clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET })]
+        : []),
     ],
     callbacks,
   };

@@ -1,9 +1,15 @@
-// Sign people in against the Django service: NextAuth's Credentials provider calls
-// POST /api/auth/custom-login server to server (no cookies, no Origin: Django's
-// sign-in CSRF policy lets it through) and gets the user back.
+// The Next.js app's link to the Django service, shared by next-auth 4 (nextauth-v4.mjs) and
+// Auth.js 5 (authjs-v5.mjs):
+// - sign-in: NextAuth's Credentials provider calls POST /api/auth/custom-login server to server
+//   (no cookies, no Origin: Django's sign-in CSRF policy lets it through) and gets the user back;
+// - sign-out: NextAuth's sign-out deletes the browser's cookie and nothing else, so the token is
+//   POSTed as Bearer to Django's /api/auth/signout, which puts it on its deny-list.
 //
-// Executed by django-nextauth-jwt's interop tests.
+// Executed by django-nextauth-jwt's interop tests and by the example app (lib/auth.ts).
 const DJANGO_URL = () => process.env.DJANGO_URL ?? "http://127.0.0.1:8000";
+
+/** The most characters of the session note a user can keep in the token (see `callbacks`). */
+export const MAX_NOTE_LENGTH = 6000;
 
 export async function authorizeWithDjango(credentials) {
   const email = credentials?.email;
@@ -20,13 +26,38 @@ export async function authorizeWithDjango(credentials) {
   return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role };
 }
 
+/**
+ * Revoke `token` (the encoded session token, as the browser held it) at Django. Failures are
+ * logged without the token and do not stop the NextAuth sign-out: the cookie goes either way.
+ */
+export async function signOutAtDjango(token) {
+  if (!token) return false;
+  try {
+    const response = await fetch(`${DJANGO_URL()}/api/auth/signout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    });
+    if (!response.ok) console.error(`Django sign-out refused: HTTP ${response.status}`);
+    return response.ok;
+  } catch (error) {
+    console.error(`Django sign-out failed: ${error?.name ?? "error"}`);
+    return false;
+  }
+}
+
 // The callbacks that carry `role` (and the Django id) from sign-in into the token
 // and from the token into the session, in both NextAuth 4 and Auth.js 5.
 export const callbacks = {
-  async jwt({ token, user }) {
+  async jwt({ token, user, trigger, session }) {
     if (user) {
       token.sub = String(user.id);
       if (user.role) token.role = user.role;
+    }
+    // `update({ note })` (next-auth/react, or a POST to /api/auth/session) lands here with
+    // whatever the browser sent: take the one field a user may change, never `sub` or `role`.
+    // A long note makes the token outgrow one cookie: NextAuth then splits it into chunks.
+    if (trigger === "update" && typeof session?.note === "string") {
+      token.note = session.note.slice(0, MAX_NOTE_LENGTH);
     }
     return token;
   },
@@ -35,6 +66,7 @@ export const callbacks = {
       session.user.id = token.sub;
       session.user.role = token.role ?? null;
     }
+    session.note = typeof token.note === "string" ? token.note : "";
     return session;
   },
 };
