@@ -43,7 +43,11 @@ def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
     env = {"SQLITE_PATH": str(tmp_path / "run.sqlite3"), "DJANGO_SETTINGS_MODULE": "mesh.settings"}
     with (
         running(
-            ["make", "run", f"PORT={port}"], f"http://127.0.0.1:{port}/healthz", cwd=ROOT, env=env
+            ["make", "run", f"PORT={port}"],
+            f"http://127.0.0.1:{port}/healthz",
+            cwd=ROOT,
+            env=env,
+            timeout=300,  # make run may first install the example's packages
         ),
         urllib.request.urlopen(f"http://127.0.0.1:{port}/signin/", timeout=5) as page,
     ):
