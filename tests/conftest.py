@@ -30,6 +30,14 @@ def _redis_up() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state_store() -> None:
+    """Every test starts with an empty embedded state store (revocations, login counters)."""
+    from django_nextauth_jwt.store import memory_store
+
+    memory_store().clear()
+
+
 @pytest.fixture
 def redis_cache(settings: Any) -> str:
     """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test."""
@@ -42,6 +50,33 @@ def redis_cache(settings: Any) -> str:
         }
     }
     return REDIS_URL
+
+
+def delete_prefix(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` in the Redis at ``url``: tests leave nothing behind."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_store(settings: Any) -> Iterator[str]:
+    """The state store in the real Redis at 127.0.0.1:6379, under a key prefix of this test's
+    own; its keys are deleted afterwards."""
+    require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    prefix = f"test-{uuid.uuid4().hex}:"
+    settings.NEXTAUTH_REDIS_URL = REDIS_URL
+    settings.NEXTAUTH_REDIS_KEY_PREFIX = prefix
+    try:
+        yield REDIS_URL
+    finally:
+        delete_prefix(REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="session")
