@@ -455,10 +455,16 @@ def _check_state_store() -> list[CheckMessage]:
             )
         )
     domain = getattr(settings, "NEXTAUTH_COOKIE_DOMAIN", None)
-    if not _optional_text(domain) or (isinstance(domain, str) and (" " in domain or ";" in domain)):
+    host_only = str(getattr(settings, "NEXTAUTH_COOKIE_NAME", None) or "").startswith("__Host-")
+    if (
+        not _optional_text(domain)
+        or (isinstance(domain, str) and (" " in domain or ";" in domain))
+        or (domain is not None and host_only)
+    ):
         errors.append(
             Error(
-                "NEXTAUTH_COOKIE_DOMAIN must be a domain name, or None.",
+                "NEXTAUTH_COOKIE_DOMAIN must be a domain name, or None (and None for a "
+                "__Host- cookie, which browsers refuse with a Domain).",
                 hint='For example ".example.com", as in NextAuth\'s cookies.sessionToken.options.',
                 id="nextauth_jwt.E040",
             )

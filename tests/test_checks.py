@@ -156,9 +156,7 @@ def test_bad_state_store_settings_are_e038(settings: Any, overrides: dict[str, A
     assert ids(settings, **overrides) == ["nextauth_jwt.E038"]
 
 
-def test_redis_url_without_redis_py_is_e038(
-    settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_redis_url_without_redis_py_is_e038(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
@@ -181,6 +179,11 @@ def test_bad_client_address_max_age_is_e039(settings: Any, value: Any) -> None:
 @pytest.mark.parametrize("value", ["", " .example.com", ".example.com; Path=/x", 5])
 def test_bad_cookie_domain_is_e040(settings: Any, value: Any) -> None:
     assert ids(settings, NEXTAUTH_COOKIE_DOMAIN=value) == ["nextauth_jwt.E040"]
+
+
+def test_cookie_domain_on_a_host_prefixed_cookie_is_e040(settings: Any) -> None:
+    assert ids(settings, NEXTAUTH_COOKIE_DOMAIN=".example.com") == []
+    assert ids(settings, NEXTAUTH_COOKIE_NAME="__Host-session") == ["nextauth_jwt.E040"]
 
 
 def test_cookie_auth_on_plain_views_without_csrf_middleware_is_e041(settings: Any) -> None:
