@@ -36,7 +36,9 @@ def assertion(address: str, *, secret: str = SECRET, at: int | None = None) -> s
 
 
 def login(email: str, password: str, header: str | None, remote: str = NEXTJS_SERVER) -> Any:
-    extra = {"HTTP_X_NEXTAUTH_CLIENT_ADDRESS": header} if header is not None else {}
+    extra: dict[str, Any] = {}
+    if header is not None:
+        extra["HTTP_X_NEXTAUTH_CLIENT_ADDRESS"] = header
     return Client().post(
         LOGIN,
         data=json.dumps({"email": email, "password": password}),

@@ -31,7 +31,7 @@ COOKIE = "next-auth.session-token"
 
 
 def nextauth_refresh(token: str, **changes: Any) -> str:
-    """What NextAuth's refresh does: decode, keep every claim, re-encode with a new jti, iat, exp."""
+    """NextAuth's refresh: decode, keep every claim, re-encode with a new jti, iat and exp."""
     claims = decode(token)  # NextAuth knows nothing of Django's deny-list
     now = int(time.time())
     claims.update({"iat": now, "exp": now + 3600, "jti": f"refreshed-{time.monotonic_ns()}"})
@@ -54,7 +54,8 @@ def refused(token: str) -> str | None:
 
 def test_every_minted_token_carries_a_sid_and_an_auth_time() -> None:
     first, second = JWTAuth.verify(JWTAuth.create(ADA)), JWTAuth.verify(JWTAuth.create(ADA))
-    assert isinstance(first["sid"], str) and len(first["sid"]) >= 32
+    assert isinstance(first["sid"], str)
+    assert len(first["sid"]) >= 32
     assert first["sid"] != second["sid"]  # two sign-ins, two sessions
     assert first["auth_time"] == first["iat"]
 
@@ -68,7 +69,8 @@ def test_create_keeps_the_sid_and_auth_time_a_session_already_carries() -> None:
 @pytest.mark.parametrize("bad", ["", 5, None, ["s"]])
 def test_create_replaces_a_sid_that_is_not_a_string(bad: Any) -> None:
     sid = JWTAuth.verify(JWTAuth.create({**ADA, "sid": bad}))["sid"]
-    assert isinstance(sid, str) and sid
+    assert isinstance(sid, str)
+    assert sid
 
 
 def test_signing_out_one_copy_refuses_every_nextauth_refreshed_copy() -> None:

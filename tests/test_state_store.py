@@ -111,7 +111,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(store.time, "monotonic", fake)
+    monkeypatch.setattr("django_nextauth_jwt.store.time.monotonic", fake)
     return fake
 
 
