@@ -16,7 +16,8 @@
 //
 // Executed by django-nextauth-jwt's interop tests.
 import Credentials from "next-auth/providers/credentials";
-import { authorizeWithDjango, callbacks } from "./django.mjs";
+import * as nextAuthJwt from "next-auth/jwt";
+import { authorizeWithDjango, callbacks, signOutAtDjango } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
 // next-auth 4 is CommonJS: under Next.js's bundler the default import is the
@@ -24,8 +25,9 @@ import { encode, decode } from "./jwt-hs256.mjs";
 const CredentialsProvider = Credentials.default ?? Credentials;
 
 export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" } = {}) {
+  const secret = process.env.NEXTAUTH_SECRET;
   return {
-    secret: process.env.NEXTAUTH_SECRET,
+    secret,
     session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
     ...(format === "jws" ? { jwt: { encode, decode } } : {}),
     providers: [
@@ -36,5 +38,11 @@ export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" 
       }),
     ],
     callbacks,
+    // Sign-out reaches Django: the session (its sid) is revoked there, in every copy.
+    events: {
+      signOut: signOutAtDjango((token) =>
+        (format === "jws" ? encode : nextAuthJwt.encode)({ token, secret, maxAge: 60 }),
+      ),
+    },
   };
 }
