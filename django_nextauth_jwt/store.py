@@ -19,13 +19,15 @@ Two tables, each a plain mapping of key to an integer with an expiry:
 
 * revocations: :meth:`Store.get_many` (one round trip per request) and :meth:`Store.put_max`
   (the one write; it keeps the larger value and the longer expiry, so writes commute);
-* counters: :meth:`Store.incr` (create with a TTL, then add one, atomically) and
+* counters: :meth:`Store.incr` (create with a TTL, then add one, atomically; the window
+  starts at the first attempt, so a lock lasts a whole window whenever it was set) and
   :meth:`Store.decr` (take one back, never below zero, never creating a key).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -71,8 +73,11 @@ class Store(Protocol):
         one per real user at most); a bounded one raises :class:`StoreFull` there.
         """
 
-    def incr(self, key: str, ttl: int) -> int:
-        """Add one to counter ``key`` (created at 0 for ``ttl`` seconds); the new count."""
+    def incr(self, key: str, ttl: int) -> tuple[int, int]:
+        """Add one to counter ``key`` (created at 0 for ``ttl`` seconds).
+
+        Returns the new count and the whole seconds left before the counter expires.
+        """
 
     def decr(self, key: str) -> None:
         """Take one from counter ``key`` if it exists and is positive."""
@@ -152,7 +157,7 @@ class MemoryStore:
                 value, expires = max(value, current[0]), max(expires, current[1])
             table.put(key, value, expires)
 
-    def incr(self, key: str, ttl: int) -> int:
+    def incr(self, key: str, ttl: int) -> tuple[int, int]:
         """See :meth:`Store.incr`."""
         now = time.monotonic()
         table = self._counters
@@ -162,11 +167,10 @@ class MemoryStore:
                 if not table.room_for(key, now):
                     raise StoreFull()
                 current = (0, now + ttl)
+                heapq.heappush(table.expiries, (current[1], key))
             count = current[0] + 1
             table.entries[key] = (count, current[1])
-            if current[0] == 0:
-                heapq.heappush(table.expiries, (current[1], key))
-            return count
+            return count, max(1, math.ceil(current[1] - now))
 
     def decr(self, key: str) -> None:
         """See :meth:`Store.decr`."""
@@ -229,14 +233,15 @@ class RedisStore:
         """See :meth:`Store.put_max`: one script, atomic."""
         self._put_max(keys=[self._revocation(key)], args=[value, max(1, ttl)])
 
-    def incr(self, key: str, ttl: int) -> int:
-        """See :meth:`Store.incr`: ``SET NX EX`` and ``INCR`` in one transaction."""
+    def incr(self, key: str, ttl: int) -> tuple[int, int]:
+        """See :meth:`Store.incr`: ``SET NX EX``, ``INCR`` and ``TTL`` in one transaction."""
         name = self._counter(key)
         with self.client.pipeline(transaction=True) as pipe:
             pipe.set(name, 0, ex=max(1, ttl), nx=True)
             pipe.incr(name)
-            _, count = pipe.execute()
-        return int(count)
+            pipe.ttl(name)
+            _, count, left = pipe.execute()
+        return int(count), max(1, int(left))
 
     def decr(self, key: str) -> None:
         """See :meth:`Store.decr`: one script, never creating the key."""

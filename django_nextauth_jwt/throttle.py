@@ -1,6 +1,6 @@
 """Login throttling per client address and per account, in the state store.
 
-Fixed windows with atomic counters in :mod:`~django_nextauth_jwt.store` (Redis with
+Windows that start at the first attempt, with atomic counters in :mod:`~django_nextauth_jwt.store` (Redis with
 ``NEXTAUTH_REDIS_URL``, shared by every process; the embedded store otherwise), never in
 Django's cache, so no other traffic can evict a count and reset a lock.
 
@@ -120,7 +120,9 @@ def client_address(request: HttpRequest) -> str:
 
 def _key(scope: str, value: str, window: int) -> str:
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{scope}:{digest}:{int(time.time()) // window}"
+    # No clock in the key: the window starts at the first attempt and ends with the counter's
+    # TTL, so a lock never ends early at a wall-clock boundary.
+    return f"{scope}:{window}:{digest}"
 
 
 def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
@@ -130,9 +132,9 @@ def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
     (the caller refuses the attempt), or the networked store's error.
     """
     count, window = limit
-    attempts = store.current().incr(_key(scope, value, window), window)
+    attempts, left = store.current().incr(_key(scope, value, window), window)
     if attempts > count:
-        return window - int(time.time()) % window or 1
+        return left
     return None
 
 

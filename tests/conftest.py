@@ -39,17 +39,24 @@ def _fresh_state_store() -> None:
 
 
 @pytest.fixture
-def redis_cache(settings: Any) -> str:
-    """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test."""
+def redis_cache(settings: Any) -> Iterator[str]:
+    """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test.
+
+    (The state store is not a cache: see ``redis_store``.) Its keys are deleted afterwards.
+    """
     require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    prefix = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "KEY_PREFIX": prefix,
         }
     }
-    return REDIS_URL
+    try:
+        yield REDIS_URL
+    finally:
+        delete_prefix(REDIS_URL, f"{prefix}:")
 
 
 def delete_prefix(url: str, prefix: str) -> None:

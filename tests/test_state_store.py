@@ -128,11 +128,12 @@ def test_memory_store_keeps_the_larger_value_and_the_longer_expiry(clock: Clock)
 
 def test_memory_store_counters_expire_with_their_window(clock: Clock) -> None:
     memory = store.MemoryStore()
-    assert [memory.incr("c", 60) for _ in range(3)] == [1, 2, 3]
+    assert [memory.incr("c", 60) for _ in range(3)] == [(1, 60), (2, 60), (3, 60)]
     memory.decr("c")
-    assert memory.incr("c", 60) == 3
-    clock.now += 61
-    assert memory.incr("c", 60) == 1
+    clock.now += 50
+    assert memory.incr("c", 60) == (3, 10)
+    clock.now += 11
+    assert memory.incr("c", 60) == (1, 60)
 
 
 def test_memory_store_decr_never_creates_a_counter(clock: Clock) -> None:
@@ -142,7 +143,7 @@ def test_memory_store_decr_never_creates_a_counter(clock: Clock) -> None:
     memory.incr("c", 60)
     memory.decr("c")
     memory.decr("c")
-    assert memory.incr("c", 60) == 1  # never below zero
+    assert memory.incr("c", 60)[0] == 1  # never below zero
 
 
 def test_memory_store_at_its_cap_refuses_rather_than_evicts(clock: Clock) -> None:
@@ -159,7 +160,7 @@ def test_memory_store_at_its_cap_refuses_rather_than_evicts(clock: Clock) -> Non
     memory.put_max("user", 1, 100, bounded=False)  # a user's cut-off always fits
     clock.now += 101
     memory.put_max("r3", 1, 100)  # expired entries make room
-    assert memory.incr("c3", 100) == 1
+    assert memory.incr("c3", 100)[0] == 1
 
 
 def test_full_embedded_store_refuses_logins_instead_of_forgetting_locks(
@@ -201,12 +202,12 @@ def test_redis_store_semantics(redis_store: str, settings: Any) -> None:
     redis_backend.put_max("k", 5, 1000)
     assert redis_backend.get_many(["k", "missing"]) == [10, None]
     assert 100 < redis_backend.client.ttl(f"{settings.NEXTAUTH_REDIS_KEY_PREFIX}rv:k") <= 1000
-    assert [redis_backend.incr("c", 60) for _ in range(2)] == [1, 2]
+    assert [redis_backend.incr("c", 60)[0] for _ in range(2)] == [1, 2]
     assert 0 < redis_backend.client.ttl(f"{settings.NEXTAUTH_REDIS_KEY_PREFIX}th:c") <= 60
     redis_backend.decr("c")
     redis_backend.decr("absent")
     assert redis_backend.client.exists(f"{settings.NEXTAUTH_REDIS_KEY_PREFIX}th:absent") == 0
-    assert redis_backend.incr("c", 60) == 2
+    assert redis_backend.incr("c", 60)[0] == 2
 
 
 def test_redis_keys_stay_under_the_prefix_and_are_cleaned_up(redis_store: str) -> None:
