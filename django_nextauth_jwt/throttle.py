@@ -1,8 +1,9 @@
 """Login throttling per client address and per account, in the state store.
 
-Windows that start at the first attempt, with atomic counters in :mod:`~django_nextauth_jwt.store` (Redis with
-``NEXTAUTH_REDIS_URL``, shared by every process; the embedded store otherwise), never in
-Django's cache, so no other traffic can evict a count and reset a lock.
+Windows that start at the first attempt, with atomic counters in
+:mod:`~django_nextauth_jwt.store` (Redis with ``NEXTAUTH_REDIS_URL``, shared by every
+process; the embedded store otherwise), never in Django's cache, so no other traffic can
+evict a count and reset a lock.
 
 The client is counted first: a client over its limit is refused before its attempt touches
 any account's counter, so a throttled client writes nothing new.
