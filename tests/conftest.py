@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -32,10 +33,13 @@ def _redis_up() -> bool:
 
 @pytest.fixture(autouse=True)
 def _fresh_state_store() -> None:
-    """Every test starts with an empty embedded state store (revocations, login counters)."""
-    from django_nextauth_jwt.store import memory_store
+    """Every test starts with an empty embedded state store (revocations, login counters).
 
-    memory_store().clear()
+    Only once something imported it: the codec's suite runs with Django never imported.
+    """
+    module = sys.modules.get("django_nextauth_jwt.store")
+    if module is not None:
+        module.memory_store().clear()
 
 
 @pytest.fixture
