@@ -106,10 +106,10 @@ class _Table:
                 del self.entries[key]
 
     def room_for(self, key: str, now: float) -> bool:
-        if key in self.entries or len(self.entries) < self.cap:
-            return True
+        # Every write drops what has expired (cheap: only the heap's expired top is touched),
+        # so neither the table nor the heap outgrows what is live.
         self.prune(now)
-        return len(self.entries) < self.cap
+        return key in self.entries or len(self.entries) < self.cap
 
     def put(self, key: str, value: int, expires: float) -> None:
         self.entries[key] = (value, expires)
@@ -149,8 +149,9 @@ class MemoryStore:
         now = time.monotonic()
         table = self._revocations
         with self._lock:
+            room = table.room_for(key, now)
             current = table.live(key, now)
-            if current is None and bounded and not table.room_for(key, now):
+            if current is None and bounded and not room:
                 raise StoreFull()
             expires = now + ttl
             if current is not None:
@@ -162,9 +163,10 @@ class MemoryStore:
         now = time.monotonic()
         table = self._counters
         with self._lock:
+            room = table.room_for(key, now)
             current = table.live(key, now)
             if current is None:
-                if not table.room_for(key, now):
+                if not room:
                     raise StoreFull()
                 current = (0, now + ttl)
                 heapq.heappush(table.expiries, (current[1], key))

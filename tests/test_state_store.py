@@ -163,6 +163,18 @@ def test_memory_store_at_its_cap_refuses_rather_than_evicts(clock: Clock) -> Non
     assert memory.incr("c3", 100)[0] == 1
 
 
+def test_memory_store_forgets_expired_entries_as_it_goes(clock: Clock) -> None:
+    memory = store.MemoryStore()
+    for i in range(1000):
+        memory.incr(f"c{i}", 10)
+        memory.put_max(f"r{i}", 1, 10)
+        clock.now += 1
+    # Only what is live (the last ten seconds' worth) is held, in the table and in the heap.
+    assert len(memory) <= 22
+    assert len(memory._counters.expiries) <= 11
+    assert len(memory._revocations.expiries) <= 11
+
+
 def test_full_embedded_store_refuses_logins_instead_of_forgetting_locks(
     monkeypatch: pytest.MonkeyPatch, ada: Any
 ) -> None:
