@@ -208,13 +208,21 @@ class RedisStore:
     def __init__(self, url: str, prefix: str) -> None:
         try:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise ImproperlyConfigured(
                 "NEXTAUTH_REDIS_URL needs redis-py: pip install django-nextauth-jwt[redis]"
             ) from exc
-        # Short timeouts: an unreachable store must fail closed quickly, not hang requests.
+        # Short timeouts and one immediate retry (a pooled connection a restart dropped gets
+        # a fresh one): an unreachable store fails closed at once instead of holding every
+        # request through redis-py's default backoff of several seconds.
         self.client: Any = redis.Redis.from_url(
-            url, socket_connect_timeout=1, socket_timeout=1, health_check_interval=30
+            url,
+            socket_connect_timeout=1,
+            socket_timeout=1,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 1),
         )
         self.prefix = prefix
         self._put_max = self.client.register_script(_PUT_MAX)
