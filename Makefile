@@ -1,5 +1,6 @@
 # Every target sets itself up: a fresh clone needs only Python 3.10+, Node 20+ and make.
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
@@ -10,8 +11,9 @@ EXPRESS_DIR := example_project/services/express
 .PHONY: help install system test lint bench load run mesh fuzz
 
 help:
-	@echo "make run     set up and start the example service on http://127.0.0.1:8000"
-	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
+	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
+	@echo "make test    set up (.venv, npm ci) and run lint, types and every test (db tests on"
+	@echo "             SQLite, PostgreSQL and MariaDB)"
 	@echo "make bench   set up and run the verification benchmark"
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
 	@echo "make mesh    set up and start the example mesh: Django, Express, FastAPI, Go on 8000-8003"
@@ -26,17 +28,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e .
 	touch $@
 
-$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
-	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+# What `make run` needs and no more: the package with DRF and social-auth (no test tools).
+$(VENV)/.example: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[drf,social]"
 	touch $@
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
+	bash scripts/npm-ci.sh $(NODE_DIR)
 
 $(NEXTJS_DIR)/node_modules/.installed: $(NEXTJS_DIR)/package-lock.json
-	npm ci --prefix $(NEXTJS_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(NEXTJS_DIR)
 
 $(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
-	npm ci --prefix $(EXPRESS_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(EXPRESS_DIR)
 
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
 system:
@@ -48,13 +53,18 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+# Everything on SQLite, then the tests marked db again on PostgreSQL and on MariaDB
+# (tests/settings.py reads TEST_DB; each run creates and drops its own databases).
 test: system lint
 	$(BIN)/pytest -n auto
+	TEST_DB=postgresql $(BIN)/pytest -n auto -m db
+	TEST_DB=mariadb $(BIN)/pytest -n auto -m db
 
-run: $(VENV)/.installed
+run: $(VENV)/.example
+	@$(BIN)/python scripts/port-free.py $(PORT)
 	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py migrate --noinput -v 0
-	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py ensure_demo_user
-	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	cd example_project && DJANGO_DEBUG=1 PORT=$(PORT) ../$(BIN)/python manage.py ensure_demo_user
+	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Django on 8000 (as `make run`), Express 8001, FastAPI 8002, Go 8003; one secret; Ctrl-C stops all.
 mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed

@@ -401,6 +401,15 @@ def _check_signin_settings() -> list[CheckMessage]:
                 id="nextauth_jwt.E036",
             )
         )
+    body = getattr(settings, "NEXTAUTH_MAX_BODY_SIZE", 8192)
+    if not _is_int(body) or not 1024 <= body <= 1_048_576:
+        errors.append(
+            Error(
+                "NEXTAUTH_MAX_BODY_SIZE must be a whole number of bytes from 1024 to 1048576.",
+                hint="The default, 8192, holds an email, a long password and a callbackUrl.",
+                id="nextauth_jwt.E042",
+            )
+        )
     if "social_django" in settings.INSTALLED_APPS:
         pipeline = getattr(settings, "SOCIAL_AUTH_PIPELINE", ())
         if "django_nextauth_jwt.pipeline.issue_token" not in pipeline:

@@ -217,7 +217,7 @@ class Settings:
 
     @property
     def LOGIN_RATE_PER_CLIENT(self) -> tuple[int, int]:
-        """Login attempts allowed per client address: ``(count, seconds)``."""
+        """Login attempts per client address: ``(count, seconds)``; Google starts count apart."""
         count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_PER_CLIENT", (20, 300))
         return int(count), int(seconds)
 
@@ -243,6 +243,12 @@ class Settings:
     def MAX_PASSWORD_LENGTH(self) -> int:
         """Longer passwords are refused before hashing (a slow hash is a DoS lever)."""
         value: int = getattr(settings, "NEXTAUTH_MAX_PASSWORD_LENGTH", 1024)
+        return value
+
+    @property
+    def MAX_BODY_SIZE(self) -> int:
+        """Sign-in request bodies larger than this many bytes are refused unread (413)."""
+        value: int = getattr(settings, "NEXTAUTH_MAX_BODY_SIZE", 8192)
         return value
 
     @property

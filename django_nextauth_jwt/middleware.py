@@ -20,11 +20,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
+from django_nextauth_jwt import diagnostics
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.csrf import SAFE_METHODS, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
-from django_nextauth_jwt.transport import Credentials, get_credentials
+from django_nextauth_jwt.transport import Credentials, get_credentials, session_cookie_names
 from django_nextauth_jwt.users import user_from_claims
 
 __all__ = [
@@ -81,6 +82,14 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
                 result = AuthResult(success=True, claims=JWTAuth.verify(credentials.token))
             except InvalidToken as exc:
                 result = AuthResult.failure(exc)
+    if result.exception is not None:
+        # Tell the operator which setting to fix (once per cause); the client gets the code.
+        diagnostics.report(
+            result.exception,
+            credentials.token if credentials else None,
+            request.COOKIES,
+            session_cookie_names(),
+        )
     request.nextauth = result  # type: ignore[attr-defined]
     request.nextauth_source = credentials.source if credentials else None  # type: ignore[attr-defined]
     return result

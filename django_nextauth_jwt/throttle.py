@@ -24,7 +24,7 @@ import time
 
 from django.http import HttpRequest
 
-from django_nextauth_jwt import store
+from django_nextauth_jwt import identity, store
 from django_nextauth_jwt.conf import app_settings
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "ClientAddressInvalid",
     "account_key",
     "asserted_address",
+    "check_client",
     "check_login",
     "client_address",
     "client_address_signature",
@@ -157,8 +158,12 @@ def client_bucket(address: str) -> str:
 
 
 def account_key(account: str) -> str:
-    """The identity an account's attempts are counted under (one call: the one to change)."""
-    return account.strip().lower()
+    """The identity an account's attempts are counted under.
+
+    Exactly the form the sign-in lookup matches on: every spelling that reaches one account
+    (ASCII case, NFC or NFD) spends one budget.
+    """
+    return identity.canonical(account)
 
 
 def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
@@ -167,6 +172,15 @@ def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[in
         ("client", client_bucket(client_address(request)), app_settings.LOGIN_RATE_PER_CLIENT),
         ("account", account_key(account), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
+
+
+def check_client(request: HttpRequest, scope: str) -> int | None:
+    """Count one ``scope`` request (a sign-in start) by client; seconds to wait, or None.
+
+    The budget is ``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, counted apart from login attempts.
+    """
+    bucket = client_bucket(client_address(request))
+    return hit(f"client:{scope}", bucket, app_settings.LOGIN_RATE_PER_CLIENT)
 
 
 def check_login(request: HttpRequest, account: str) -> int | None:

@@ -240,6 +240,11 @@ def test_bad_max_password_length_is_e036(settings: Any, value: Any) -> None:
     assert ids(settings, NEXTAUTH_MAX_PASSWORD_LENGTH=value) == ["nextauth_jwt.E036"]
 
 
+@pytest.mark.parametrize("value", [0, 1023, 2 * 1024 * 1024, "8192", True, None])
+def test_bad_max_body_size_is_e042(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_MAX_BODY_SIZE=value) == ["nextauth_jwt.E042"]
+
+
 def test_social_pipeline_without_issue_token_is_e037(settings: Any) -> None:
     pipeline = [p for p in settings.SOCIAL_AUTH_PIPELINE if not p.endswith("issue_token")]
     assert ids(settings, SOCIAL_AUTH_PIPELINE=pipeline) == ["nextauth_jwt.E037"]

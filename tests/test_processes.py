@@ -136,7 +136,7 @@ def test_sign_out_everywhere_on_one_instance_ends_every_session_on_the_other(
     laptop = login(second, "demo@example.com", "demo-password", "203.0.113.8")[1]["token"]
     admin = login(second, "admin@example.com", "admin-password", "203.0.113.9")[1]["token"]
     status, body = call("POST", f"{second}/api/auth/signout-everywhere", laptop)
-    assert (status, body) == (200, {"url": "/dashboard/"})
+    assert (status, body) == (200, {"url": "/signin/"})
     for token in (phone, refresh(phone), laptop):
         status, body = call("GET", f"{first}/api/me/", token)
         assert (status, body["code"]) == (401, "token_revoked")

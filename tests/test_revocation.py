@@ -126,3 +126,17 @@ def _claims(token: str) -> dict[str, Any]:
     from django_nextauth_jwt.tokens import decode
 
     return validated(decode(token), now=None, pol=policy())
+
+
+def test_redis_tests_leave_nothing_behind_in_the_shared_redis(redis_prefix: str) -> None:
+    from django.core.cache.backends.redis import RedisCache
+
+    from tests.conftest import REDIS_URL, delete_prefixed
+
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": redis_prefix})
+    for i in range(3):
+        cache.set(f"nextauth_jwt:rv:{i}", 1, timeout=30 * 24 * 3600)
+    assert cache.get("nextauth_jwt:rv:1") == 1
+    assert delete_prefixed(redis_prefix) == 3
+    assert cache.get("nextauth_jwt:rv:1") is None
+    assert delete_prefixed(redis_prefix) == 0

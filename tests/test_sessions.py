@@ -202,7 +202,7 @@ def test_signout_everywhere_endpoint_cuts_off_the_tokens_user() -> None:
     phone, laptop, bob = JWTAuth.create(ADA), JWTAuth.create(ADA), JWTAuth.create({"id": "8"})
     response = Client().post(EVERYWHERE, headers=bearer(laptop))
     assert response.status_code == 200
-    assert response.json() == {"url": "/"}
+    assert response.json() == {"url": "/api/auth/signin"}
     assert response.cookies[COOKIE]["max-age"] == 0
     assert refused(phone) == refused(laptop) == "token_revoked"
     assert refused(bob) is None

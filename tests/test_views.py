@@ -22,7 +22,7 @@ SIGNOUT = "/api/auth/signout"
 COOKIE = "next-auth.session-token"
 PASSWORD = "correct horse battery staple"
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 
 @pytest.fixture(autouse=True)
@@ -211,7 +211,7 @@ def test_inactive_user_cannot_log_in(client: Client, user: Any) -> None:
         ("application/json", '{"email": "ada@example.com", "password": 5}'),
         ("application/json", '{"email": ["a"], "password": "x"}'),
         ("application/json", '{"password": "x"}'),
-        ("application/json", "[" * 100_000),
+        ("application/json", "[" * 5000),  # deeper than json's recursion limit
         ("text/plain", "email=ada@example.com&password=x"),
         ("application/xml", "<login/>"),
     ],
@@ -505,3 +505,28 @@ def test_failed_form_login_keeps_the_signin_urls_own_query(
         LOGIN, {"email": "ada@example.com", "password": "nope"}, HTTP_ACCEPT="text/html"
     )
     assert response["Location"] == "/signin/?theme=dark&error=CredentialsSignin&callbackUrl=%2F"
+
+
+@pytest.mark.parametrize("path", [LOGIN, SIGNOUT, "/api/auth/signin/google"])
+def test_a_browser_form_failing_csrf_goes_back_to_sign_in_not_to_raw_json(
+    settings: Any, path: str
+) -> None:
+    settings.NEXTAUTH_SIGNIN_URL = "/signin/"
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "x" * 32  # a browser with a stale form: cookie, no token
+    form = client.post(
+        path,
+        {"email": "ada@example.com", "password": "pw"},
+        HTTP_ACCEPT="text/html,application/xhtml+xml",
+        HTTP_ORIGIN="https://evil.example",
+    )
+    assert (form.status_code, form["Location"]) == (303, "/signin/?error=MissingCSRF")
+    api = client.post(path, {"email": "ada@example.com"}, HTTP_ORIGIN="https://evil.example")
+    assert (api.status_code, api.json()["code"]) == (403, "csrf_failed")
+
+
+def test_signout_without_a_callback_url_points_at_the_sign_in_page(settings: Any) -> None:
+    settings.NEXTAUTH_SIGNIN_URL = "/signin/"
+    settings.NEXTAUTH_LOGIN_REDIRECT_URL = "/dashboard/"
+    response = Client().post(SIGNOUT, data="{}", content_type="application/json")
+    assert (response.status_code, response.json()) == (200, {"url": "/signin/"})

@@ -67,6 +67,7 @@ TEMPLATES = [
 ]
 STATIC_URL = "static/"
 USE_TZ = True
+TIME_ZONE = "UTC"  # the pages show times in UTC, and say so
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Embedded defaults: SQLite and the local-memory cache. Production: DATABASE_URL-style

@@ -361,6 +361,7 @@ def test_hostile_token_through_the_async_middleware_is_refused(token: str) -> No
 
 
 @pytest.mark.django_db
+@pytest.mark.db
 @pytest.mark.parametrize(
     "sub",
     ["9" * 40, "9" * 5000, "-1", "0x2a", "NaN", "42\x00", "1 OR 1=1"],
