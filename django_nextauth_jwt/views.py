@@ -499,7 +499,11 @@ class GoogleSignInView(View):
         # write one session row per request.
         try:
             wait = throttle.check_client(request, "google-start")
-        except Exception as exc:  # every cache backend fails in its own way
+        except throttle.ClientAddressInvalid:
+            return error_response(
+                400, "invalid_client_address", "The client address assertion is not valid."
+            )
+        except Exception as exc:  # every store backend fails in its own way (or is full)
             logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
             return error_response(
                 503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"

@@ -148,3 +148,9 @@ def test_the_signature_is_domain_separated_from_token_signatures() -> None:
 
     plain = hmac.new(SECRET.encode(), b"203.0.113.7|1", hashlib.sha256).hexdigest()
     assert client_address_signature("203.0.113.7", 1, SECRET) != plain
+
+
+def test_forged_client_address_on_google_sign_in_start_is_400(settings: Any) -> None:
+    forged = "203.0.113.7;" + str(int(time.time())) + ";" + "ab" * 32
+    response = Client().post("/api/auth/signin/google", HTTP_X_NEXTAUTH_CLIENT_ADDRESS=forged)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_client_address")
