@@ -30,12 +30,21 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django_nextauth_jwt import identity, throttle
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
-from django_nextauth_jwt.exceptions import InvalidToken
-from django_nextauth_jwt.middleware import authenticate_request, signin_url, www_authenticate
+from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous
+from django_nextauth_jwt.middleware import (
+    authenticate_request,
+    signin_url,
+    unauthorized_response,
+    www_authenticate,
+)
 from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
 from django_nextauth_jwt.tokens import JWTAuth
-from django_nextauth_jwt.transport import delete_session_cookie, get_credentials
+from django_nextauth_jwt.transport import (
+    ambiguous_candidates,
+    delete_session_cookie,
+    get_credentials,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +246,12 @@ class CustomLoginView(View):
         callback = safe_redirect_url(body.get("callbackUrl"))
         try:
             wait = throttle.check_login(request, identifier)
-        except Exception as exc:  # every cache backend fails in its own way
+        except throttle.ClientAddressInvalid:
+            # Only the Next.js server can sign this header: a browser forging it gets nothing.
+            return error_response(
+                400, "invalid_client_address", "The client address assertion is not valid."
+            )
+        except Exception as exc:  # every store backend fails in its own way (or is full)
             # No counters, no brute-force protection: refuse rather than guess.
             logger.warning("login throttle unavailable: %s", type(exc).__name__)
             return error_response(
@@ -302,7 +316,10 @@ class CustomLoginView(View):
         def respond(token: str, claims: dict[str, Any]) -> HttpResponse:
             if wants_html(request):
                 return HttpResponseRedirect(callback, status=303)
-            return JsonResponse({"token": token, **session_payload(claims), "url": callback})
+            body = {"token": token, **session_payload(claims), "url": callback}
+            # The session id, so the Next.js jwt callback keeps the same session as Django's.
+            body["sid"] = claims.get("sid")
+            return JsonResponse(body)
 
         return sign_in(request, user, respond)
 
@@ -358,23 +375,73 @@ class SignOutView(View):
         return response
 
     def revoke(self, request: HttpRequest) -> bool:
-        """Deny the request's token; False only when the deny-list could not be written.
+        """Deny the request's session; False only when the deny-list could not be written.
 
         The token is verified without reading the deny-list: a sign-out must
         work while that read fails, and revoking twice is harmless. A missing
-        or invalid token has nothing to revoke.
+        or invalid token has nothing to revoke. With an ambiguous cookie (sent twice,
+        one perhaps planted by a sibling subdomain) every candidate that verifies is
+        revoked: the person's own session ends whichever copy the parser would pick.
         """
         try:
-            credentials = get_credentials(request)
+            try:
+                credentials = get_credentials(request)
+            except TokenAmbiguous:
+                for token in ambiguous_candidates(request):
+                    with contextlib.suppress(InvalidToken):
+                        JWTAuth.revoke(token)
+                return True
             if credentials is None:
                 return True
             JWTAuth.revoke(credentials.token)
         except InvalidToken:
             return True
-        except Exception as exc:  # every cache backend fails in its own way
+        except Exception as exc:  # every store backend fails in its own way
             logger.warning("sign-out could not revoke: %s", type(exc).__name__)
             return False
         return True
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class SignOutEverywhereView(View):
+    """``POST signout-everywhere``: end every session of the token's user, on every device.
+
+    Needs a valid token (Bearer, or the cookie under the sign-in CSRF policy): writes the
+    user's cut-off (every token of that ``sub`` signed into until now is refused, however
+    NextAuth re-encodes it), then deletes this browser's cookie. 401 without a valid token;
+    503 ``revocation_unavailable`` when the deny-list cannot be written.
+    """
+
+    http_method_names = ("post", "options")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Authenticate, cut off, clear the cookie."""
+        if browser_csrf_failure(request) is not None:
+            return csrf_failure_response(request)
+        result = authenticate_request(request, resolve_user=False)
+        if not result.success or result.claims is None:
+            response = unauthorized_response(result)
+            response["Cache-Control"] = "no-store"
+            return response
+        try:
+            body = read_body(request)
+        except BodyError:
+            body = {}
+        # As for sign-out: signed out, the protected landing page would only bounce.
+        callback = safe_redirect_url(body.get("callbackUrl"), default=app_settings.SIGNIN_URL)
+        try:
+            JWTAuth.revoke_user(str(result.claims["sub"]))
+        except Exception as exc:  # every store backend fails in its own way
+            logger.warning("sign-out everywhere could not revoke: %s", type(exc).__name__)
+            answer: HttpResponse = error_response(
+                503, "revocation_unavailable", "Signed out here; revocation failed."
+            )
+        else:
+            answer = JsonResponse({"url": callback})
+            if wants_html(request):
+                answer = HttpResponseRedirect(callback, status=303)
+        delete_session_cookie(answer, request)
+        return answer
 
 
 @never_cache
@@ -432,7 +499,11 @@ class GoogleSignInView(View):
         # write one session row per request.
         try:
             wait = throttle.check_client(request, "google-start")
-        except Exception as exc:  # every cache backend fails in its own way
+        except throttle.ClientAddressInvalid:
+            return error_response(
+                400, "invalid_client_address", "The client address assertion is not valid."
+            )
+        except Exception as exc:  # every store backend fails in its own way (or is full)
             logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
             return error_response(
                 503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -30,13 +31,29 @@ def _redis_up() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state_store() -> None:
+    """Every test starts with an empty embedded state store (revocations, login counters).
+
+    Only once something imported it: the codec's suite runs with Django never imported.
+    """
+    module = sys.modules.get("django_nextauth_jwt.store")
+    if module is not None:
+        module.memory_store().clear()
+
+
 def delete_prefixed(prefix: str, url: str = REDIS_URL) -> int:
     """Delete every key of the shared Redis that starts with ``prefix:``; how many there were."""
+    return delete_prefix(url, f"{prefix}:")
+
+
+def delete_prefix(url: str, prefix: str) -> int:
+    """Delete every key under ``prefix`` in the Redis at ``url``: tests leave nothing behind."""
     import redis
 
     client = redis.Redis.from_url(url)
     try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         if keys:
             client.delete(*keys)
         return len(keys)
@@ -57,7 +74,8 @@ def redis_prefix() -> Iterator[str]:
 def redis_cache(settings: Any, redis_prefix: str) -> str:
     """Make the default cache the real Redis at 127.0.0.1:6379, with a key prefix per test.
 
-    Whatever the test writes (revocations live for weeks) is deleted after it.
+    (The state store is not a cache: see ``redis_store``.) Whatever the test writes is
+    deleted after it.
     """
     settings.CACHES = {
         "default": {
@@ -66,6 +84,15 @@ def redis_cache(settings: Any, redis_prefix: str) -> str:
             "KEY_PREFIX": redis_prefix,
         }
     }
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_store(settings: Any, redis_prefix: str) -> str:
+    """The state store in the real Redis at 127.0.0.1:6379, under this test's own key prefix;
+    its keys are deleted afterwards."""
+    settings.NEXTAUTH_REDIS_URL = REDIS_URL
+    settings.NEXTAUTH_REDIS_KEY_PREFIX = f"{redis_prefix}:"
     return REDIS_URL
 
 

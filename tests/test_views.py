@@ -61,7 +61,7 @@ def test_login_with_email_returns_token_user_and_cookie(client: Client, user: An
     response = login(client, email="ada@example.com", password=PASSWORD, callbackUrl="/after")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"token", "user", "expires", "url"}
+    assert set(body) == {"token", "user", "expires", "url", "sid"}
     assert body["user"] == {
         "name": "Ada Lovelace",
         "email": "ada@example.com",
@@ -416,13 +416,7 @@ def test_signout_when_revocation_store_is_down_is_503_and_clears_cookie(
     client: Client, settings: Any
 ) -> None:
     token = JWTAuth.create({"id": "9"})
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     # The default fail-closed policy: the token no longer verifies, yet sign-out
     # must still try to revoke it, and say that it could not.
     response = client.post(SIGNOUT, HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -447,13 +441,7 @@ def test_set_cookie_header_is_a_single_valid_cookie(client: Client, user: Any) -
 def test_login_when_the_throttle_store_is_down_is_503_not_500(
     client: Client, user: Any, settings: Any
 ) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = login(client, email="ada@example.com", password=PASSWORD)
     assert (response.status_code, response.json()["code"]) == (503, "throttle_unavailable")
     assert response["Retry-After"] == "5"

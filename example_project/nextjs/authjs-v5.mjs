@@ -15,12 +15,17 @@
 // Executed by django-nextauth-jwt's interop tests.
 import Credentials from "@auth/core/providers/credentials";
 import Google from "@auth/core/providers/google";
-import { authorizeWithDjango, callbacks } from "./django.mjs";
+import { encode as encodeV5 } from "@auth/core/jwt";
+import { authorizeWithDjango, callbacks, signOutEvent } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
-export function authConfig({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" } = {}) {
+export function authConfig({
+  format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws",
+  secureCookie = (process.env.AUTH_URL ?? process.env.NEXTAUTH_URL ?? "").startsWith("https:"),
+} = {}) {
+  const secret = process.env.AUTH_SECRET ?? process.env.NEXTAUTH_SECRET;
   return {
-    secret: process.env.AUTH_SECRET ?? process.env.NEXTAUTH_SECRET,
+    secret,
     trustHost: true,
     basePath: "/api/auth",
     session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
@@ -36,5 +41,17 @@ export function authConfig({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" }
         : []),
     ],
     callbacks,
+    // Sign-out reaches Django: the session (its sid) is revoked there, in every copy. The v5
+    // key is salted with the session cookie's name (__Secure- on https).
+    events: {
+      signOut: signOutEvent((token) =>
+        (format === "jws" ? encode : encodeV5)({
+          token,
+          secret,
+          salt: `${secureCookie ? "__Secure-" : ""}authjs.session-token`,
+          maxAge: 60,
+        }),
+      ),
+    },
   };
 }

@@ -22,7 +22,8 @@
 // Executed by django-nextauth-jwt's interop tests.
 import Credentials from "next-auth/providers/credentials";
 import Google from "next-auth/providers/google";
-import { authorizeWithDjango, callbacks } from "./django.mjs";
+import * as nextAuthJwt from "next-auth/jwt";
+import { authorizeWithDjango, callbacks, signOutEvent } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
 // next-auth 4 is CommonJS: under Next.js's bundler the default import is the
@@ -31,8 +32,9 @@ const CredentialsProvider = Credentials.default ?? Credentials;
 const GoogleProvider = Google.default ?? Google;
 
 export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" } = {}) {
+  const secret = process.env.NEXTAUTH_SECRET;
   return {
-    secret: process.env.NEXTAUTH_SECRET,
+    secret,
     session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
     ...(format === "jws" ? { jwt: { encode, decode } } : {}),
     providers: [
@@ -47,5 +49,11 @@ export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" 
         : []),
     ],
     callbacks,
+    // Sign-out reaches Django: the session (its sid) is revoked there, in every copy.
+    events: {
+      signOut: signOutEvent((token) =>
+        (format === "jws" ? encode : nextAuthJwt.encode)({ token, secret, maxAge: 60 }),
+      ),
+    },
   };
 }

@@ -50,6 +50,7 @@ GENUINE = {
 GENUINE_SET = frozenset(GENUINE.values())
 KNOWN_CODES = {
     "token_missing",
+    "token_ambiguous",
     "token_malformed",
     "token_unsupported",
     "token_invalid",

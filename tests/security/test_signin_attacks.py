@@ -437,13 +437,7 @@ def test_google_sign_in_start_while_the_throttle_store_is_down_is_503_and_writes
     from django.contrib.sessions.models import Session
 
     # No counters, no flood protection: refuse rather than write unthrottled sessions.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # the state store; nothing listens
     response = Client().post(GOOGLE_START)
     assert_refused(response, "throttle_unavailable", 503)
     assert response["Retry-After"] == "5"
