@@ -1,5 +1,6 @@
 # Every target sets itself up: a fresh clone needs only Python 3.10+, Node 20+ and make.
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
@@ -8,14 +9,16 @@ EXPRESS_DIR := example_project/services/express
 BETTER_AUTH_DIR := tests/interop/betterauth
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh fuzz
+.PHONY: help install system test lint bench load run mesh fuzz nextjs
 
 help:
-	@echo "make run     set up and start the example service on http://127.0.0.1:8000"
-	@echo "make test    set up (.venv, npm ci) and run lint, types and every test"
+	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
+	@echo "make test    set up (.venv, npm ci) and run lint, types and every test (db tests on"
+	@echo "             SQLite, PostgreSQL and MariaDB)"
 	@echo "make bench   set up and run the verification benchmark"
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
-	@echo "make mesh    set up and start the example mesh: Django, Express, FastAPI, Go on 8000-8003"
+	@echo "make mesh    set up and start the example mesh: Next.js on 3000; Django, Express, FastAPI, Go on 8000-8003"
+	@echo "make nextjs  build the example's Next.js front end (next build, only when its sources changed)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
@@ -27,17 +30,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e .
 	touch $@
 
-$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
-	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+# What `make run` needs and no more: the package with DRF and social-auth (no test tools).
+$(VENV)/.example: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[drf,social]"
 	touch $@
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
+	bash scripts/npm-ci.sh $(NODE_DIR)
 
 $(NEXTJS_DIR)/node_modules/.installed: $(NEXTJS_DIR)/package-lock.json
-	npm ci --prefix $(NEXTJS_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(NEXTJS_DIR)
 
 $(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
-	npm ci --prefix $(EXPRESS_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(EXPRESS_DIR)
 
 $(BETTER_AUTH_DIR)/node_modules/.installed: $(BETTER_AUTH_DIR)/package-lock.json
 	npm ci --prefix $(BETTER_AUTH_DIR) --no-audit --no-fund --loglevel=error
@@ -53,17 +59,29 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: system lint
-	$(BIN)/pytest -n auto
+# The Next.js app is built first (the browser tests reuse the build); --dist loadgroup keeps the
+# browser tests of one xdist group on one worker: one set of servers per variant. Then the tests
+# marked db again on PostgreSQL and on MariaDB (tests/settings.py reads TEST_DB; each run creates
+# and drops its own databases).
+test: system lint nextjs
+	$(BIN)/pytest -n auto --dist loadgroup
+	TEST_DB=postgresql $(BIN)/pytest -n auto -m db
+	TEST_DB=mariadb $(BIN)/pytest -n auto -m db
 
-run: $(VENV)/.installed
+run: $(VENV)/.example
+	@$(BIN)/python scripts/port-free.py $(PORT)
 	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py migrate --noinput -v 0
-	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py ensure_demo_user
-	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	cd example_project && DJANGO_DEBUG=1 PORT=$(PORT) ../$(BIN)/python manage.py ensure_demo_user
+	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-# Django on 8000 (as `make run`), Express 8001, FastAPI 8002, Go 8003; one secret; Ctrl-C stops all.
-mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed
+# Next.js on 3000 (open http://127.0.0.1:3000), Django on 8000 (as `make run`), Express 8001,
+# FastAPI 8002, Go 8003; one secret, one host name; Ctrl-C stops all.
+mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed nextjs
 	bash scripts/mesh.sh
+
+# next build with NEXT_TELEMETRY_DISABLED=1, skipped when .next matches the sources.
+nextjs: $(NEXTJS_DIR)/node_modules/.installed
+	bash scripts/build-nextjs.sh
 
 bench: install
 	$(BIN)/python benchmarks/verify.py

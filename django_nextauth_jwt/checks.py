@@ -5,6 +5,7 @@ Every id is listed in the README and tested in ``tests/test_checks.py``.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -350,17 +351,17 @@ def _check_signin_settings() -> list[CheckMessage]:
                 id="nextauth_jwt.E030",
             )
         )
-    caches = getattr(settings, "CACHES", {})
     for name in ("NEXTAUTH_REVOCATION_CACHE", "NEXTAUTH_THROTTLE_CACHE"):
-        alias = getattr(settings, name, "default")
-        if alias not in caches:
+        if hasattr(settings, name):
             errors.append(
                 Error(
-                    f"{name} does not name a cache in CACHES.",
-                    hint="Add it to CACHES (Redis in production), or use 'default'.",
+                    f"{name} is no longer read: revocations and login counters live in a "
+                    "store of their own, never in Django's cache.",
+                    hint="Remove it; set NEXTAUTH_REDIS_URL to the Redis your processes share.",
                     id="nextauth_jwt.E031",
                 )
             )
+    errors += _check_state_store()
     landing = getattr(settings, "NEXTAUTH_LOGIN_REDIRECT_URL", "/")
     if not isinstance(landing, str) or not landing.startswith("/") or landing.startswith("//"):
         errors.append(
@@ -406,6 +407,15 @@ def _check_signin_settings() -> list[CheckMessage]:
                 id="nextauth_jwt.E036",
             )
         )
+    body = getattr(settings, "NEXTAUTH_MAX_BODY_SIZE", 8192)
+    if not _is_int(body) or not 1024 <= body <= 1_048_576:
+        errors.append(
+            Error(
+                "NEXTAUTH_MAX_BODY_SIZE must be a whole number of bytes from 1024 to 1048576.",
+                hint="The default, 8192, holds an email, a long password and a callbackUrl.",
+                id="nextauth_jwt.E042",
+            )
+        )
     if "social_django" in settings.INSTALLED_APPS:
         pipeline = getattr(settings, "SOCIAL_AUTH_PIPELINE", ())
         if "django_nextauth_jwt.pipeline.issue_token" not in pipeline:
@@ -417,6 +427,83 @@ def _check_signin_settings() -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+def _check_state_store() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    url = getattr(settings, "NEXTAUTH_REDIS_URL", None)
+    prefix = getattr(settings, "NEXTAUTH_REDIS_KEY_PREFIX", "nextauth_jwt:")
+    if url is not None and (
+        not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://"))
+    ):
+        errors.append(
+            Error(
+                "NEXTAUTH_REDIS_URL must be a redis://, rediss:// or unix:// URL, or None.",
+                hint='For example "redis://redis:6379/2"; None keeps the embedded store.',
+                id="nextauth_jwt.E038",
+            )
+        )
+    elif url is not None and importlib.util.find_spec("redis") is None:
+        errors.append(
+            Error(
+                "NEXTAUTH_REDIS_URL is set but redis-py is not installed.",
+                hint="pip install django-nextauth-jwt[redis]",
+                id="nextauth_jwt.E038",
+            )
+        )
+    if not isinstance(prefix, str) or not prefix or prefix != prefix.strip():
+        errors.append(
+            Error(
+                "NEXTAUTH_REDIS_KEY_PREFIX must be a non-empty string without spaces.",
+                hint='The default is "nextauth_jwt:".',
+                id="nextauth_jwt.E038",
+            )
+        )
+    max_age = getattr(settings, "NEXTAUTH_CLIENT_ADDRESS_MAX_AGE", 60)
+    if not _is_int(max_age) or not 1 <= max_age <= 600:
+        errors.append(
+            Error(
+                "NEXTAUTH_CLIENT_ADDRESS_MAX_AGE must be a whole number of seconds from 1 to 600.",
+                hint="The default, 60, allows for the clock skew between the Next.js server "
+                "and Django.",
+                id="nextauth_jwt.E039",
+            )
+        )
+    domain = getattr(settings, "NEXTAUTH_COOKIE_DOMAIN", None)
+    host_only = str(getattr(settings, "NEXTAUTH_COOKIE_NAME", None) or "").startswith("__Host-")
+    if (
+        not _optional_text(domain)
+        or (isinstance(domain, str) and (" " in domain or ";" in domain))
+        or (domain is not None and host_only)
+    ):
+        errors.append(
+            Error(
+                "NEXTAUTH_COOKIE_DOMAIN must be a domain name, or None (and None for a "
+                "__Host- cookie, which browsers refuse with a Domain).",
+                hint='For example ".example.com", as in NextAuth\'s cookies.sessionToken.options.',
+                id="nextauth_jwt.E040",
+            )
+        )
+    return errors
+
+
+_CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+
+
+def _check_csrf_middleware() -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
+    if _MIDDLEWARE in middleware and _CSRF_MIDDLEWARE not in middleware:
+        return [
+            Error(
+                "NextAuthJWTMiddleware authenticates by session cookie, but "
+                "CsrfViewMiddleware is not installed.",
+                hint="Add django.middleware.csrf.CsrfViewMiddleware: without it any site can "
+                "make a signed-in browser POST to plain Django views (the DRF class checks "
+                "CSRF itself; plain views rely on the middleware).",
+                id="nextauth_jwt.E041",
+            )
+        ]
+    return []
 
 
 def _check_lookup_is_chosen() -> list[CheckMessage]:
@@ -527,6 +614,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         + _check_request_settings()
         + _check_signin_settings()
         + _check_lookup_is_chosen()
+        + _check_csrf_middleware()
     )
 
 
@@ -558,15 +646,14 @@ def check_deployment(**kwargs: Any) -> list[CheckMessage]:
 def _check_revocation_cache() -> list[CheckMessage]:
     if not app_settings.REVOCATION:
         return []
-    alias = app_settings.REVOCATION_CACHE
-    backend = str(getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", ""))
-    if backend.endswith(("LocMemCache", "DummyCache")):
+    if not getattr(settings, "NEXTAUTH_REDIS_URL", None):
         return [
             Warning(
-                "Sign-out revocation uses a per-process cache: other processes and "
-                "instances will still accept a signed-out token.",
-                hint="Point NEXTAUTH_REVOCATION_CACHE at a shared cache such as "
-                "django.core.cache.backends.redis.RedisCache.",
+                "Sign-out revocation and login counters use the embedded, per-process store: "
+                "other processes and instances will still accept a signed-out token, and "
+                "count sign-in attempts apart.",
+                hint="Set NEXTAUTH_REDIS_URL to the Redis every process and instance shares "
+                "(with maxmemory-policy noeviction).",
                 id="nextauth_jwt.W001",
             )
         ]

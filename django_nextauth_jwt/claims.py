@@ -81,6 +81,9 @@ def validated(payload: dict[str, Any], *, now: int | None, pol: Policy) -> Claim
 def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> Claims:
     """The payload ``create`` signs: ``sub`` from ``id``, then ``iat``, ``exp``, ``jti``.
 
+    ``sid`` (the session) and ``auth_time`` (when it was signed into) are kept from
+    ``claims`` when present (re-encoding a session keeps them) and added otherwise.
+
     ``iss`` and ``aud`` are set from settings when configured.
     """
     payload = {k: v for k, v in claims.items() if k != "id"}
@@ -97,6 +100,14 @@ def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> C
     payload["iat"] = now
     payload["exp"] = now + int(lifetime)
     payload["jti"] = str(uuid.uuid4())
+    # The session and when it was signed into: kept when re-encoding the same session (a
+    # refresh), new otherwise. Sign-out revokes the sid, sign-out-everywhere compares auth_time.
+    sid = claims.get("sid")
+    if not isinstance(sid, str) or not sid:
+        payload["sid"] = str(uuid.uuid4())
+    auth_time = claims.get("auth_time")
+    if type(auth_time) is not int:
+        payload["auth_time"] = now
     if pol.issuer is not None:
         payload["iss"] = pol.issuer
     if pol.audience is not None:

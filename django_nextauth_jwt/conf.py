@@ -255,9 +255,15 @@ class Settings:
         return bool(getattr(settings, "NEXTAUTH_REVOCATION", True))
 
     @property
-    def REVOCATION_CACHE(self) -> str:
-        """The ``CACHES`` alias holding the deny-list (point it at Redis in production)."""
-        return str(getattr(settings, "NEXTAUTH_REVOCATION_CACHE", "default"))
+    def REDIS_URL(self) -> str | None:
+        """The Redis holding revocations and login counters; ``None``: the embedded store."""
+        value: str | None = getattr(settings, "NEXTAUTH_REDIS_URL", None)
+        return value
+
+    @property
+    def REDIS_KEY_PREFIX(self) -> str:
+        """The prefix of every key this app writes in ``NEXTAUTH_REDIS_URL``."""
+        return str(getattr(settings, "NEXTAUTH_REDIS_KEY_PREFIX", "nextauth_jwt:"))
 
     @property
     def REVOCATION_FAIL_OPEN(self) -> bool:
@@ -276,7 +282,7 @@ class Settings:
 
     @property
     def LOGIN_RATE_PER_CLIENT(self) -> tuple[int, int]:
-        """Login attempts allowed per client address: ``(count, seconds)``."""
+        """Login attempts per client address: ``(count, seconds)``; Google starts count apart."""
         count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_PER_CLIENT", (20, 300))
         return int(count), int(seconds)
 
@@ -293,14 +299,21 @@ class Settings:
         return value
 
     @property
-    def THROTTLE_CACHE(self) -> str:
-        """The ``CACHES`` alias holding login throttle counters."""
-        return str(getattr(settings, "NEXTAUTH_THROTTLE_CACHE", "default"))
+    def CLIENT_ADDRESS_MAX_AGE(self) -> int:
+        """Seconds a signed client address from the Next.js server stays acceptable."""
+        value: int = getattr(settings, "NEXTAUTH_CLIENT_ADDRESS_MAX_AGE", 60)
+        return value
 
     @property
     def MAX_PASSWORD_LENGTH(self) -> int:
         """Longer passwords are refused before hashing (a slow hash is a DoS lever)."""
         value: int = getattr(settings, "NEXTAUTH_MAX_PASSWORD_LENGTH", 1024)
+        return value
+
+    @property
+    def MAX_BODY_SIZE(self) -> int:
+        """Sign-in request bodies larger than this many bytes are refused unread (413)."""
+        value: int = getattr(settings, "NEXTAUTH_MAX_BODY_SIZE", 8192)
         return value
 
     @property
@@ -320,6 +333,19 @@ class Settings:
         """The most session-cookie chunks (``name.0`` ... ``name.n-1``) read; more is malformed."""
         value: int = getattr(settings, "NEXTAUTH_MAX_COOKIE_CHUNKS", 8)
         return value
+
+    @property
+    def COOKIE_DOMAIN(self) -> str | None:
+        """The ``Domain`` the session cookie is written with (``None``: host-only, as NextAuth)."""
+        value: str | None = getattr(settings, "NEXTAUTH_COOKIE_DOMAIN", None)
+        return value
+
+    @property
+    def DELETE_COOKIE_DOMAIN(self) -> str | None:
+        """The parent domain sign-out also expires the cookie for: ``COOKIE_DOMAIN``, else Django's
+        ``SESSION_COOKIE_DOMAIN``."""
+        value = self.COOKIE_DOMAIN or getattr(settings, "SESSION_COOKIE_DOMAIN", None)
+        return str(value) if value else None
 
     @property
     def CSRF_HEADER_NAME(self) -> str:

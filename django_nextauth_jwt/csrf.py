@@ -27,7 +27,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.exceptions import TokenMalformed
-from django_nextauth_jwt.transport import strict_url_decode
+from django_nextauth_jwt.transport import raw_cookie_names, strict_url_decode
 
 __all__ = ["SAFE_METHODS", "csrf_failure_reason", "django_csrf_failure", "nextauth_csrf_valid"]
 
@@ -56,8 +56,12 @@ def nextauth_csrf_valid(request: HttpRequest) -> bool:
     refuses non-ASCII text, and that must be a 403, not a 500).
     """
     sent = request.META.get(_header_meta_key(app_settings.CSRF_HEADER_NAME))
-    cookie = request.COOKIES.get(app_settings.csrf_cookie_name())
+    name = app_settings.csrf_cookie_name()
+    cookie = request.COOKIES.get(name)
     if not sent or not cookie:
+        return False
+    if raw_cookie_names(request).count(name) > 1:
+        # Sent twice (one planted for a parent domain): which one is genuine is unknowable.
         return False
     try:
         value = strict_url_decode(cookie)

@@ -43,6 +43,17 @@ class TokenMalformed(InvalidToken):
     default_message = "Token is malformed."
 
 
+class TokenAmbiguous(InvalidToken):
+    """More than one candidate token: a session cookie sent twice, or whole and in chunks.
+
+    A sibling subdomain can set a cookie of the same name for a parent domain; which one a
+    parser keeps is an accident (Django keeps the last, NextAuth the first), so none is used.
+    """
+
+    code = "token_ambiguous"
+    default_message = "More than one session token was sent."
+
+
 class TokenUnsupported(InvalidToken):
     """Well-formed, but its format, ``alg``, ``enc`` or header parameters are not allowed."""
 
@@ -72,7 +83,7 @@ class TokenClaimsInvalid(InvalidToken):
 
 
 class TokenRevoked(InvalidToken):
-    """The token's ``jti`` is on the revocation deny-list."""
+    """The token's session (``sid``), the token itself, or its user's sessions were revoked."""
 
     code = "token_revoked"
     default_message = "Token has been revoked."

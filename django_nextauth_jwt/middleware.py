@@ -17,14 +17,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
+from django_nextauth_jwt import diagnostics
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
+from django_nextauth_jwt.csrf import SAFE_METHODS, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
-from django_nextauth_jwt.transport import Credentials, get_credentials
+from django_nextauth_jwt.transport import Credentials, get_credentials, session_cookie_names
 from django_nextauth_jwt.users import user_from_claims
 
 __all__ = [
@@ -81,6 +82,14 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
                 result = AuthResult(success=True, claims=JWTAuth.verify(credentials.token))
             except InvalidToken as exc:
                 result = AuthResult.failure(exc)
+    if result.exception is not None:
+        # Tell the operator which setting to fix (once per cause); the client gets the code.
+        diagnostics.report(
+            result.exception,
+            credentials.token if credentials else None,
+            request.COOKIES,
+            session_cookie_names(),
+        )
     request.nextauth = result  # type: ignore[attr-defined]
     request.nextauth_source = credentials.source if credentials else None  # type: ignore[attr-defined]
     return result
@@ -118,9 +127,8 @@ def _paths() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
 @derived
 def _io_bound() -> tuple[bool, bool]:
     """(database mode, networked deny-list): what may block an async request."""
-    cache = settings.CACHES.get(app_settings.REVOCATION_CACHE, {})
-    local = str(cache.get("BACKEND", "")).endswith(("LocMemCache", "DummyCache"))
-    return app_settings.USER_MODE == USER_MODE_DATABASE, app_settings.REVOCATION and not local
+    networked = bool(app_settings.REDIS_URL)
+    return app_settings.USER_MODE == USER_MODE_DATABASE, app_settings.REVOCATION and networked
 
 
 def path_is_protected(path: str) -> bool:
@@ -218,6 +226,11 @@ class NextAuthJWTMiddleware:
                 # request carrying a valid one is no cross-site forgery: like DRF's
                 # token authentication, it needs no CSRF token (service-to-service
                 # POSTs to plain Django views). Cookie requests keep the CSRF check.
+                request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+            elif request.method not in SAFE_METHODS and nextauth_csrf_valid(request):
+                # A cookie request with NextAuth's double-submit token (a genuine CSRF cookie
+                # echoed in NEXTAUTH_CSRF_HEADER_NAME) has proved it came from our pages:
+                # plain Django views accept it as the DRF class does, besides Django's token.
                 request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
             user = SimpleLazyObject(lambda: _lazy_user(result))
             request.user = user  # type: ignore[assignment]

@@ -50,7 +50,6 @@ class Policy:
     max_token_length: int
     v5_salt: str
     revocation: bool
-    revocation_cache: str
     revocation_fail_open: bool
     signing_keys: tuple[SigningKey, ...] = ()
     key_sources: KeySources | None = None
@@ -177,7 +176,6 @@ def policy() -> Policy:
         max_token_length=s.MAX_TOKEN_LENGTH,
         v5_salt=v5_salt,
         revocation=s.REVOCATION,
-        revocation_cache=s.REVOCATION_CACHE,
         revocation_fail_open=s.REVOCATION_FAIL_OPEN,
         signing_keys=signing,
         key_sources=sources,

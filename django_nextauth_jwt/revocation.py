@@ -1,9 +1,21 @@
-"""The ``jti`` deny-list: sign-out revokes a token until its ``exp``, in Django's cache.
+"""The deny-list: revoked sessions, revoked tokens and per-user cut-offs, in the state store.
 
-The local-memory cache (the default) serves one process; point
-``NEXTAUTH_REVOCATION_CACHE`` at a Redis cache so that every process and every
-instance of the service sees a sign-out. When the cache cannot be reached,
-verification refuses tokens (``revocation_unavailable``) unless
+Three kinds of entry, all in :mod:`~django_nextauth_jwt.store` (never in Django's cache):
+
+* a **session** (``sid``): sign-out of a token that carries a ``sid`` refuses every copy of
+  that session, the ones NextAuth re-encodes on refresh included;
+* a **token**: a token without ``sid`` is revoked by its ``jti``, or by itself when it has none;
+* a **user cut-off** ("sign out everywhere"): every token of that ``sub`` authenticated at or
+  before the cut-off is refused. The time compared is ``auth_time`` (set at sign-in and kept
+  across NextAuth's refreshes by the documented ``jwt`` callback), else ``iat``; a token with
+  neither is refused while a cut-off stands.
+
+Session entries and cut-offs last ``NEXTAUTH_MAX_AGE`` plus leeway from when they are written
+(a copy minted just before can live that long); token entries until that token's ``exp``.
+
+A check is one call, :func:`is_revoked` (one round trip: one ``MGET``), and every write goes
+through :func:`write`: a local view of the deny-list can sit behind both. When the store
+cannot be read, verification refuses tokens (``revocation_unavailable``) unless
 ``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
 """
 
@@ -12,77 +24,125 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.cache import caches
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+from django.core.exceptions import ImproperlyConfigured
 
+from django_nextauth_jwt import store
 from django_nextauth_jwt.exceptions import RevocationUnavailable, TokenRevoked
 from django_nextauth_jwt.policy import Policy, policy
 
+__all__ = ["check", "is_revoked", "revoke", "revoke_user", "write"]
+
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "nextauth_jwt:rv:"
 
-# Django hands out one cache object per thread through a context-local lookup
-# that costs more than the lookup in the cache itself; on this per-request path
-# each thread keeps the object it got. A generation bump (CACHES changed) makes
-# every thread ask Django again.
-_local = threading.local()
-_generation = 0
-
-
-def _cache(alias: str) -> Any:
-    held: tuple[int, dict[str, Any]] | None = getattr(_local, "held", None)
-    if held is None or held[0] != _generation:
-        held = _local.held = (_generation, {})
-    cache = held[1].get(alias)
-    if cache is None:
-        cache = held[1][alias] = caches[alias]
-    return cache
-
-
-def forget_caches() -> None:
-    """Drop the per-thread cache objects (``CACHES`` changed)."""
-    global _generation  # noqa: PLW0603 - a generation counter
-    _generation += 1
-
-
-@receiver(setting_changed)
-def _caches_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "CACHES":
-        forget_caches()
-
-
-def _key(claims: Mapping[str, Any], token: str) -> str:
-    """The deny-list key: the token's ``jti``, or the token itself when it has none.
-
-    Hashed: a fixed, backend-safe key whatever the issuer put in it. 128 bits of
-    SHA-256 in base64url keep it short, and Django validates keys character by
-    character on every lookup: this runs on every request.
-    """
-    jti = claims.get("jti")
-    # Tokens from other issuers (HS256 hooks, other services) may carry no jti:
-    # the whole token then names itself, so signing out still revokes it.
-    name = f"jti:{jti}" if isinstance(jti, str) and jti else f"token:{token}"
+def _digest(name: str) -> str:
+    """A fixed-size, backend-safe key for ``name``: 128 bits of SHA-256 in base64url."""
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16]
-    return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def session_key(claims: Mapping[str, Any]) -> str | None:
+    """The key of the token's session, or ``None`` when it carries no ``sid``.
+
+    Namespaced by ``sub``: a ``sid`` another issuer chose cannot name someone else's session.
+    """
+    sid = _text(claims.get("sid"))
+    if sid is None:
+        return None
+    return "sid:" + _digest(f"{claims.get('sub')}\x00{sid}")
+
+
+def token_key(claims: Mapping[str, Any], token: str) -> str:
+    """The key of the token itself: its ``jti``, or the whole token when it has none."""
+    jti = _text(claims.get("jti"))
+    return "jti:" + _digest(f"jti:{jti}" if jti else f"token:{token}")
+
+
+def user_key(sub: str) -> str:
+    """The key of a user's cut-off."""
+    return "user:" + _digest(sub)
+
+
+def _authenticated_at(claims: Mapping[str, Any]) -> int | None:
+    for name in ("auth_time", "iat"):
+        value = claims.get(name)
+        if type(value) is int:
+            return value
+    return None
+
+
+def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
+    """True when the verified ``token`` (with its ``claims``) is denied; one store read.
+
+    Raises the store's own error when it cannot be read.
+    """
+    keys = [token_key(claims, token), user_key(str(claims.get("sub")))]
+    session = session_key(claims)
+    if session is not None:
+        keys.append(session)
+    found = store.current().get_many(keys)
+    if found[0] is not None or (session is not None and found[2] is not None):
+        return True
+    cutoff = found[1]
+    if cutoff is None:
+        return False
+    at = _authenticated_at(claims)
+    # The same second as the cut-off counts as before it: refusing is the safe side.
+    return at is None or at <= cutoff
+
+
+def write(key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
+    """The one write to the deny-list (see :meth:`store.Store.put_max`)."""
+    store.current().put_max(key, value, ttl, bounded=bounded)
+
+
+def _session_ttl(pol: Policy) -> int:
+    return int(pol.max_age) + pol.leeway
 
 
 def revoke(claims: Mapping[str, Any], token: str, *, pol: Policy | None = None) -> None:
-    """Deny the verified ``token`` (whose ``claims`` are given) until its ``exp`` plus leeway.
+    """Deny the verified ``token``: its whole session when it has a ``sid``, else itself.
 
-    Errors of the cache backend propagate: the caller decides what a sign-out
-    that could not revoke should answer.
+    When the embedded store is full, the user's cut-off is written instead (it refuses this
+    session and every other one of the user's): never fewer revocations, only more. Errors
+    of a networked store propagate: the caller decides what a sign-out that could not revoke
+    should answer.
     """
     pol = pol or policy()
-    exp = claims.get("exp")
-    ttl = max(1, (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway)
-    _cache(pol.revocation_cache).set(_key(claims, token), 1, timeout=ttl)
+    session = session_key(claims)
+    try:
+        if session is not None:
+            exp = claims.get("exp")
+            left = (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway
+            write(session, 1, max(_session_ttl(pol), left))
+        else:
+            exp = claims.get("exp")
+            ttl = max(1, (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway)
+            write(token_key(claims, token), 1, ttl)
+    except store.StoreFull:
+        logger.warning("revocation store full: signing the user out everywhere instead")
+        revoke_user(str(claims.get("sub")), pol=pol)
+
+
+def revoke_user(sub: str, *, at: int | None = None, pol: Policy | None = None) -> int:
+    """Refuse every token of ``sub`` authenticated at or before ``at`` (default: now).
+
+    Returns the cut-off written. A cut-off never moves back: a later one wins.
+    """
+    if not isinstance(sub, str) or not sub:
+        raise ValueError("sub must be a non-empty string")
+    pol = pol or policy()
+    cutoff = int(time.time()) if at is None else int(at)
+    write(user_key(sub), cutoff, _session_ttl(pol), bounded=False)
+    return cutoff
 
 
 def check(claims: Mapping[str, Any], token: str, pol: Policy) -> None:
@@ -90,8 +150,10 @@ def check(claims: Mapping[str, Any], token: str, pol: Policy) -> None:
     if not pol.revocation:
         return
     try:
-        revoked = _cache(pol.revocation_cache).get(_key(claims, token)) is not None
-    except Exception as exc:  # every cache backend fails in its own way
+        revoked = is_revoked(claims, token)
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:  # every store backend fails in its own way
         logger.warning("revocation store unavailable: %s", type(exc).__name__)
         if pol.revocation_fail_open:
             return

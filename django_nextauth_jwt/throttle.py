@@ -1,32 +1,112 @@
-"""Login throttling per client address and per account, in Django's cache.
+"""Login throttling per client address and per account, in the state store.
 
-Fixed windows with atomic counters (``cache.add`` then ``cache.incr``), so a
-Redis cache shares the counts between processes and instances.
+Windows that start at the first attempt, with atomic counters in
+:mod:`~django_nextauth_jwt.store` (Redis with ``NEXTAUTH_REDIS_URL``, shared by every
+process; the embedded store otherwise), never in Django's cache, so no other traffic can
+evict a count and reset a lock.
+
+The client is counted first: a client over its limit is refused before its attempt touches
+any account's counter, so a throttled client writes nothing new.
+
+The client address is the socket's, or the one the outermost trusted proxy wrote in
+``X-Forwarded-For`` (``NEXTAUTH_TRUSTED_PROXY_COUNT``), or, for a sign-in the Next.js server
+makes on a browser's behalf, the browser's address the Next.js server signed with the shared
+secret (``X-NextAuth-Client-Address``, see :func:`asserted_address`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import hmac
 import ipaddress
+import re
 import time
 
-from django.core.cache import caches
 from django.http import HttpRequest
 
+from django_nextauth_jwt import identity, store
 from django_nextauth_jwt.conf import app_settings
 
-KEY_PREFIX = "nextauth_jwt:throttle:"
+__all__ = [
+    "CLIENT_ADDRESS_HEADER",
+    "ClientAddressInvalid",
+    "account_key",
+    "asserted_address",
+    "check_client",
+    "check_login",
+    "client_address",
+    "client_address_signature",
+    "client_bucket",
+    "forgive",
+    "hit",
+]
+
+#: The header the Next.js server sends: ``<ip>;<unix time>;<hex HMAC-SHA256>``.
+CLIENT_ADDRESS_HEADER = "X-NextAuth-Client-Address"
+_META_KEY = "HTTP_X_NEXTAUTH_CLIENT_ADDRESS"
+_CONTEXT = "nextauth-client-address:v1"
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+class ClientAddressInvalid(Exception):
+    """``X-NextAuth-Client-Address`` was sent but is not a fresh, genuine assertion."""
+
+
+def client_address_signature(address: str, timestamp: int, secret: str) -> str:
+    """The signature the Next.js server puts on ``address`` at ``timestamp`` (hex HMAC-SHA256).
+
+    The message is ``nextauth-client-address:v1|<address>|<timestamp>``: domain-separated, so
+    the secret's HMAC here can never stand in for a token signature.
+    """
+    message = f"{_CONTEXT}|{address}|{timestamp}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def asserted_address(request: HttpRequest) -> str | None:
+    """The browser address the Next.js server asserted, or ``None`` when none was sent.
+
+    Genuine means signed with one of the ``NEXTAUTH_SECRET`` values and at most
+    ``NEXTAUTH_CLIENT_ADDRESS_MAX_AGE`` seconds old (or ahead, for clock skew). A browser
+    calling Django directly cannot produce one; a header that is present but not genuine raises
+    :class:`ClientAddressInvalid` (the sign-in answers 400) rather than being ignored.
+    """
+    raw = request.META.get(_META_KEY)
+    if raw is None:
+        return None
+    parts = str(raw).split(";")
+    if len(parts) != 3:
+        raise ClientAddressInvalid()
+    address, stamp, signature = (part.strip() for part in parts)
+    if not _TIMESTAMP.fullmatch(stamp) or not _SIGNATURE.fullmatch(signature):
+        raise ClientAddressInvalid()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError as exc:
+        raise ClientAddressInvalid() from exc
+    if abs(int(time.time()) - int(stamp)) > app_settings.CLIENT_ADDRESS_MAX_AGE:
+        raise ClientAddressInvalid()
+    genuine = False
+    for secret in app_settings.SECRETS:  # every one, no early exit
+        expected = client_address_signature(address, int(stamp), secret)
+        genuine |= hmac.compare_digest(expected.encode(), signature.encode())
+    if not genuine:
+        raise ClientAddressInvalid()
+    return str(ip)
 
 
 def client_address(request: HttpRequest) -> str:
     """The client's IP address, resistant to ``X-Forwarded-For`` rotation.
 
-    With no trusted proxy (the default) it is ``REMOTE_ADDR``, whatever headers
-    say. With ``NEXTAUTH_TRUSTED_PROXY_COUNT = n``, it is the ``n``-th address
-    from the right of ``X-Forwarded-For``: the one the outermost trusted proxy
-    saw, which a client cannot choose.
+    A genuine ``X-NextAuth-Client-Address`` wins (the Next.js server signing in a browser).
+    Otherwise, with no trusted proxy (the default) it is ``REMOTE_ADDR``, whatever headers
+    say. With ``NEXTAUTH_TRUSTED_PROXY_COUNT = n``, it is the ``n``-th address from the right
+    of ``X-Forwarded-For``: the one the outermost trusted proxy saw, which a client cannot
+    choose. Raises :class:`ClientAddressInvalid` for a forged or stale assertion.
     """
+    asserted = asserted_address(request)
+    if asserted is not None:
+        return asserted
     remote = str(request.META.get("REMOTE_ADDR", ""))
     hops = app_settings.TRUSTED_PROXY_COUNT
     if hops > 0:
@@ -41,23 +121,22 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _key(scope: str, value: str, window: int) -> str:
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    return f"{KEY_PREFIX}{scope}:{digest}:{int(time.time()) // window}"
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    # No clock in the key: the window starts at the first attempt and ends with the counter's
+    # TTL, so a lock never ends early at a wall-clock boundary.
+    return f"{scope}:{window}:{digest}"
 
 
 def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
-    """Count one attempt; return the seconds to wait when over ``limit``, else None."""
+    """Count one attempt; return the seconds to wait when over ``limit``, else None.
+
+    Raises :class:`store.StoreFull` when the embedded store cannot keep a new counter
+    (the caller refuses the attempt), or the networked store's error.
+    """
     count, window = limit
-    cache = caches[app_settings.THROTTLE_CACHE]
-    key = _key(scope, value, window)
-    cache.add(key, 0, timeout=window)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        attempts = 1
+    attempts, left = store.current().incr(_key(scope, value, window), window)
     if attempts > count:
-        return window - int(time.time()) % window or 1
+        return left
     return None
 
 
@@ -78,28 +157,49 @@ def client_bucket(address: str) -> str:
     return str(ip)
 
 
+def account_key(account: str) -> str:
+    """The identity an account's attempts are counted under.
+
+    Exactly the form the sign-in lookup matches on: every spelling that reaches one account
+    (ASCII case, NFC or NFD) spends one budget.
+    """
+    return identity.canonical(account)
+
+
 def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
+    # The client first: check_login stops at the first scope over its limit.
     return [
         ("client", client_bucket(client_address(request)), app_settings.LOGIN_RATE_PER_CLIENT),
-        ("account", account.strip().lower(), app_settings.LOGIN_RATE_PER_ACCOUNT),
+        ("account", account_key(account), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
 
 
-def check_login(request: HttpRequest, account: str) -> int | None:
-    """Count one login attempt by client and by account; seconds to wait, or None.
+def check_client(request: HttpRequest, scope: str) -> int | None:
+    """Count one ``scope`` request (a sign-in start) by client; seconds to wait, or None.
 
-    Attempts are counted before the password is checked (atomically), so a
-    burst of parallel guesses cannot slip in before the first failure lands.
+    The budget is ``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, counted apart from login attempts.
     """
-    waits = [hit(scope, value, limit) for scope, value, limit in _scopes(request, account)]
-    pending = [w for w in waits if w is not None]
-    return max(pending) if pending else None
+    bucket = client_bucket(client_address(request))
+    return hit(f"client:{scope}", bucket, app_settings.LOGIN_RATE_PER_CLIENT)
+
+
+def check_login(request: HttpRequest, account: str) -> int | None:
+    """Count one login attempt by client, then by account; seconds to wait, or None.
+
+    Attempts are counted before the password is checked (atomically), so a burst of
+    parallel guesses cannot slip in before the first failure lands. A client over its limit
+    is refused without counting against the account: its flood writes nothing new.
+    Raises :class:`ClientAddressInvalid` for a forged client-address assertion.
+    """
+    for scope, value, limit in _scopes(request, account):
+        wait = hit(scope, value, limit)
+        if wait is not None:
+            return wait
+    return None
 
 
 def forgive(request: HttpRequest, account: str) -> None:
     """Take back a successful attempt, so only failures add up for a legitimate user."""
-    cache = caches[app_settings.THROTTLE_CACHE]
+    current = store.current()
     for scope, value, (_, window) in _scopes(request, account):
-        # ValueError: the window rolled over, nothing to take back.
-        with contextlib.suppress(ValueError):
-            cache.decr(_key(scope, value, window))
+        current.decr(_key(scope, value, window))

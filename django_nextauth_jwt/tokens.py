@@ -107,7 +107,8 @@ class JWTAuth:
 
         The token carries ``sub`` = id, ``iat``, ``exp`` (now + ``max_age``,
         default ``NEXTAUTH_MAX_AGE``), a random ``jti``, and ``iss``/``aud`` when
-        configured, in ``format`` (default ``NEXTAUTH_JWT_FORMAT``).
+        configured, in ``format`` (default ``NEXTAUTH_JWT_FORMAT``). It carries the
+        ``sid`` and ``auth_time`` of ``claims`` (re-encoding a session keeps them), or new ones.
         """
         return encode(build_payload(claims, max_age=max_age), format=format)
 
@@ -125,7 +126,7 @@ class JWTAuth:
 
     @staticmethod
     def revoke(token: str) -> None:
-        """Verify ``token`` and deny it until it expires (sign-out), wherever the cache is shared.
+        """Verify ``token`` and deny it (sign-out): its whole session (``sid``), else the token.
 
         A token that is already revoked is accepted here (revoking twice is
         harmless). Raises ``InvalidToken`` for a token that does not verify, and
@@ -134,6 +135,16 @@ class JWTAuth:
         pol = policy()
         claims = validated(decode(token, pol=pol), now=None, pol=pol)
         revocation.revoke(claims, token, pol=pol)
+
+    @staticmethod
+    def revoke_user(sub: str, *, at: int | None = None) -> int:
+        """Sign user ``sub`` out everywhere: refuse their tokens authenticated at or before ``at``.
+
+        ``at`` defaults to now; the cut-off written is returned. Tokens are compared by
+        ``auth_time`` (kept across NextAuth's refreshes), else ``iat``. Raises the store's
+        error when the deny-list cannot be written.
+        """
+        return revocation.revoke_user(sub, at=at)
 
     @staticmethod
     def authenticate_token(token: str | None) -> AuthResult:

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from http.cookies import Morsel
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponseBase
@@ -35,15 +36,17 @@ from django_nextauth_jwt.conf import (
     app_settings,
     derived,
 )
-from django_nextauth_jwt.exceptions import TokenMalformed
+from django_nextauth_jwt.exceptions import TokenAmbiguous, TokenMalformed
 
 __all__ = [
     "Credentials",
+    "ambiguous_candidates",
     "chunk_size",
     "delete_session_cookie",
     "get_bearer_token",
     "get_cookie_token",
     "get_credentials",
+    "raw_cookie_names",
     "session_cookie_names",
     "set_session_cookie",
     "strict_url_decode",
@@ -145,21 +148,54 @@ def _chunk_indexes(cookies: Iterable[str], name: str) -> dict[int, str]:
     return indexes
 
 
+def raw_cookie_names(request: HttpRequest) -> list[str]:
+    """Every cookie name in the raw ``Cookie`` header, duplicates kept, split as Django does."""
+    header = request.META.get("HTTP_COOKIE", "")
+    names = []
+    for chunk in header.split(";"):
+        name = chunk.split("=", 1)[0].strip() if "=" in chunk else ""
+        if name:
+            names.append(name)
+    return names
+
+
+def _duplicated(request: HttpRequest, name: str) -> bool:
+    """True when the ``Cookie`` header sends ``name`` or one of its chunks more than once.
+
+    ``request.COOKIES`` keeps only the last of duplicates (NextAuth's parser the first): a
+    cookie a sibling subdomain set for the parent domain would silently pick the identity.
+    """
+    header = request.META.get("HTTP_COOKIE", "")
+    if header.count(name) < 2:  # the common case, without splitting the header
+        return False
+    seen: set[str] = set()
+    prefix = name + "."
+    for key in raw_cookie_names(request):
+        if key == name or (key.startswith(prefix) and _CHUNK_INDEX.fullmatch(key[len(prefix) :])):
+            if key in seen:
+                return True
+            seen.add(key)
+    return False
+
+
 def get_cookie_token(request: HttpRequest, name: str) -> str | None:
     """The session token in cookie ``name``, reassembled from chunks when needed.
 
     ``None`` when neither the cookie nor any chunk is present (an empty cookie
-    counts as absent: it is what a deletion leaves behind). ``TokenMalformed``
-    for an ambiguous or broken set of chunks.
+    counts as absent: it is what a deletion leaves behind). ``TokenAmbiguous`` when the
+    cookie or a chunk is sent twice, or whole and in chunks at once; ``TokenMalformed``
+    for a broken set of chunks.
     """
     cookies = request.COOKIES
     exact = cookies.get(name)
     chunks = _chunk_indexes(cookies, name)
+    if (exact is not None or chunks) and _duplicated(request, name):
+        raise TokenAmbiguous()
     if not chunks:
         return exact or None
     if exact:
         # NextAuth never leaves both behind; two candidates means someone is meddling.
-        raise TokenMalformed()
+        raise TokenAmbiguous()
     count = len(chunks)
     if count > _max_chunks() or set(chunks) != set(range(count)):
         raise TokenMalformed()
@@ -167,6 +203,29 @@ def get_cookie_token(request: HttpRequest, name: str) -> str | None:
     if not all(pieces):
         raise TokenMalformed()
     return "".join(pieces)
+
+
+def ambiguous_candidates(request: HttpRequest) -> list[str]:
+    """Every whole session-cookie value the raw ``Cookie`` header carries (duplicates too).
+
+    For sign-out only: when the cookie is ambiguous, each candidate that verifies is revoked,
+    so the person's own session ends whichever copy an attacker planted beside it.
+    """
+    names = set(session_cookie_names())
+    header = request.META.get("HTTP_COOKIE", "")
+    values: list[str] = []
+    for chunk in header.split(";"):
+        if "=" not in chunk:
+            continue
+        key, value = chunk.split("=", 1)
+        if key.strip() in names:
+            try:
+                token = strict_url_decode(value.strip().strip('"'))
+            except TokenMalformed:
+                continue
+            if token and token not in values:
+                values.append(token)
+    return values[: _max_chunks()]
 
 
 def get_credentials(request: HttpRequest) -> Credentials | None:
@@ -208,10 +267,33 @@ def _expire(response: HttpResponseBase, name: str) -> None:
         max_age=0,
         expires="Thu, 01 Jan 1970 00:00:00 GMT",
         path="/",
+        domain=app_settings.COOKIE_DOMAIN,
         secure=_is_secure(name),
         httponly=True,
         samesite="Lax",
     )
+    parent = app_settings.DELETE_COOKIE_DOMAIN
+    if parent is None or name.startswith(HOST_PREFIX):
+        return
+    # The same name again: for the parent domain when the line above was host-only (a cookie
+    # a sibling subdomain set there), host-only when it named the domain. A response keeps one
+    # morsel per dict key and writes each morsel's own name: a second key gives a second
+    # Set-Cookie line for the same cookie name.
+    other = None if app_settings.COOKIE_DOMAIN else parent
+    morsel: Morsel[str] = Morsel()
+    morsel.set(name, "", "")
+    attributes: Any = {
+        "expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+        "max-age": 0,
+        "path": "/",
+        "secure": _is_secure(name),
+        "httponly": True,
+        "samesite": "Lax",
+    }
+    morsel.update(attributes)
+    if other is not None:
+        morsel["domain"] = other
+    dict.__setitem__(response.cookies, f"{name}\x00{other or 'host'}", morsel)
 
 
 def set_session_cookie(
@@ -247,6 +329,7 @@ def set_session_cookie(
             value,
             max_age=max_age,
             path="/",
+            domain=app_settings.COOKIE_DOMAIN,
             secure=secure,
             httponly=True,
             samesite="Lax",
@@ -255,7 +338,7 @@ def set_session_cookie(
     # longer than the new one: expire whatever the browser may still hold.
     stale: set[str] = set() if name in written else {name}
     if request is not None:
-        stale.update(_chunk_indexes(request.COOKIES, name).values())
+        stale.update(_stale_chunks(request, name))
     for cookie_name in sorted(stale - written.keys()):
         _expire(response, cookie_name)
 
@@ -263,13 +346,25 @@ def set_session_cookie(
 def delete_session_cookie(
     response: HttpResponseBase, request: HttpRequest | None = None, name: str | None = None
 ) -> None:
-    """Expire the session cookie (every name read, or ``name``) and each chunk ``request`` holds."""
+    """Expire the session cookie (every name read, or ``name``) and the chunks ``request`` holds.
+
+    Chunks only up to ``NEXTAUTH_MAX_COOKIE_CHUNKS``; and each name also for the parent domain
+    (``NEXTAUTH_COOKIE_DOMAIN``, else Django's ``SESSION_COOKIE_DOMAIN``) when one is set.
+    """
     names = (name,) if name else session_cookie_names()
     targets: set[str] = set(names)
     if request is not None:
         for cookie in names:
-            if cookie in request.COOKIES:
-                targets.add(cookie)
-            targets.update(_chunk_indexes(request.COOKIES, cookie).values())
+            targets.update(_stale_chunks(request, cookie))
     for cookie_name in sorted(targets):
         _expire(response, cookie_name)
+
+
+def _stale_chunks(request: HttpRequest, name: str) -> list[str]:
+    """The chunks of ``name`` the request holds, within ``NEXTAUTH_MAX_COOKIE_CHUNKS``.
+
+    A request can carry hundreds of ``name.N`` cookies; only indexes a reader would take
+    are answered, so a response never grows with what the request chose to send.
+    """
+    limit = _max_chunks()
+    return [key for index, key in _chunk_indexes(request.COOKIES, name).items() if index < limit]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
 from django_nextauth_jwt.exceptions import InvalidToken
 
@@ -169,10 +170,14 @@ def apply_role(user: AbstractBaseUser, role: str | None) -> None:
 
 
 def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
-    """The user row for ``claims``, found by the lookup claim, created if provisioning is on."""
+    """The user row for ``claims``, found by the lookup claim, created if provisioning is on.
+
+    Which row a claim names is decided in Python (:mod:`django_nextauth_jwt.identity`), not
+    by the database's collation: the query only narrows the candidates.
+    """
     from django.contrib.auth import get_user_model
-    from django.core.exceptions import FieldDoesNotExist, ValidationError
-    from django.db import DatabaseError
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db import DatabaseError, IntegrityError
     from django.db.models import Field
 
     user_model = get_user_model()
@@ -182,37 +187,58 @@ def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
     field = lookup_field()
     try:
         model_field = user_model._meta.pk if field == "pk" else user_model._meta.get_field(field)
-        if not isinstance(model_field, Field):
-            raise UserNotFound()
-        # A token id such as a UUID is not an integer pk: that is "no such user", not a 500.
-        cleaned = model_field.to_python(value)
-        if isinstance(cleaned, int) and isinstance(value, str) and not value.isascii():
-            # int("٤٢") == 42: Unicode digits must not name the user whose id is 42.
-            raise UserNotFound()
-    except (FieldDoesNotExist, ValidationError, ValueError, TypeError) as exc:
+    except FieldDoesNotExist as exc:
         raise UserNotFound() from exc
-    case_insensitive = field == user_model.get_email_field_name()
-    lookup = {f"{field}__iexact" if case_insensitive else field: cleaned}
-    manager = user_model._default_manager
-    try:
-        user = manager.get(**lookup)
-    except user_model.DoesNotExist:
+    if not isinstance(model_field, Field):
+        raise UserNotFound()
+    by_email = field == user_model.get_email_field_name()
+    if by_email:
+        if not isinstance(value, str) or not identity.storable(value):
+            raise UserNotFound()
+        cleaned: Any = value
+    else:
+        # A token id such as a UUID is not an integer pk, and "042" is not 42.
+        cleaned = identity.canonical_value(model_field, value)
+        if cleaned is None:
+            raise UserNotFound()
+    user: AbstractBaseUser | None = _find(
+        user_model, field, model_field, cleaned, by_email=by_email
+    )
+    if user is None:
         if not app_settings.PROVISION_USERS:
-            raise UserNotFound() from None
+            raise UserNotFound()
         try:
             user = _provision(user_model, field, cleaned, claims)
-        # IntegrityError: the username is taken by another row; DataError: a value
-        # longer than its column (PostgreSQL enforces lengths, SQLite does not).
+        except IntegrityError as exc:
+            # A concurrent first request created the row, or a unique column (the
+            # username) is taken by another row.
+            user = _find(user_model, field, model_field, cleaned, by_email=by_email)
+            if user is None:
+                raise UserNotFound("User could not be provisioned.") from exc
         except DatabaseError as exc:
             raise UserNotFound("User could not be provisioned.") from exc
-    except user_model.MultipleObjectsReturned as exc:
-        # Two rows share the claim (emails differing in case): refuse rather than guess.
-        raise UserNotFound() from exc
     if not getattr(user, "is_active", True):
         raise UserInactive()
     if app_settings.SYNC_ROLES:
         apply_role(user, _str_or_none(claims.get("role")))
     return user
+
+
+def _find(user_model: Any, field: str, model_field: Any, value: Any, *, by_email: bool) -> Any:
+    """The one row ``value`` names, or None; ``UserNotFound`` when several do."""
+    manager = user_model._default_manager
+    try:
+        if by_email:
+            rows = manager.filter(identity.candidates_query([field], value))
+            return identity.matching(rows, [field], value, what="email claim")
+        # The database may fold case, accents and trailing spaces: equal in Python too.
+        attname = "pk" if field == "pk" else model_field.attname
+        found = [row for row in manager.filter(**{field: value}) if getattr(row, attname) == value]
+    except identity.Ambiguous as exc:
+        raise UserNotFound() from exc
+    if len(found) > 1:
+        raise UserNotFound()
+    return found[0] if found else None
 
 
 def claims_for_user(user: Any) -> dict[str, Any]:
@@ -240,25 +266,32 @@ def claims_for_user(user: Any) -> dict[str, Any]:
 
 
 def _provision(user_model: Any, field: str, value: Any, claims: dict[str, Any]) -> Any:
+    """Create the user ``claims`` describe; ``UserNotFound`` rather than a second account for
+    an address an existing user holds, or a value a column cannot store as it is."""
     from django.db import transaction
 
+    manager = user_model._default_manager
     email = _str_or_none(claims.get("email"))
     email_field = user_model.get_email_field_name()
-    defaults: dict[str, Any] = {}
+    values: dict[str, Any] = {field: value}
     if email and _has_field(user_model, email_field):
-        defaults[email_field] = email
+        if field != email_field:  # looked up by email: no row matches it, just checked
+            taken = manager.filter(identity.candidates_query([email_field], email))
+            if any(identity.same_identity(getattr(u, email_field), email) for u in taken):
+                raise UserNotFound("User could not be provisioned.")
+        values.setdefault(email_field, email)
     username_field = user_model.USERNAME_FIELD
-    if username_field not in (field, "pk") and username_field not in defaults:
-        defaults[username_field] = email or str(claims["id"])
+    if username_field not in (field, "pk") and username_field not in values:
+        values[username_field] = email or str(claims["id"])
+    for name, wanted in values.items():
+        model_field = user_model._meta.pk if name == "pk" else user_model._meta.get_field(name)
+        if not identity.fits(model_field, wanted):
+            raise UserNotFound("User could not be provisioned.")
     with transaction.atomic():
-        # get_or_create: a concurrent first request for the same user wins the race cleanly.
-        user, created = user_model._default_manager.get_or_create(
-            **{field: value}, defaults=defaults
-        )
-        if created:
-            user.set_unusable_password()
-            user.save()
-            apply_role(user, _str_or_none(claims.get("role")))
+        user = user_model(**values)
+        user.set_unusable_password()
+        user.save(force_insert=True)
+        apply_role(user, _str_or_none(claims.get("role")))
     return user
 
 

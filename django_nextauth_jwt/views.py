@@ -28,19 +28,29 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from django_nextauth_jwt import throttle
+from django_nextauth_jwt import identity, throttle
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
-from django_nextauth_jwt.exceptions import InvalidToken
-from django_nextauth_jwt.middleware import authenticate_request, signin_url, www_authenticate
+from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous
+from django_nextauth_jwt.middleware import (
+    authenticate_request,
+    signin_url,
+    unauthorized_response,
+    www_authenticate,
+)
 from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
 from django_nextauth_jwt.tokens import JWTAuth, published_jwks
-from django_nextauth_jwt.transport import delete_session_cookie, get_credentials
+from django_nextauth_jwt.transport import (
+    ambiguous_candidates,
+    delete_session_cookie,
+    get_credentials,
+)
 
 logger = logging.getLogger(__name__)
 
 GOOGLE_BACKEND = "google-oauth2"
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
 
 
 def error_response(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
@@ -103,11 +113,40 @@ class BodyError(Exception):
     """The request body is not the JSON object or form this view takes."""
 
 
+class BodyTooLarge(BodyError):
+    """The request body is larger than ``NEXTAUTH_MAX_BODY_SIZE``: refused unread."""
+
+
+def max_body_size() -> int:
+    """``NEXTAUTH_MAX_BODY_SIZE``: the largest sign-in request body read, in bytes.
+
+    A value of the wrong type is check E042 at start-up; here it falls back to the
+    default rather than reading an unbounded body.
+    """
+    value = app_settings.MAX_BODY_SIZE
+    return value if isinstance(value, int) and not isinstance(value, bool) else 8192
+
+
 def read_body(request: HttpRequest) -> dict[str, Any]:
-    """A JSON object or a form body as a dict of strings; ``BodyError`` otherwise."""
+    """A JSON object or a form body as a dict of strings; ``BodyError`` otherwise.
+
+    A body over ``NEXTAUTH_MAX_BODY_SIZE`` (by its ``Content-Length``, or by what was
+    read when there is none) is ``BodyTooLarge`` before anything parses it.
+    """
+    limit = max_body_size()
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(declared)
+    except (TypeError, ValueError) as exc:
+        raise BodyError("unreadable length") from exc
+    if length > limit:
+        raise BodyTooLarge("body too large")
     try:
         if request.content_type == "application/json":
-            data = json.loads(request.body or b"null")
+            raw = request.body
+            if len(raw) > limit:  # no Content-Length, as some ASGI servers pass it
+                raise BodyTooLarge("body too large")
+            data = json.loads(raw or b"null")
             if not isinstance(data, dict):
                 raise BodyError("expected a JSON object")
             return data
@@ -118,11 +157,37 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     raise BodyError("unsupported content type")
 
 
+def body_too_large() -> JsonResponse:
+    """413 ``request_too_large``: the body was not read."""
+    return error_response(413, "request_too_large", "The request body is too large.")
+
+
 def wants_html(request: HttpRequest) -> bool:
     """A classic form post from a browser page, which expects a redirect, not JSON."""
     return request.content_type != "application/json" and "text/html" in request.headers.get(
         "Accept", ""
     )
+
+
+def csrf_failure_response(request: HttpRequest) -> HttpResponse:
+    """403 ``csrf_failed``; a browser form goes back to the sign-in page with ``MissingCSRF``.
+
+    Auth.js's code for the same failure, so a sign-in page can show it as it shows
+    ``CredentialsSignin``. Nothing of the request is acted upon either way.
+    """
+    if wants_html(request):
+        return HttpResponseRedirect(signin_url(error="MissingCSRF"), status=303)
+    return error_response(403, "csrf_failed", "CSRF verification failed.")
+
+
+def _has_field(model: Any, name: str) -> bool:
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def _text(value: object) -> TypeGuard[str]:
@@ -155,9 +220,11 @@ class CustomLoginView(View):
         """Check CSRF, parse, throttle, authenticate, mint."""
         reason = browser_csrf_failure(request)
         if reason is not None:
-            return error_response(403, "csrf_failed", "CSRF verification failed.")
+            return csrf_failure_response(request)
         try:
             body = read_body(request)
+        except BodyTooLarge:
+            return body_too_large()
         except BodyError:
             return error_response(
                 400, "invalid_request", "Send email and password as JSON or a form."
@@ -170,10 +237,22 @@ class CustomLoginView(View):
             )
         if len(password) > app_settings.MAX_PASSWORD_LENGTH or len(identifier) > 254:
             return error_response(400, "invalid_request", "Email or password is too long.")
+        # Surrounding whitespace is never part of an address or a username: trimmed here,
+        # once, so the throttle and the lookup see the same identifier.
+        identifier = identifier.strip(ASCII_WHITESPACE)
+        if not identifier or not identity.storable(identifier):
+            return error_response(
+                400, "invalid_request", "Send email and password as JSON or a form."
+            )
         callback = safe_redirect_url(body.get("callbackUrl"))
         try:
             wait = throttle.check_login(request, identifier)
-        except Exception as exc:  # every cache backend fails in its own way
+        except throttle.ClientAddressInvalid:
+            # Only the Next.js server can sign this header: a browser forging it gets nothing.
+            return error_response(
+                400, "invalid_client_address", "The client address assertion is not valid."
+            )
+        except Exception as exc:  # every store backend fails in its own way (or is full)
             # No counters, no brute-force protection: refuse rather than guess.
             logger.warning("login throttle unavailable: %s", type(exc).__name__)
             return error_response(
@@ -192,21 +271,33 @@ class CustomLoginView(View):
 
     @method_decorator(sensitive_variables("password"))
     def authenticate(self, request: HttpRequest, identifier: str, password: str) -> Any:
-        """Django's ``authenticate()``, by username or, for an email, the account that owns it.
+        """Django's ``authenticate()`` for the one account ``identifier`` names.
 
-        An unknown email still runs the password hasher (inside ModelBackend),
-        so a miss takes as long as a wrong password.
+        ``identifier`` is a username or an email; which account it names is decided in
+        Python (:mod:`django_nextauth_jwt.identity`: NFC and ASCII case only), not by the
+        database's collation. Two accounts it names alike are refused, and logged. An
+        unknown identifier is still handed to the authentication backends (the password
+        hasher runs, so a miss takes as long as a wrong password), and what they return
+        must carry that identifier.
         """
-        username = identifier
         user_model = get_user_model()
-        if "@" in identifier and user_model.get_email_field_name() != user_model.USERNAME_FIELD:
-            field = user_model.get_email_field_name()
-            matches = list(
-                user_model._default_manager.filter(**{f"{field}__iexact": identifier})[:2]
-            )
-            if len(matches) == 1:
-                username = matches[0].get_username()
-        return authenticate(request, username=username, password=password)
+        fields = [user_model.USERNAME_FIELD]
+        email_field = user_model.get_email_field_name()
+        if "@" in identifier and email_field not in fields and _has_field(user_model, email_field):
+            fields.append(email_field)
+        rows = user_model._default_manager.filter(identity.candidates_query(fields, identifier))
+        try:
+            match = identity.matching(rows, fields, identifier, what="sign-in identifier")
+        except identity.Ambiguous:
+            user_model().set_password(password)  # the same work as any other refusal
+            return None
+        username = match.get_username() if match is not None else identifier
+        user = authenticate(request, username=username, password=password)
+        if user is None or not any(
+            identity.same_identity(getattr(user, f, None), identifier) for f in fields
+        ):
+            return None
+        return user
 
     def failure(self, request: HttpRequest, callback: str) -> HttpResponse:
         """One answer for every failure, so it says nothing about which accounts exist."""
@@ -226,7 +317,10 @@ class CustomLoginView(View):
         def respond(token: str, claims: dict[str, Any]) -> HttpResponse:
             if wants_html(request):
                 return HttpResponseRedirect(callback, status=303)
-            return JsonResponse({"token": token, **session_payload(claims), "url": callback})
+            body = {"token": token, **session_payload(claims), "url": callback}
+            # The session id, so the Next.js jwt callback keeps the same session as Django's.
+            body["sid"] = claims.get("sid")
+            return JsonResponse(body)
 
         return sign_in(request, user, respond)
 
@@ -264,12 +358,13 @@ class SignOutView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         """Revoke what can be revoked, then clear the cookie either way."""
         if browser_csrf_failure(request) is not None:
-            return error_response(403, "csrf_failed", "CSRF verification failed.")
+            return csrf_failure_response(request)
         try:
             body = read_body(request)
         except BodyError:
             body = {}
-        callback = safe_redirect_url(body.get("callbackUrl"))
+        # Signed out, the protected landing page would only bounce: the default is sign-in.
+        callback = safe_redirect_url(body.get("callbackUrl"), default=app_settings.SIGNIN_URL)
         response: HttpResponse = JsonResponse({"url": callback})
         if app_settings.REVOCATION and not self.revoke(request):
             response = error_response(
@@ -281,23 +376,73 @@ class SignOutView(View):
         return response
 
     def revoke(self, request: HttpRequest) -> bool:
-        """Deny the request's token; False only when the deny-list could not be written.
+        """Deny the request's session; False only when the deny-list could not be written.
 
         The token is verified without reading the deny-list: a sign-out must
         work while that read fails, and revoking twice is harmless. A missing
-        or invalid token has nothing to revoke.
+        or invalid token has nothing to revoke. With an ambiguous cookie (sent twice,
+        one perhaps planted by a sibling subdomain) every candidate that verifies is
+        revoked: the person's own session ends whichever copy the parser would pick.
         """
         try:
-            credentials = get_credentials(request)
+            try:
+                credentials = get_credentials(request)
+            except TokenAmbiguous:
+                for token in ambiguous_candidates(request):
+                    with contextlib.suppress(InvalidToken):
+                        JWTAuth.revoke(token)
+                return True
             if credentials is None:
                 return True
             JWTAuth.revoke(credentials.token)
         except InvalidToken:
             return True
-        except Exception as exc:  # every cache backend fails in its own way
+        except Exception as exc:  # every store backend fails in its own way
             logger.warning("sign-out could not revoke: %s", type(exc).__name__)
             return False
         return True
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class SignOutEverywhereView(View):
+    """``POST signout-everywhere``: end every session of the token's user, on every device.
+
+    Needs a valid token (Bearer, or the cookie under the sign-in CSRF policy): writes the
+    user's cut-off (every token of that ``sub`` signed into until now is refused, however
+    NextAuth re-encodes it), then deletes this browser's cookie. 401 without a valid token;
+    503 ``revocation_unavailable`` when the deny-list cannot be written.
+    """
+
+    http_method_names = ("post", "options")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Authenticate, cut off, clear the cookie."""
+        if browser_csrf_failure(request) is not None:
+            return csrf_failure_response(request)
+        result = authenticate_request(request, resolve_user=False)
+        if not result.success or result.claims is None:
+            response = unauthorized_response(result)
+            response["Cache-Control"] = "no-store"
+            return response
+        try:
+            body = read_body(request)
+        except BodyError:
+            body = {}
+        # As for sign-out: signed out, the protected landing page would only bounce.
+        callback = safe_redirect_url(body.get("callbackUrl"), default=app_settings.SIGNIN_URL)
+        try:
+            JWTAuth.revoke_user(str(result.claims["sub"]))
+        except Exception as exc:  # every store backend fails in its own way
+            logger.warning("sign-out everywhere could not revoke: %s", type(exc).__name__)
+            answer: HttpResponse = error_response(
+                503, "revocation_unavailable", "Signed out here; revocation failed."
+            )
+        else:
+            answer = JsonResponse({"url": callback})
+            if wants_html(request):
+                answer = HttpResponseRedirect(callback, status=303)
+        delete_session_cookie(answer, request)
+        return answer
 
 
 @never_cache
@@ -329,7 +474,8 @@ class GoogleSignInView(View):
     """``POST signin/google``: keep a safe ``callbackUrl``, redirect to Google with ``state``.
 
     POST only (a GET would let any page start a sign-in), behind the sign-in
-    CSRF policy, never cached.
+    CSRF policy, never cached; throttled per client address like custom-login
+    (``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, its own count) before a session is written.
     """
 
     http_method_names = ("post", "options")
@@ -340,14 +486,33 @@ class GoogleSignInView(View):
         from social_core.actions import do_auth
 
         if browser_csrf_failure(request) is not None:
-            return error_response(403, "csrf_failed", "CSRF verification failed.")
+            return csrf_failure_response(request)
         try:
             body = read_body(request)
+        except BodyTooLarge:
+            return body_too_large()
         except BodyError:
             # No body at all is fine: callbackUrl is optional.
             if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
                 return error_response(400, "invalid_request", "Send a form or a JSON object.")
             body = {}
+        # The flow's state lives in the session: an unthrottled anonymous flood would
+        # write one session row per request.
+        try:
+            wait = throttle.check_client(request, "google-start")
+        except throttle.ClientAddressInvalid:
+            return error_response(
+                400, "invalid_client_address", "The client address assertion is not valid."
+            )
+        except Exception as exc:  # every store backend fails in its own way (or is full)
+            logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
+            return error_response(
+                503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"
+            )
+        if wait is not None:
+            return error_response(
+                429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
+            )
         backend = load_social_backend(request, self.backend_name)
         request.session[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
         response: HttpResponse = do_auth(backend)

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Start the example mesh locally: four services, one secret (Ctrl-C stops them all).
+# Start the example mesh locally: the Next.js front end and four services, one secret, all on the
+# host name 127.0.0.1 so that the browser shares the session cookie between Next.js and Django
+# (cookies are per host name, not per port). Ctrl-C stops them all.
+#   Next.js http://127.0.0.1:3000   (nextjs: NextAuth, the front end; open this one)
 #   Django  http://127.0.0.1:8000   (example_project, as `make run` starts it)
 #   Express http://127.0.0.1:8001   (services/express, jose)
 #   FastAPI http://127.0.0.1:8002   (services/fastapi, PyJWT)
 #   Go      http://127.0.0.1:8003   (services/go, gin + golang-jwt, built offline from Debian's sources)
-# `make mesh` runs it after setting up .venv and the Express service's node_modules.
+# `make mesh` runs it after setting up .venv, the node_modules and the Next.js build
+# (scripts/build-nextjs.sh). The token format and the NextAuth version are chosen here:
+#   NEXTAUTH_JWT_FORMAT=jws (default) | nextauth-v4 | authjs-v5     NEXTAUTH_VERSION=4 | 5
+# e.g. `NEXTAUTH_JWT_FORMAT=authjs-v5 make mesh` (Auth.js 5). Express, FastAPI and Go verify jws only.
 #
 # MESH_MODE=asymmetric make mesh: no secret anywhere. Django signs with an Ed25519 key (made once
 # under $TMPDIR, or NEXTAUTH_SIGNING_KEY_FILE) and publishes it at /.well-known/jwks.json; the
-# three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key.
+# three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key. The
+# Next.js front end is not started in this mode (sign in on Django's own page, or with curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,8 +27,24 @@ export DJANGO_DEBUG=1
 export NEXTAUTH_SECRET="${NEXTAUTH_SECRET:-dev-only-mesh-secret-change-me-0123456789abcdef}"
 export NEXTAUTH_SECRET_PREVIOUS="${NEXTAUTH_SECRET_PREVIOUS:-}"
 export NEXTAUTH_ISSUER="${NEXTAUTH_ISSUER:-}" NEXTAUTH_AUDIENCE="${NEXTAUTH_AUDIENCE:-}"
-export NEXTAUTH_JWT_FORMAT=jws HOST=127.0.0.1
+export NEXTAUTH_JWT_FORMAT="${NEXTAUTH_JWT_FORMAT:-jws}" HOST=127.0.0.1
 export NEXTAUTH_SECRET_FILE= # Django-only alternative to the variables above: not here
+if [ "$NEXTAUTH_JWT_FORMAT" = authjs-v5 ]; then
+  export NEXTAUTH_VERSION="${NEXTAUTH_VERSION:-5}"
+else
+  export NEXTAUTH_VERSION="${NEXTAUTH_VERSION:-4}"
+fi
+# Django reads and writes the cookie NextAuth uses; it sends the browser back to Next.js after
+# its own sign-in, and trusts the Next.js origin for browser posts.
+nextjs=http://127.0.0.1:3000
+if [ "$NEXTAUTH_VERSION" = 5 ]; then
+  export NEXTAUTH_COOKIE_NAME=authjs.session-token
+else
+  export NEXTAUTH_COOKIE_NAME=next-auth.session-token
+fi
+export NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=$nextjs CSRF_TRUSTED_ORIGINS=$nextjs
+export DJANGO_URL=http://127.0.0.1:8000 EXPRESS_URL=http://127.0.0.1:8001
+export FASTAPI_URL=http://127.0.0.1:8002 GO_URL=http://127.0.0.1:8003 NEXT_TELEMETRY_DISABLED=1
 mode=${MESH_MODE:-hs256}
 
 # Go in GOPATH mode over Debian's packages (no module downloads). Debian installs golang-jwt v4
@@ -52,7 +75,9 @@ sys.stdout.write(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEn
   # Django signs and holds the only private key; nobody holds a secret.
   export NEXTAUTH_JWT_FORMAT=jws-asymmetric NEXTAUTH_SIGNING_KEY_FILE=$key NEXTAUTH_SECRET= NEXTAUTH_SECRET_PREVIOUS=
   neighbour_env=(env NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json NEXTAUTH_SIGNING_KEY_FILE=)
-elif [ "$mode" != hs256 ]; then
+elif [ "$mode" = hs256 ]; then
+  bash scripts/build-nextjs.sh
+else
   echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
   exit 1
 fi
@@ -79,15 +104,33 @@ start example_project 8000 "$python" manage.py runserver 127.0.0.1:8000
 start example_project/services/express 8001 "${neighbour_env[@]}" node server.mjs
 start example_project/services/fastapi 8002 "${neighbour_env[@]}" "$python" -m uvicorn main:app --host 127.0.0.1 --port 8002
 start example_project/services/go 8003 "${neighbour_env[@]}" "$build/whoami-go"
+if [ "$mode" = asymmetric ]; then
+  cat <<EOF
 
+The mesh is up (asymmetric): Django signs with its private key and publishes
+http://127.0.0.1:8000/.well-known/jwks.json; Express, FastAPI and Go hold no secret and verify
+with that public key (no Next.js front end in this mode):
+EOF
+else
+  # next-auth 4 takes its own origin from NEXTAUTH_URL; Auth.js 5 finds it from the request.
+  if [ "$NEXTAUTH_VERSION" = 4 ]; then
+    start example_project/nextjs 3000 env NEXTAUTH_URL=$nextjs ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
+  else
+    start example_project/nextjs 3000 ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
+  fi
+  cat <<EOF
+
+The mesh is up (NextAuth $NEXTAUTH_VERSION, token format $NEXTAUTH_JWT_FORMAT); open the front end:
+  $nextjs   (sign in as demo@example.com / demo-password; http://localhost:3000 shares no cookie with Django)
+Every service verifies the same token with the same secret:
+EOF
+fi
 cat <<EOF
-
-The mesh is up ($mode); every service verifies the same token$([ "$mode" = asymmetric ] && echo ", with Django's public key" || echo " with the same secret"):
   TOKEN=\$(curl -s http://127.0.0.1:8000/api/auth/custom-login -H 'Content-Type: application/json' \\
     -d '{"email": "demo@example.com", "password": "demo-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8000/api/me/
   for port in 8001 8002 8003; do curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:\$port/whoami; echo; done
-Ctrl-C stops all four.
+Ctrl-C stops them all.
 
 EOF
 # Stop everything as soon as one service exits (a port in use, a crash) or on Ctrl-C.

@@ -2,7 +2,9 @@
 # Install the Debian packages the end-to-end tests need, if missing:
 #   Go with gin and golang-jwt (the Go neighbour service, built offline in GOPATH mode),
 #   Chromium and its driver (the headless browser test).
-# As root it runs apt-get; otherwise it says what is missing and fails.
+# As root on Debian it runs apt-get. Elsewhere (not root, or no apt-get) it says what is missing
+# and carries on, so `make test` still runs and those tests skip, each saying what to install;
+# with CI=true a missing package fails here, since CI must run everything.
 set -euo pipefail
 
 packages=(
@@ -19,10 +21,14 @@ for pkg in "${packages[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "Missing Debian packages: ${missing[*]}" >&2
-  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
+  echo "Install them with: sudo apt-get install -y ${missing[*]} (or your system's equivalents)" >&2
+  if [ "${CI:-}" = "true" ]; then
+    exit 1
+  fi
+  echo "Carrying on: the tests that need them will be skipped." >&2
+  exit 0
 fi
 echo "Installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

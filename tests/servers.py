@@ -49,7 +49,12 @@ EXAMPLE = ROOT / "example_project"
 
 @contextlib.contextmanager
 def running(
-    command: list[str], health_url: str, *, cwd: Path, env: Mapping[str, str]
+    command: list[str],
+    health_url: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float = 30,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``command``, wait until ``health_url`` answers, stop it (and its children) after."""
     proc = subprocess.Popen(
@@ -61,7 +66,7 @@ def running(
         start_new_session=True,
     )
     try:
-        wait_until_up(health_url, proc)
+        wait_until_up(health_url, proc, timeout)
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):

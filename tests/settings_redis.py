@@ -1,4 +1,4 @@
-"""The test settings with the default cache in Redis: what several service instances share."""
+"""The test settings with Redis: the state store (and the cache) several instances share."""
 
 from __future__ import annotations
 
@@ -13,3 +13,6 @@ CACHES = {
         "KEY_PREFIX": os.environ.get("TEST_CACHE_PREFIX", "tests"),
     }
 }
+# The state store: revocations, cut-offs and login counters, shared by the processes.
+NEXTAUTH_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+NEXTAUTH_REDIS_KEY_PREFIX = os.environ.get("TEST_CACHE_PREFIX", "tests") + ":state:"

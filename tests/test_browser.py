@@ -2,35 +2,27 @@
 
 Debian's ``chromium`` and ``chromium-driver`` (``scripts/system-packages.sh``) against the
 example run as a real ``runserver`` process: the browser sends its own ``Origin``, ``Accept``
-and cookies, so this is the flow a user gets, not a reconstruction of it. Selenium is given
-both paths, so Selenium Manager never looks anything up.
+and cookies, so this is the flow a user gets, not a reconstruction of it (``tests/chromium.py``).
 """
 
 from __future__ import annotations
 
-import shutil
 import struct
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.conftest import require
+from tests.chromium import headless_chromium
 from tests.servers import example_server
 
 COOKIE = "next-auth.session-token"
 DASHBOARD_SIGNIN = "/signin/?callbackUrl=%2Fdashboard%2F"
-
-
-def find(name: str) -> str | None:
-    """``name`` on PATH, or in /usr/bin (where Debian puts it) when PATH is narrow."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/bin")
-    return found if found and Path(found).is_file() else None
 
 
 @pytest.fixture(scope="module")
@@ -42,40 +34,8 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """One headless Chromium per module (and per xdist worker), always quit afterwards."""
-    binary, driver_path = find("chromium"), find("chromedriver")
-    require(
-        binary is not None and driver_path is not None,
-        "chromium and chromedriver are needed (make system: the Debian chromium, chromium-driver)",
-    )
-    assert binary is not None
-    assert driver_path is not None
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(argument)
-    options.add_experimental_option(
-        "prefs",
-        {"credentials_enable_service": False, "profile.password_manager_enabled": False},
-    )
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    try:
-        driver.set_page_load_timeout(15)
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -112,7 +72,9 @@ def test_dashboard_signed_out_lands_on_the_signin_page(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
     callback = browser.find_element(By.CSS_SELECTOR, "#credentials [name=callbackUrl]")
     assert callback.get_attribute("value") == "/dashboard/"
-    assert browser.find_element(By.ID, "google").is_displayed()
+    # Google is not configured in this example run: no button that leads nowhere.
+    assert browser.find_elements(By.ID, "google") == []
+    assert browser.find_element(By.ID, "demo-accounts").is_displayed()
 
 
 def test_sign_in_form_lands_on_the_dashboard_with_an_httponly_cookie(
@@ -160,11 +122,13 @@ def test_sign_out_returns_to_signin_and_the_token_is_gone(
     wait_for_url(browser, f"{example}{DASHBOARD_SIGNIN}")
 
 
-def test_dashboard_screenshot_renders(
-    browser: webdriver.Chrome, example: str, tmp_path: Path
-) -> None:
-    sign_in(browser, example)
-    shot = tmp_path / "dashboard.png"
+SCREENSHOTS = Path(tempfile.gettempdir()) / "django-nextauth-jwt-screenshots"
+
+
+def assert_screenshot(browser: webdriver.Chrome, name: str) -> Path:
+    """Save the page as ``SCREENSHOTS/name`` (printed, to be looked at) and check it is a page."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shot = SCREENSHOTS / name
     assert browser.save_screenshot(str(shot))
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -172,3 +136,16 @@ def test_dashboard_screenshot_renders(
     assert width >= 800
     assert height >= 600
     assert len(data) > 15_000, f"{len(data)} bytes: a blank page?"
+    print(f"screenshot: {shot}")
+    return shot
+
+
+def test_dashboard_screenshot_renders(browser: webdriver.Chrome, example: str) -> None:
+    sign_in(browser, example)
+    assert_screenshot(browser, "example-dashboard.png")
+
+
+def test_signin_page_screenshot_renders(browser: webdriver.Chrome, example: str) -> None:
+    browser.get(f"{example}/signin/?error=CredentialsSignin")
+    assert browser.find_element(By.ID, "error").text == "Wrong email or password."
+    assert_screenshot(browser, "example-signin.png")

@@ -136,8 +136,65 @@ def test_revocation_flags_must_be_booleans_e030(settings: Any, name: str, value:
 
 
 @pytest.mark.parametrize("name", ["NEXTAUTH_REVOCATION_CACHE", "NEXTAUTH_THROTTLE_CACHE"])
-def test_unknown_cache_alias_is_e031(settings: Any, name: str) -> None:
-    assert ids(settings, **{name: "redis"}) == ["nextauth_jwt.E031"]
+def test_retired_cache_alias_settings_are_e031(settings: Any, name: str) -> None:
+    # Read no more: a deployment relying on them would silently lose its shared deny-list.
+    assert ids(settings, **{name: "default"}) == ["nextauth_jwt.E031"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"NEXTAUTH_REDIS_URL": "127.0.0.1:6379"},
+        {"NEXTAUTH_REDIS_URL": "http://redis:6379/0"},
+        {"NEXTAUTH_REDIS_URL": ""},
+        {"NEXTAUTH_REDIS_KEY_PREFIX": ""},
+        {"NEXTAUTH_REDIS_KEY_PREFIX": " app:"},
+        {"NEXTAUTH_REDIS_KEY_PREFIX": 5},
+    ],
+)
+def test_bad_state_store_settings_are_e038(settings: Any, overrides: dict[str, Any]) -> None:
+    assert ids(settings, **overrides) == ["nextauth_jwt.E038"]
+
+
+def test_redis_url_without_redis_py_is_e038(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a)
+    )
+    assert ids(settings, NEXTAUTH_REDIS_URL="redis://127.0.0.1:6379/0") == ["nextauth_jwt.E038"]
+
+
+@pytest.mark.parametrize("value", ["redis://127.0.0.1:6379/2", "rediss://r:6380/0", None])
+def test_good_redis_urls_pass(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_REDIS_URL=value) == []
+
+
+@pytest.mark.parametrize("value", [0, 601, "60", 1.5, None])
+def test_bad_client_address_max_age_is_e039(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_CLIENT_ADDRESS_MAX_AGE=value) == ["nextauth_jwt.E039"]
+
+
+@pytest.mark.parametrize("value", ["", " .example.com", ".example.com; Path=/x", 5])
+def test_bad_cookie_domain_is_e040(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_COOKIE_DOMAIN=value) == ["nextauth_jwt.E040"]
+
+
+def test_cookie_domain_on_a_host_prefixed_cookie_is_e040(settings: Any) -> None:
+    assert ids(settings, NEXTAUTH_COOKIE_DOMAIN=".example.com") == []
+    assert ids(settings, NEXTAUTH_COOKIE_NAME="__Host-session") == ["nextauth_jwt.E040"]
+
+
+def test_cookie_auth_on_plain_views_without_csrf_middleware_is_e041(settings: Any) -> None:
+    base = list(settings.MIDDLEWARE)
+    with_ours = [*base, "django_nextauth_jwt.middleware.NextAuthJWTMiddleware"]
+    assert ids(settings, MIDDLEWARE=with_ours) == []
+    without_csrf = [m for m in with_ours if not m.endswith("CsrfViewMiddleware")]
+    assert ids(settings, MIDDLEWARE=without_csrf) == ["nextauth_jwt.E041"]
+    # Without the middleware, plain views see no token: nothing to protect.
+    plain = [m for m in base if not m.endswith("CsrfViewMiddleware")]
+    assert ids(settings, MIDDLEWARE=plain) == []
 
 
 @pytest.mark.parametrize("value", ["", "//evil.example", "https://evil.example", "home", None])
@@ -183,6 +240,11 @@ def test_bad_max_password_length_is_e036(settings: Any, value: Any) -> None:
     assert ids(settings, NEXTAUTH_MAX_PASSWORD_LENGTH=value) == ["nextauth_jwt.E036"]
 
 
+@pytest.mark.parametrize("value", [0, 1023, 2 * 1024 * 1024, "8192", True, None])
+def test_bad_max_body_size_is_e042(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_MAX_BODY_SIZE=value) == ["nextauth_jwt.E042"]
+
+
 def test_social_pipeline_without_issue_token_is_e037(settings: Any) -> None:
     pipeline = [p for p in settings.SOCIAL_AUTH_PIPELINE if not p.endswith("issue_token")]
     assert ids(settings, SOCIAL_AUTH_PIPELINE=pipeline) == ["nextauth_jwt.E037"]
@@ -201,12 +263,15 @@ def test_per_process_revocation_cache_warns_on_deploy_w001(settings: Any) -> Non
     settings.NEXTAUTH_REVOCATION = False
     assert check_deployment() == []
     settings.NEXTAUTH_REVOCATION = True
+    # A Redis *cache* is not enough: the deny-list lives in its own store now.
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/15",
         }
     }
+    assert [m.id for m in check_deployment()] == ["nextauth_jwt.W001"]
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:6379/15"
     assert check_deployment() == []
 
 

@@ -42,6 +42,24 @@ def test_nextauth_token_unknown_user_is_an_error() -> None:
         run("nextauth_token", "--email", "nobody@example.com")
 
 
+@pytest.mark.django_db
+def test_nextauth_token_on_an_empty_database_says_how_to_get_a_user() -> None:
+    with pytest.raises(CommandError) as caught:
+        run("nextauth_token", "--email", "nobody@example.com")
+    assert "The database has no users yet" in str(caught.value)
+    assert "createsuperuser" in str(caught.value)
+    assert "--claims" in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_nextauth_token_unknown_email_among_users_names_the_miss(django_user_model: Any) -> None:
+    django_user_model.objects.create_user("grace", "grace@example.com", "pw")
+    with pytest.raises(CommandError) as caught:
+        run("nextauth_token", "--email", "nobody@example.com")
+    assert "No user has that email" in str(caught.value)
+    assert "no users yet" not in str(caught.value)
+
+
 def test_nextauth_token_mints_for_claims_in_a_chosen_format(settings: Any) -> None:
     settings.NEXTAUTH_ACCEPTED_FORMATS = ["jws", "authjs-v5"]
     token = run(
@@ -88,3 +106,48 @@ def test_nextauth_decode_refusal_exits_non_zero_with_the_code(token: str, code: 
         run("nextauth_decode", token)
     assert info.value.returncode == 1
     assert forge.SECRET not in str(info.value)
+
+
+def decode_to(token: str, stream: Any) -> Any:
+    call_command("nextauth_decode", token, stdout=stream)
+    stream.flush()
+    return stream
+
+
+def test_decode_prints_bidi_overrides_zero_width_and_escape_sequences_escaped() -> None:
+    hostile = {
+        "name": "\u202eevil\u2066txt.exe\u2069",
+        "note": "zero\u200bwidth\u2028line",
+        "ansi": "\x1b[31mred\x1b]8;;http://evil/\x07",
+        "tag": "a\U000e0041b",
+    }
+    token = forge.jws(forge.claims(**hostile))
+    printed = run("nextauth_decode", token)
+    for raw in ("\u202e", "\u2066", "\u2069", "\u200b", "\u2028", "\x1b", "\x07", "\U000e0041"):
+        assert raw not in printed
+    assert "\\u202e" in printed
+    assert "\\udb40\\udc41" in printed  # a non-BMP format character as a JSON surrogate pair
+    decoded = json.loads(printed)
+    assert {k: decoded[k] for k in hostile} == hostile
+
+
+def test_decode_of_a_lone_surrogate_claim_does_not_crash_a_utf8_terminal() -> None:
+    token = forge.jws(forge.claims(name="a\ud800b"))
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    refusal = None
+    try:
+        decode_to(token, stream)
+    except CommandError as exc:  # refusing such a claim at verification is fine too
+        refusal = str(exc)
+    if refusal is not None:
+        assert refusal.startswith("refused")
+        return
+    printed = stream.buffer.getvalue().decode("utf-8")
+    assert "a\\ud800b" in printed
+
+
+def test_decode_on_an_ascii_terminal_prints_non_ascii_claims_escaped_not_a_crash() -> None:
+    token = forge.jws(forge.claims(name="Ad\u00e1 \U0001f600"))
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    printed = decode_to(token, stream).buffer.getvalue().decode("ascii")
+    assert json.loads(printed)["name"] == "Ad\u00e1 \U0001f600"

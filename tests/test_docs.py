@@ -11,8 +11,8 @@ ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def test_every_setting_read_by_conf_has_a_readme_heading_and_back() -> None:
-    source = (ROOT / "django_nextauth_jwt" / "conf.py").read_text()
+def test_every_setting_read_by_the_package_has_a_readme_heading_and_back() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "django_nextauth_jwt").rglob("*.py"))
     read = set(re.findall(r'getattr\(settings, "(NEXTAUTH_[A-Z_]+)"', source))
     documented = set(re.findall(r"^### `(NEXTAUTH_[A-Z_]+): ", README, re.MULTILINE))
     assert read

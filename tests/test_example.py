@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -97,12 +98,56 @@ def test_protected_page_redirects_to_signin_then_shows_the_user(example: str) ->
     assert re.search(rb"Signed in as <strong>demo@example.com</strong>", body)
 
 
-def test_signin_page_offers_both_ways_in(example: str) -> None:
+def test_signin_page_without_google_configured_shows_no_google_button(example: str) -> None:
     status, _, body = http("GET", f"{example}/signin/?callbackUrl=%2Fdashboard%2F")
     assert status == 200
     assert b'action="/api/auth/custom-login"' in body
-    assert b'action="/api/auth/signin/google"' in body
     assert b'name="callbackUrl" value="/dashboard/"' in body
+    # An empty client_id would only send people to an error page at Google.
+    assert b"signin/google" not in body
+    assert b"Sign in with Google" not in body
+
+
+def test_signin_page_offers_google_once_it_is_configured(tmp_path: Path) -> None:
+    env = {"GOOGLE_CLIENT_ID": "example-id.apps.googleusercontent.com"}
+    with example_server(tmp_path, env=env) as base:
+        status, _, body = http("GET", f"{base}/signin/?callbackUrl=%2Fdashboard%2F")
+    assert status == 200
+    assert b'action="/api/auth/custom-login"' in body
+    assert b'action="/api/auth/signin/google"' in body
+
+
+def test_signin_page_shows_the_demo_accounts_in_development_only(
+    example: str, tmp_path: Path
+) -> None:
+    _, _, body = http("GET", f"{example}/signin/")
+    assert b"<code>demo@example.com</code> / <code>demo-password</code>" in body
+    assert b"Development mode" in body
+    production = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "NEXTAUTH_SECRET": "p" * 40,
+    }
+    with example_server(tmp_path, env=production) as base:
+        _, _, body = http("GET", f"{base}/signin/")
+    assert b"<form" in body
+    assert b"demo-password" not in body
+    assert b"Development mode" not in body
+
+
+def test_dashboard_shows_times_in_utc_and_in_words(example: str) -> None:
+    _, cookie = sign_in(example, "demo@example.com", "demo-password")
+    status, _, body = http("GET", f"{example}/dashboard/", headers={"Cookie": cookie})
+    assert status == 200
+    text = body.decode()
+    expires = re.search(r"expires in (.+?), on (\d+ \w+ \d{4}, \d\d:\d\d) UTC", text)
+    assert expires, text[:2000]
+    assert re.fullmatch(r"4\xa0weeks(, [12]\xa0days?)?", expires[1]), expires[1]
+    when = dt.datetime.strptime(expires[2], "%d %B %Y, %H:%M").replace(tzinfo=dt.timezone.utc)
+    lifetime = when - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(days=29, hours=23) < lifetime <= dt.timedelta(days=30)
+    # Time claims are shown as UTC dates, the raw number only beside them.
+    assert re.search(r"<th>exp</th><td>\d+ \w+ \d{4}, \d\d:\d\d:\d\d UTC", text)
 
 
 def test_demo_user_creation_is_idempotent_and_prints_curl(tmp_path: Path) -> None:

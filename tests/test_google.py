@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.test import Client
 from social_django.models import UserSocialAuth
 
@@ -34,7 +35,7 @@ from tests.test_redirects import OPEN_REDIRECT_PAYLOADS
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 SIGNIN = "/api/auth/signin/google"
 CALLBACK = "/api/auth/callback/google"
@@ -46,6 +47,12 @@ SIGNIN_PAGE = "/login"
 GOOGLE_SUB = default_profile()["sub"]
 
 User = get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Sign-in starts are throttled per client address, and every test is 127.0.0.1.
+    caches["default"].clear()
 
 
 @pytest.fixture(scope="module")

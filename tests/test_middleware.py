@@ -265,12 +265,7 @@ def test_async_stack_with_a_networked_deny_list_runs_off_the_event_loop(settings
 
     from django_nextauth_jwt import revocation
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:6379/15"
     threads: list[str] = []
     monkeypatch.setattr(
         revocation,

@@ -82,3 +82,89 @@ def test_wrong_password_gives_nextauth_no_session(
         op, email="demo@example.com", password="wrong", djangoUrl=base, secret=SECRET, format=fmt
     )
     assert cookie not in result["cookies"]
+
+
+def test_nextauth_sign_out_reaches_django_and_refuses_every_copy_of_the_session(
+    node: NodeBridge, deployment: tuple[str, str, str, str]
+) -> None:
+    base, op, fmt, cookie = deployment
+    version = op.split(".")[0]
+    args = {"djangoUrl": base, "secret": SECRET, "format": fmt}
+    signed_in = node.call(op, email="demo@example.com", password="demo-password", **args)
+    first = signed_in["cookies"][cookie]
+    # A NextAuth refresh re-encodes the session: a second, different, valid copy.
+    refreshed = node.call(f"{version}.session", cookies=signed_in["cookies"], **args)
+    second = refreshed["cookies"][cookie]
+    assert second != first
+    claims = [get(f"{base}/api/me/", {"Authorization": f"Bearer {t}"}) for t in (first, second)]
+    assert [status for status, _ in claims] == [200, 200]
+    sids = {body["claims"]["sid"] for _, body in claims}
+    assert len(sids) == 1  # one session, kept across the refresh by the jwt callback
+    assert all(
+        body["claims"]["auth_time"] == claims[0][1]["claims"]["auth_time"] for _, body in claims
+    )
+    # Signing out in the Next.js app, with the refreshed cookie.
+    signed_out = node.call(f"{version}.signout", cookies=refreshed["cookies"], **args)
+    assert cookie not in signed_out["cookies"]
+    for token in (first, second):
+        status, body = get(f"{base}/api/me/", {"Authorization": f"Bearer {token}"})
+        assert (status, body["code"]) == (401, "token_revoked")
+
+
+def test_client_address_header_signed_in_node_is_accepted_by_django(node: NodeBridge) -> None:
+    from django.test import RequestFactory
+
+    from django_nextauth_jwt.throttle import client_address
+
+    headers = node.call(
+        "django.clientAddressHeader",
+        headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"},
+        secret=SECRET,
+    )
+    request = RequestFactory().post(
+        "/", HTTP_X_NEXTAUTH_CLIENT_ADDRESS=headers["x-nextauth-client-address"]
+    )
+    assert client_address(request) == "203.0.113.7"
+    # Two proxies in front of Next.js: the entry the outer one wrote.
+    headers = node.call(
+        "django.clientAddressHeader",
+        headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.8, 10.0.0.2"},
+        secret=SECRET,
+        proxyCount=2,
+    )
+    assert headers["x-nextauth-client-address"].startswith("203.0.113.8;")
+    assert node.call("django.clientAddressHeader", headers={}, secret=SECRET) == {}
+
+
+@pytest.mark.parametrize("op", ["v4.signin", "v5.signin"])
+def test_failures_through_nextjs_no_longer_lock_out_other_people(
+    node: NodeBridge, tmp_path_factory: pytest.TempPathFactory, op: str
+) -> None:
+    cookie = "next-auth.session-token" if op == "v4.signin" else "authjs.session-token"
+    env = {
+        "NEXTAUTH_SECRET": SECRET,
+        "NEXTAUTH_COOKIE_NAME": cookie,
+        "LOGIN_ATTEMPTS_PER_CLIENT": "3",  # the per-client budget, small for a fast test
+    }
+    with example_server(tmp_path_factory.mktemp("lockout"), env) as base:
+        args = {"djangoUrl": base, "secret": SECRET, "format": "jws"}
+        attacker = {"X-Forwarded-For": "198.51.100.66"}
+        for i in range(4):  # over the attacker's budget: the last one is throttled
+            result = node.call(
+                op, email=f"nobody{i}@example.com", password="x", headers=attacker, **args
+            )
+            assert cookie not in result["cookies"]
+        # Someone else, signing in through the same Next.js server from their own address.
+        result = node.call(
+            op,
+            email="demo@example.com",
+            password="demo-password",
+            headers={"X-Forwarded-For": "203.0.113.7"},
+            **args,
+        )
+        assert cookie in result["cookies"]
+        # And the attacker is still throttled, though every call came from one Next.js server.
+        result = node.call(
+            op, email="demo@example.com", password="demo-password", headers=attacker, **args
+        )
+        assert cookie not in result["cookies"]

@@ -7,25 +7,14 @@ import time
 from typing import Any
 
 import pytest
-from django.core.cache import caches
 
 from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
+from django_nextauth_jwt.store import memory_store
 from tests import forge
 
 SEED = {"id": "7", "email": "ada@example.com"}
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {"socket_connect_timeout": 0.2},
-    }
-}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    caches["default"].clear()
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def test_revoked_token_is_refused_and_others_are_not() -> None:
@@ -38,12 +27,21 @@ def test_revoked_token_is_refused_and_others_are_not() -> None:
     assert JWTAuth.authenticate_token(token).error == "token_revoked"
 
 
-def test_revocation_lasts_until_expiry_plus_leeway() -> None:
-    token = JWTAuth.create(SEED, max_age=100)
+def test_token_revocation_lasts_until_expiry_plus_leeway() -> None:
+    token = forge.jws(forge.claims(exp=int(time.time()) + 100))  # no sid: the token itself
     JWTAuth.revoke(token)
-    key = next(iter(caches["default"]._cache))  # type: ignore[attr-defined]
-    expires_in = caches["default"]._expire_info[key] - time.time()  # type: ignore[attr-defined]
-    assert 100 < expires_in <= 115
+    table = memory_store()._revocations
+    ((_, expires),) = table.entries.values()
+    assert 100 < expires - time.monotonic() <= 115
+
+
+def test_session_revocation_lasts_a_whole_session_lifetime(settings: Any) -> None:
+    # Another copy of the session may have been minted just before sign-out, with a full
+    # NEXTAUTH_MAX_AGE ahead of it: the session entry outlives this copy's exp.
+    settings.NEXTAUTH_MAX_AGE = 1000
+    JWTAuth.revoke(JWTAuth.create(SEED, max_age=100))
+    ((_, expires),) = memory_store()._revocations.entries.values()
+    assert 1000 < expires - time.monotonic() <= 1015
 
 
 def test_token_without_jti_is_revoked_by_the_token_itself() -> None:
@@ -80,7 +78,7 @@ def test_unreachable_store_fails_closed_by_default(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = JWTAuth.create(SEED)
-    settings.CACHES = DEAD_REDIS
+    settings.NEXTAUTH_REDIS_URL = DEAD_REDIS
     with caplog.at_level(logging.WARNING), pytest.raises(exc.RevocationUnavailable) as info:
         JWTAuth.verify(token)
     assert info.value.code == "revocation_unavailable"
@@ -91,16 +89,54 @@ def test_unreachable_store_fails_closed_by_default(
 
 def test_unreachable_store_fails_open_when_configured(settings: Any) -> None:
     token = JWTAuth.create(SEED)
-    settings.CACHES = DEAD_REDIS
+    settings.NEXTAUTH_REDIS_URL = DEAD_REDIS
     settings.NEXTAUTH_REVOCATION_FAIL_OPEN = True
     assert JWTAuth.verify(token)["id"] == "7"
 
 
-def test_redis_deny_list_is_shared_between_cache_connections(redis_cache: str) -> None:
+def test_redis_deny_list_is_shared_between_store_connections(redis_store: str) -> None:
     token = JWTAuth.create(SEED)
     JWTAuth.revoke(token)
-    # A second connection to the same Redis (another process would have one) sees it.
-    caches["default"].close()
+    # A second client of the same Redis (another process would have one) sees it.
+    from django_nextauth_jwt.store import RedisStore
+
+    other = RedisStore(redis_store, settings_prefix())
+    assert any(v is not None for v in other.get_many(["x", *_keys_of(token)]))
     with pytest.raises(exc.TokenRevoked):
         JWTAuth.verify(token)
     assert JWTAuth.verify(JWTAuth.create(SEED))["id"] == "7"
+
+
+def settings_prefix() -> str:
+    from django_nextauth_jwt.conf import app_settings
+
+    return app_settings.REDIS_KEY_PREFIX
+
+
+def _keys_of(token: str) -> list[str]:
+    from django_nextauth_jwt import revocation
+
+    claims = _claims(token)
+    return [k for k in (revocation.session_key(claims), revocation.token_key(claims, token)) if k]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    from django_nextauth_jwt.claims import validated
+    from django_nextauth_jwt.policy import policy
+    from django_nextauth_jwt.tokens import decode
+
+    return validated(decode(token), now=None, pol=policy())
+
+
+def test_redis_tests_leave_nothing_behind_in_the_shared_redis(redis_prefix: str) -> None:
+    from django.core.cache.backends.redis import RedisCache
+
+    from tests.conftest import REDIS_URL, delete_prefixed
+
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": redis_prefix})
+    for i in range(3):
+        cache.set(f"nextauth_jwt:rv:{i}", 1, timeout=30 * 24 * 3600)
+    assert cache.get("nextauth_jwt:rv:1") == 1
+    assert delete_prefixed(redis_prefix) == 3
+    assert cache.get("nextauth_jwt:rv:1") is None
+    assert delete_prefixed(redis_prefix) == 0

@@ -5,15 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import caches
 from django.test import RequestFactory
 
 from django_nextauth_jwt.throttle import check_login, client_address
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    caches["default"].clear()
 
 
 def request(remote: str = "203.0.113.7", xff: str | None = None) -> Any:
@@ -58,12 +52,16 @@ def test_per_client_limit_cannot_be_dodged_by_rotating_forwarded_for(settings: A
     assert all(w is not None for w in waits[3:])
 
 
-def test_counters_live_in_redis_when_configured(redis_cache: str, settings: Any) -> None:
+def test_counters_live_in_redis_when_configured(redis_store: str, settings: Any) -> None:
+    from django_nextauth_jwt.store import RedisStore, current, memory_store
+
     settings.NEXTAUTH_LOGIN_RATE_PER_ACCOUNT = (2, 60)
     assert check_login(request(), "a@example.com") is None
-    caches["default"].close()
+    current().client.close()  # type: ignore[attr-defined]  # a new connection, as another process
+    assert isinstance(current(), RedisStore)
     assert check_login(request(), "a@example.com") is None
     assert check_login(request(), "a@example.com") is not None
+    assert len(memory_store()) == 0
 
 
 @pytest.mark.parametrize(

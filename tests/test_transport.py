@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from django_nextauth_jwt.csrf import csrf_failure_reason, nextauth_csrf_valid
-from django_nextauth_jwt.exceptions import TokenMalformed
+from django_nextauth_jwt.exceptions import TokenAmbiguous, TokenMalformed
 from django_nextauth_jwt.transport import (
     Credentials,
     delete_session_cookie,
@@ -106,11 +106,10 @@ def test_contiguous_chunks_are_reassembled_in_numeric_order(settings):
     [
         {f"{COOKIE}.1": "b"},  # no .0
         {f"{COOKIE}.0": "a", f"{COOKIE}.2": "c"},  # gap
-        {COOKIE: "x", f"{COOKIE}.0": "a"},  # both forms
         {f"{COOKIE}.0": "a", f"{COOKIE}.1": ""},  # empty chunk
         {f"{COOKIE}.{i}": "a" for i in range(9)},  # over the default cap of 8
     ],
-    ids=["missing-0", "gap", "exact-and-chunks", "empty-chunk", "too-many"],
+    ids=["missing-0", "gap", "empty-chunk", "too-many"],
 )
 def test_broken_chunk_sets_are_malformed(cookies):
     with pytest.raises(TokenMalformed):
@@ -251,10 +250,10 @@ def test_written_chunks_read_back_as_the_same_token():
 
 
 def test_delete_expires_cookie_and_every_chunk_present():
-    req = request(cookies={f"{COOKIE}.0": "a", f"{COOKIE}.1": "b", f"{COOKIE}.20": "c"})
+    req = request(cookies={f"{COOKIE}.0": "a", f"{COOKIE}.1": "b", f"{COOKIE}.7": "c"})
     response = HttpResponse()
     delete_session_cookie(response, req)
-    for name in (COOKIE, f"{COOKIE}.0", f"{COOKIE}.1", f"{COOKIE}.20"):
+    for name in (COOKIE, f"{COOKIE}.0", f"{COOKIE}.1", f"{COOKIE}.7"):
         assert response.cookies[name]["max-age"] == 0
         assert response.cookies[name]["path"] == "/"
 
@@ -385,7 +384,7 @@ def test_fuzzed_headers_and_cookies_never_raise_anything_else(header, cookies):
     req = request({"HTTP_AUTHORIZATION": header} if header is not None else {}, cookies)
     try:
         creds = get_credentials(req)
-    except TokenMalformed:
+    except (TokenMalformed, TokenAmbiguous):
         return
     assert creds is None or isinstance(creds.token, str)
 

@@ -19,7 +19,7 @@ from django_nextauth_jwt.users import (
 )
 from tests.request_helpers import MIDDLEWARE, bearer, make_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 User = get_user_model()
 ME = "/api/me/"
 

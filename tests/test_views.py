@@ -22,7 +22,7 @@ SIGNOUT = "/api/auth/signout"
 COOKIE = "next-auth.session-token"
 PASSWORD = "correct horse battery staple"
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +61,7 @@ def test_login_with_email_returns_token_user_and_cookie(client: Client, user: An
     response = login(client, email="ada@example.com", password=PASSWORD, callbackUrl="/after")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"token", "user", "expires", "url"}
+    assert set(body) == {"token", "user", "expires", "url", "sid"}
     assert body["user"] == {
         "name": "Ada Lovelace",
         "email": "ada@example.com",
@@ -211,7 +211,7 @@ def test_inactive_user_cannot_log_in(client: Client, user: Any) -> None:
         ("application/json", '{"email": "ada@example.com", "password": 5}'),
         ("application/json", '{"email": ["a"], "password": "x"}'),
         ("application/json", '{"password": "x"}'),
-        ("application/json", "[" * 100_000),
+        ("application/json", "[" * 5000),  # deeper than json's recursion limit
         ("text/plain", "email=ada@example.com&password=x"),
         ("application/xml", "<login/>"),
     ],
@@ -416,13 +416,7 @@ def test_signout_when_revocation_store_is_down_is_503_and_clears_cookie(
     client: Client, settings: Any
 ) -> None:
     token = JWTAuth.create({"id": "9"})
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     # The default fail-closed policy: the token no longer verifies, yet sign-out
     # must still try to revoke it, and say that it could not.
     response = client.post(SIGNOUT, HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -447,13 +441,7 @@ def test_set_cookie_header_is_a_single_valid_cookie(client: Client, user: Any) -
 def test_login_when_the_throttle_store_is_down_is_503_not_500(
     client: Client, user: Any, settings: Any
 ) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = login(client, email="ada@example.com", password=PASSWORD)
     assert (response.status_code, response.json()["code"]) == (503, "throttle_unavailable")
     assert response["Retry-After"] == "5"
@@ -517,3 +505,28 @@ def test_failed_form_login_keeps_the_signin_urls_own_query(
         LOGIN, {"email": "ada@example.com", "password": "nope"}, HTTP_ACCEPT="text/html"
     )
     assert response["Location"] == "/signin/?theme=dark&error=CredentialsSignin&callbackUrl=%2F"
+
+
+@pytest.mark.parametrize("path", [LOGIN, SIGNOUT, "/api/auth/signin/google"])
+def test_a_browser_form_failing_csrf_goes_back_to_sign_in_not_to_raw_json(
+    settings: Any, path: str
+) -> None:
+    settings.NEXTAUTH_SIGNIN_URL = "/signin/"
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "x" * 32  # a browser with a stale form: cookie, no token
+    form = client.post(
+        path,
+        {"email": "ada@example.com", "password": "pw"},
+        HTTP_ACCEPT="text/html,application/xhtml+xml",
+        HTTP_ORIGIN="https://evil.example",
+    )
+    assert (form.status_code, form["Location"]) == (303, "/signin/?error=MissingCSRF")
+    api = client.post(path, {"email": "ada@example.com"}, HTTP_ORIGIN="https://evil.example")
+    assert (api.status_code, api.json()["code"]) == (403, "csrf_failed")
+
+
+def test_signout_without_a_callback_url_points_at_the_sign_in_page(settings: Any) -> None:
+    settings.NEXTAUTH_SIGNIN_URL = "/signin/"
+    settings.NEXTAUTH_LOGIN_REDIRECT_URL = "/dashboard/"
+    response = Client().post(SIGNOUT, data="{}", content_type="application/json")
+    assert (response.status_code, response.json()) == (200, {"url": "/signin/"})

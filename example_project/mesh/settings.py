@@ -67,6 +67,7 @@ TEMPLATES = [
 ]
 STATIC_URL = "static/"
 USE_TZ = True
+TIME_ZONE = "UTC"  # the pages show times in UTC, and say so
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Embedded defaults: SQLite and the local-memory cache. Production: DATABASE_URL-style
@@ -92,6 +93,11 @@ if os.environ.get("REDIS_URL"):
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["REDIS_URL"],
     }
+# Revocations, session cut-offs and login counters: their own store, shared through Redis by
+# every process and instance (the embedded per-process store without it).
+NEXTAUTH_REDIS_URL = os.environ.get("NEXTAUTH_REDIS_URL") or os.environ.get("REDIS_URL") or None
+NEXTAUTH_REDIS_KEY_PREFIX = os.environ.get("NEXTAUTH_REDIS_KEY_PREFIX", "nextauth_jwt:")
+NEXTAUTH_LOGIN_RATE_PER_CLIENT = (int(os.environ.get("LOGIN_ATTEMPTS_PER_CLIENT", "20")), 300)
 
 # -- the mesh ------------------------------------------------------------------------------
 # The secret comes from NEXTAUTH_SECRET in the environment. Without one, DEBUG uses a public

@@ -1,4 +1,7 @@
-// Auth.js v5 (next-auth@5 / @auth/core): auth.js
+// Auth.js v5's configuration for the example app (NEXTAUTH_VERSION=5): lib/auth.ts passes it to
+// next-auth 5 (installed under the alias "next-auth-v5", next to next-auth 4) and adds the
+// sign-out event; middleware.ts verifies the same token (lib/session-token.ts).
+// In an app of your own (next-auth@5 installed as "next-auth"): auth.ts
 //
 //   import NextAuth from "next-auth";
 //   import { authConfig } from "./authjs-v5.mjs";
@@ -11,12 +14,18 @@
 //
 // Executed by django-nextauth-jwt's interop tests.
 import Credentials from "@auth/core/providers/credentials";
-import { authorizeWithDjango, callbacks } from "./django.mjs";
+import Google from "@auth/core/providers/google";
+import { encode as encodeV5 } from "@auth/core/jwt";
+import { authorizeWithDjango, callbacks, signOutEvent } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
-export function authConfig({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" } = {}) {
+export function authConfig({
+  format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws",
+  secureCookie = (process.env.AUTH_URL ?? process.env.NEXTAUTH_URL ?? "").startsWith("https:"),
+} = {}) {
+  const secret = process.env.AUTH_SECRET ?? process.env.NEXTAUTH_SECRET;
   return {
-    secret: process.env.AUTH_SECRET ?? process.env.NEXTAUTH_SECRET,
+    secret,
     trustHost: true,
     basePath: "/api/auth",
     session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
@@ -26,7 +35,23 @@ export function authConfig({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" }
         credentials: { email: { type: "email" }, password: { type: "password" } },
         authorize: authorizeWithDjango,
       }),
+      // Google, when its OAuth client is configured (redirect URI: <origin>/api/auth/callback/google).
+      ...(process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET
+        ? [Google({ clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET })]
+        : []),
     ],
     callbacks,
+    // Sign-out reaches Django: the session (its sid) is revoked there, in every copy. The v5
+    // key is salted with the session cookie's name (__Secure- on https).
+    events: {
+      signOut: signOutEvent((token) =>
+        (format === "jws" ? encode : encodeV5)({
+          token,
+          secret,
+          salt: `${secureCookie ? "__Secure-" : ""}authjs.session-token`,
+          maxAge: 60,
+        }),
+      ),
+    },
   };
 }

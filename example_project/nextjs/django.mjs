@@ -1,32 +1,106 @@
-// Sign people in against the Django service: NextAuth's Credentials provider calls
-// POST /api/auth/custom-login server to server (no cookies, no Origin: Django's
-// sign-in CSRF policy lets it through) and gets the user back.
+// The Next.js app's link to the Django service, shared by next-auth 4 (nextauth-v4.mjs) and
+// Auth.js 5 (authjs-v5.mjs):
+// - sign-in: NextAuth's Credentials provider calls POST /api/auth/custom-login server to server
+//   (no cookies, no Origin: Django's sign-in CSRF policy lets it through) and gets the user back;
+// - sign-out: NextAuth's sign-out deletes the browser's cookie and nothing else, so the token is
+//   POSTed as Bearer to Django's /api/auth/signout, which puts it on its deny-list.
 //
-// Executed by django-nextauth-jwt's interop tests.
-const DJANGO_URL = () => process.env.DJANGO_URL ?? "http://127.0.0.1:8000";
+// Executed by django-nextauth-jwt's interop tests and by the example app (lib/auth.ts).
+import { createHmac, randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 
-export async function authorizeWithDjango(credentials) {
+const DJANGO_URL = () => process.env.DJANGO_URL ?? "http://127.0.0.1:8000";
+const SECRET = () => process.env.AUTH_SECRET ?? process.env.NEXTAUTH_SECRET;
+
+/** The most characters of the session note a user can keep in the token (see `callbacks`). */
+export const MAX_NOTE_LENGTH = 6000;
+
+// The browser's address, signed with the shared secret: Django counts sign-in attempts per
+// browser, not per Next.js server (which would let anyone's failures lock everyone out). Only
+// a holder of the secret can sign it, so a browser calling Django directly cannot choose it.
+// NEXTAUTH_TRUSTED_PROXY_COUNT: the proxies in front of this server that append to
+// X-Forwarded-For (default 1: the entry the nearest one wrote).
+export function clientAddressHeader(request, secret = SECRET()) {
+  const headers = request?.headers;
+  const get = (name) => (typeof headers?.get === "function" ? headers.get(name) : headers?.[name]);
+  const hops = Number(process.env.NEXTAUTH_TRUSTED_PROXY_COUNT ?? "1");
+  const forwarded = String(get("x-forwarded-for") ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  const address = hops > 0 && forwarded.length >= hops ? forwarded[forwarded.length - hops] : undefined;
+  if (!secret || !address || !isIP(address)) return {};
+  const stamp = Math.floor(Date.now() / 1000);
+  const signature = createHmac("sha256", secret)
+    .update(`nextauth-client-address:v1|${address}|${stamp}`)
+    .digest("hex");
+  return { "x-nextauth-client-address": `${address};${stamp};${signature}` };
+}
+
+export async function authorizeWithDjango(credentials, request) {
   const email = credentials?.email;
   const password = credentials?.password;
   if (typeof email !== "string" || typeof password !== "string") return null;
   const response = await fetch(`${DJANGO_URL()}/api/auth/custom-login`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...clientAddressHeader(request),
+    },
     body: JSON.stringify({ email, password }),
   });
   if (!response.ok) return null; // 401 invalid_credentials, 429 throttled, ...
-  const { user } = await response.json();
-  // NextAuth puts `id` in the token's `sub`: the same id Django mints with.
-  return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role };
+  const { user, sid } = await response.json();
+  // NextAuth puts `id` in the token's `sub`: the same id Django mints with; `sid` names the session.
+  return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role, sid };
+}
+
+// events.signOut: tell Django, so that every copy of the session is refused there too. NextAuth
+// hands over the decoded token; `encodeToken` re-encodes it (same sid) for a Bearer sign-out.
+export function signOutEvent(encodeToken) {
+  return async ({ token }) => {
+    if (!token?.sub) return;
+    await signOutAtDjango(await encodeToken(token));
+  };
+}
+
+/**
+ * Revoke `token` (the encoded session token, as the browser held it) at Django. Failures are
+ * logged without the token and do not stop the NextAuth sign-out: the cookie goes either way.
+ */
+export async function signOutAtDjango(token) {
+  if (!token) return false;
+  try {
+    const response = await fetch(`${DJANGO_URL()}/api/auth/signout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    });
+    if (!response.ok) console.error(`Django sign-out refused: HTTP ${response.status}`);
+    return response.ok;
+  } catch (error) {
+    console.error(`Django sign-out failed: ${error?.name ?? "error"}`);
+    return false;
+  }
 }
 
 // The callbacks that carry `role` (and the Django id) from sign-in into the token
 // and from the token into the session, in both NextAuth 4 and Auth.js 5.
 export const callbacks = {
-  async jwt({ token, user }) {
+  async jwt({ token, user, trigger, session }) {
     if (user) {
       token.sub = String(user.id);
       if (user.role) token.role = user.role;
+      // One session, one sid (Django's, from custom-login), and when it was signed into:
+      // NextAuth keeps both across refreshes, so Django's sign-out and sign-out-everywhere
+      // reach every copy it re-encodes.
+      token.sid = typeof user.sid === "string" && user.sid ? user.sid : randomUUID();
+      token.auth_time = Math.floor(Date.now() / 1000);
+    }
+    token.sid ??= randomUUID(); // sessions from before this callback
+    token.auth_time ??= token.iat ?? Math.floor(Date.now() / 1000);
+    // `update({ note })` (next-auth/react, or a POST to /api/auth/session) lands here with
+    // whatever the browser sent: take the one field a user may change, never `sub` or `role`.
+    // A long note makes the token outgrow one cookie: NextAuth then splits it into chunks.
+    if (trigger === "update" && typeof session?.note === "string") {
+      token.note = session.note.slice(0, MAX_NOTE_LENGTH);
     }
     return token;
   },
@@ -35,6 +109,7 @@ export const callbacks = {
       session.user.id = token.sub;
       session.user.role = token.role ?? null;
     }
+    session.note = typeof token.note === "string" ? token.note : "";
     return session;
   },
 };

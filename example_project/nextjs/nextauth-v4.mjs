@@ -1,8 +1,13 @@
-// next-auth 4: pages/api/auth/[...nextauth].js
+// next-auth 4's options for the example app (NEXTAUTH_VERSION=4, the default): lib/auth.ts
+// serves them from app/api/auth/[...nextauth]/route.ts, adds the sign-out event, and reads the
+// session with getServerSession(); middleware.ts verifies the same token (lib/session-token.ts).
+// In an app of your own:
 //
+//   // app/api/auth/[...nextauth]/route.ts
 //   import NextAuth from "next-auth";
-//   import { authOptions } from "./nextauth-v4.mjs";
-//   export default NextAuth(authOptions());
+//   import { authOptions } from "@/nextauth-v4.mjs";
+//   const handler = NextAuth(authOptions());
+//   export { handler as GET, handler as POST };
 //
 // and wherever the token is read (API routes, middleware):
 //
@@ -16,16 +21,20 @@
 //
 // Executed by django-nextauth-jwt's interop tests.
 import Credentials from "next-auth/providers/credentials";
-import { authorizeWithDjango, callbacks } from "./django.mjs";
+import Google from "next-auth/providers/google";
+import * as nextAuthJwt from "next-auth/jwt";
+import { authorizeWithDjango, callbacks, signOutEvent } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
 // next-auth 4 is CommonJS: under Next.js's bundler the default import is the
 // provider; under plain Node ESM it is the module object holding it.
 const CredentialsProvider = Credentials.default ?? Credentials;
+const GoogleProvider = Google.default ?? Google;
 
 export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" } = {}) {
+  const secret = process.env.NEXTAUTH_SECRET;
   return {
-    secret: process.env.NEXTAUTH_SECRET,
+    secret,
     session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
     ...(format === "jws" ? { jwt: { encode, decode } } : {}),
     providers: [
@@ -34,7 +43,17 @@ export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" 
         credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
         authorize: authorizeWithDjango,
       }),
+      // Google, when its OAuth client is configured (redirect URI: <NEXTAUTH_URL>/api/auth/callback/google).
+      ...(process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET
+        ? [GoogleProvider({ clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET })]
+        : []),
     ],
     callbacks,
+    // Sign-out reaches Django: the session (its sid) is revoked there, in every copy.
+    events: {
+      signOut: signOutEvent((token) =>
+        (format === "jws" ? encode : nextAuthJwt.encode)({ token, secret, maxAge: 60 }),
+      ),
+    },
   };
 }

@@ -50,6 +50,7 @@ GENUINE = {
 GENUINE_SET = frozenset(GENUINE.values())
 KNOWN_CODES = {
     "token_missing",
+    "token_ambiguous",
     "token_malformed",
     "token_unsupported",
     "token_invalid",
@@ -379,6 +380,7 @@ def assert_login_refuses(body: dict[str, str]) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.db
 @property_settings(fuzz_examples=15_000)
 @given(
     st.dictionaries(
@@ -399,6 +401,7 @@ ANY_TEXT = st.text(
 
 
 @pytest.mark.django_db
+@pytest.mark.db
 @property_settings(fuzz_examples=10_000)
 @given(
     st.fixed_dictionaries(

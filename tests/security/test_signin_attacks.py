@@ -26,7 +26,7 @@ from tests.security.helpers import (
 from tests.test_google import assert_no_session_cookie, come_back, consent
 from tests.test_redirects import OPEN_REDIRECT_PAYLOADS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
 # The Google stand-in fixtures of the Google sign-in tests, reused as they are.
 google_server = test_google.google_server
@@ -102,14 +102,15 @@ def test_open_redirect_in_a_failed_form_login_is_not_echoed(user: Any, target: s
 
 @pytest.mark.parametrize("target", OPEN_REDIRECT_PAYLOADS, ids=redirect_ids(OPEN_REDIRECT_PAYLOADS))
 def test_open_redirect_in_signout_lands_on_the_default(target: str) -> None:
+    # Signed out, the default is the sign-in page (the protected landing page would bounce).
     client = Client(enforce_csrf_checks=True)
     body = json.dumps({"callbackUrl": target})
     response = client.post(SIGNOUT, data=body, content_type="application/json")
-    assert (response.status_code, response.json()) == (200, {"url": DEFAULT_TARGET})
+    assert (response.status_code, response.json()) == (200, {"url": SIGNIN_PAGE})
     form = client.post(
         SIGNOUT, {"callbackUrl": target}, HTTP_ACCEPT="text/html", HTTP_ORIGIN="http://testserver"
     )
-    assert (form.status_code, form["Location"]) == (303, DEFAULT_TARGET)
+    assert (form.status_code, form["Location"]) == (303, SIGNIN_PAGE)
 
 
 # --------------------------------------------------------------------------- #
@@ -258,10 +259,16 @@ def test_inactive_user_gets_the_same_answer_as_an_unknown_user(user: Any) -> Non
 # --------------------------------------------------------------------------- #
 
 
-@pytest.mark.parametrize("size", [1025, 1_000_000], ids=["just_over_the_cap", "one_megabyte"])
-def test_oversized_password_is_400_before_hashing(user: Any, hashes: list[str], size: int) -> None:
+@pytest.mark.parametrize(
+    ("size", "status", "code"),
+    [(1025, 400, "invalid_request"), (1_000_000, 413, "request_too_large")],
+    ids=["just_over_the_cap", "one_megabyte"],
+)
+def test_oversized_password_is_refused_before_hashing(
+    user: Any, hashes: list[str], size: int, status: int, code: str
+) -> None:
     response = login(email="ada@example.com", password="x" * size)
-    assert_refused(response, "invalid_request", 400)
+    assert_refused(response, code, status)
     assert hashes == []
 
 
@@ -274,15 +281,16 @@ def test_oversized_identifier_is_400_before_any_lookup(
     assert hashes == []
 
 
-def test_body_over_the_upload_limit_is_400(hashes: list[str]) -> None:
+def test_body_over_the_upload_limit_is_413(hashes: list[str]) -> None:
     response = login(email="ada@example.com", password="x", padding="y" * 3_000_000)
-    assert_refused(response, "invalid_request", 400)
+    assert_refused(response, "request_too_large", 413)
     assert hashes == []
 
 
 def test_deeply_nested_login_json_is_400() -> None:
     client = Client(enforce_csrf_checks=True)
-    response = client.post(LOGIN, data="[" * 100_000, content_type="application/json")
+    # Deeper than json's recursion limit, smaller than NEXTAUTH_MAX_BODY_SIZE.
+    response = client.post(LOGIN, data="[" * 5000, content_type="application/json")
     assert_refused(response, "invalid_request", 400)
 
 
@@ -359,3 +367,78 @@ def test_token_replayed_after_signout_is_refused(user: Any) -> None:
     assert signout.status_code == 200
     refused_everywhere("token_revoked", token=token)
     assert JWTAuth.authenticate_token(token).error == "token_revoked"
+
+
+# --------------------------------------------------------------------------- #
+# Request bodies past NEXTAUTH_MAX_BODY_SIZE; anonymous floods of the Google start
+# --------------------------------------------------------------------------- #
+
+GOOGLE_START = "/api/auth/signin/google"
+
+
+def test_login_body_past_max_body_size_is_413_before_any_parsing_lookup_or_hash(
+    user: Any, hashes: list[str], django_assert_num_queries: Any
+) -> None:
+    # Under Django's 2.5 MB upload limit, over the sign-in cap: refused unread.
+    with django_assert_num_queries(0):
+        response = login(email="ada@example.com", password=PASSWORD, padding="y" * 9000)
+    assert_refused(response, "request_too_large", 413)
+    assert hashes == []
+    assert not [m for m in response.cookies.values() if m.value]
+
+
+def test_login_body_past_a_configured_max_body_size_is_413(user: Any, settings: Any) -> None:
+    settings.NEXTAUTH_MAX_BODY_SIZE = 256
+    assert login(email="ada@example.com", password=PASSWORD).status_code == 200
+    response = login(email="ada@example.com", password=PASSWORD, padding="y" * 256)
+    assert_refused(response, "request_too_large", 413)
+
+
+def test_login_with_a_lying_content_length_is_refused_unread(user: Any) -> None:
+    body = json.dumps({"email": "ada@example.com", "password": PASSWORD}).encode()
+    response = Client().generic(
+        "POST", LOGIN, body, content_type="application/json", CONTENT_LENGTH=str(10**9)
+    )
+    assert_refused(response, "request_too_large", 413)
+
+
+def test_google_sign_in_start_with_a_body_past_max_body_size_is_413_and_writes_no_session(
+    google: Any,
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    response = Client().post(
+        GOOGLE_START, data=json.dumps({"callbackUrl": "/x" * 5000}), content_type="application/json"
+    )
+    assert_refused(response, "request_too_large", 413)
+    assert not Session.objects.exists()
+
+
+def test_anonymous_flood_of_google_sign_in_starts_writes_no_session_rows_past_the_budget(
+    google: Any, settings: Any
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    settings.NEXTAUTH_LOGIN_RATE_PER_CLIENT = (3, 300)
+    # A fresh client each time (no cookies): every start would be a new session row.
+    answers = [Client().post(GOOGLE_START) for _ in range(10)]
+    assert [a.status_code for a in answers] == [302] * 3 + [429] * 7
+    assert_refused(answers[-1], "too_many_attempts", 429)
+    assert 1 <= int(answers[-1]["Retry-After"]) <= 300
+    assert Session.objects.count() == 3
+    # Another client address has its own budget.
+    other = Client(REMOTE_ADDR="198.51.100.9").post(GOOGLE_START)
+    assert other.status_code == 302
+
+
+def test_google_sign_in_start_while_the_throttle_store_is_down_is_503_and_writes_no_session(
+    google: Any, settings: Any
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    # No counters, no flood protection: refuse rather than write unthrottled sessions.
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # the state store; nothing listens
+    response = Client().post(GOOGLE_START)
+    assert_refused(response, "throttle_unavailable", 503)
+    assert response["Retry-After"] == "5"
+    assert not Session.objects.exists()

@@ -255,7 +255,7 @@ def test_chunk_gap_is_refused(indexes: list[int]) -> None:
 def test_exact_cookie_and_chunks_together_are_refused() -> None:
     token = valid()
     cookies = {V4_COOKIE: intruder(), **chunked(token, [0, 1, 2])}
-    refused_everywhere("token_malformed", cookies=cookies)
+    refused_everywhere("token_ambiguous", cookies=cookies)
 
 
 def test_empty_chunk_is_refused() -> None:
@@ -275,7 +275,8 @@ def test_non_canonical_chunk_index_is_not_a_chunk() -> None:
 def test_duplicate_session_cookie_never_lets_the_forged_copy_in() -> None:
     cookie = f"{V4_COOKIE}={valid()}; {V4_COOKIE}={intruder()}"
     for path in (ME, PLAIN):
-        assert_refused(send_raw_cookie(path, cookie), "token_invalid")
+        # Neither copy is used, the genuine one included: which one a parser keeps is an accident.
+        assert_refused(send_raw_cookie(path, cookie), "token_ambiguous")
 
 
 def test_duplicate_chunk_cookie_never_lets_a_forged_piece_in() -> None:
@@ -286,7 +287,7 @@ def test_duplicate_chunk_cookie_never_lets_a_forged_piece_in() -> None:
     for path in (ME, PLAIN):
         response = send_raw_cookie(path, cookie)
         assert response.status_code == 401, response.content
-        assert response.json()["code"] in ("token_invalid", "token_malformed")
+        assert response.json()["code"] == "token_ambiguous"
 
 
 # --------------------------------------------------------------------------- #
@@ -360,6 +361,7 @@ def test_hostile_token_through_the_async_middleware_is_refused(token: str) -> No
 
 
 @pytest.mark.django_db
+@pytest.mark.db
 @pytest.mark.parametrize(
     "sub",
     ["9" * 40, "9" * 5000, "-1", "0x2a", "NaN", "42\x00", "1 OR 1=1"],

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import FORMATS
 from django_nextauth_jwt.tokens import JWTAuth
 from django_nextauth_jwt.users import claims_for_user
@@ -48,12 +49,27 @@ class Command(BaseCommand):
 
     def _find_user(self, email: str | None, user_id: str | None) -> Any:
         model = get_user_model()
+        manager = model._default_manager
         try:
             if email is not None:
+                # The rule database mode and custom-login use, not the database's collation.
                 field = model.get_email_field_name()
-                return model._default_manager.get(**{f"{field}__iexact": email})
-            return model._default_manager.get(pk=str(user_id))
+                rows = manager.filter(identity.candidates_query([field], email))
+                user = identity.matching(rows, [field], email, what="--email")
+                if user is None:
+                    raise model.DoesNotExist
+                return user
+            return manager.get(pk=str(user_id))
         except (model.DoesNotExist, ValueError) as exc:
-            raise CommandError("No such user.") from exc
-        except model.MultipleObjectsReturned as exc:
+            what = "that email" if email is not None else "that id"
+            if not manager.exists():
+                hint = "The database has no users yet: run `manage.py migrate`, then create one "
+                hint += "(`manage.py createsuperuser`)"
+            else:
+                hint = f"No user has {what}: check it, or create the user"
+            raise CommandError(
+                f"No such user. {hint}, or mint for claims alone: "
+                """--claims '{"id": "42", "email": "ada@example.com"}'."""
+            ) from exc
+        except (model.MultipleObjectsReturned, identity.Ambiguous) as exc:
             raise CommandError("Several users have that email; use --id.") from exc

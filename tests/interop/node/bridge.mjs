@@ -92,6 +92,79 @@ function fakeResponse() {
   return res;
 }
 
+// Run `fn(call)` against the real next-auth 4 handler configured by nextauth-v4.mjs;
+// call(jar, method, action, body, headers) updates the cookie jar from Set-Cookie.
+async function withV4({ djangoUrl, secret, format, privateJwk }, fn) {
+  const nextAuthModule = (await import("next-auth")).default;
+  const NextAuth = nextAuthModule.default ?? nextAuthModule;
+  const { authOptions } = await import("../../../example_project/nextjs/nextauth-v4.mjs");
+  process.env.DJANGO_URL = djangoUrl;
+  process.env.NEXTAUTH_URL = "http://localhost:3000";
+  process.env.NEXTAUTH_SECRET = secret;
+  try {
+    const options = authOptions({ format });
+    if (opt(privateJwk) !== undefined) options.jwt = asymmetric.asymmetricJwt({ privateJwk });
+    const call = async (jar, method, action, body, headers) => {
+      const res = fakeResponse();
+      const req = {
+        method,
+        query: { nextauth: action },
+        body: body ?? {},
+        cookies: { ...jar },
+        headers: {
+          host: "localhost:3000",
+          "content-type": "application/x-www-form-urlencoded",
+          ...lowerHeaders(headers),
+        },
+      };
+      await NextAuth(req, res, options);
+      for (const header of res.setCookies()) remember(jar, header, true);
+      return res;
+    };
+    return await fn(call);
+  } finally {
+    delete process.env.NEXTAUTH_URL;
+    delete process.env.NEXTAUTH_SECRET;
+  }
+}
+
+// The same against @auth/core's Auth() configured by authjs-v5.mjs.
+async function withV5({ djangoUrl, secret, format }, fn) {
+  const { Auth } = await import("@auth/core");
+  const { authConfig } = await import("../../../example_project/nextjs/authjs-v5.mjs");
+  process.env.DJANGO_URL = djangoUrl;
+  process.env.AUTH_SECRET = secret;
+  try {
+    const config = authConfig({ format });
+    const base = "http://localhost:3000/api/auth";
+    const call = async (jar, method, action, body, headers) => {
+      const cookie = Object.entries(jar).map(([k, v]) => `${k}=${v}`).join("; ");
+      const init = { method, headers: { cookie, ...lowerHeaders(headers) } };
+      if (body !== undefined) {
+        init.body = body;
+        init.headers["content-type"] = "application/x-www-form-urlencoded";
+      }
+      const response = await Auth(new Request(`${base}/${action}`, init), config);
+      for (const header of response.headers.getSetCookie()) remember(jar, header, false);
+      return response;
+    };
+    return await fn(call);
+  } finally {
+    delete process.env.AUTH_SECRET;
+  }
+}
+
+// Apply one Set-Cookie to a jar: an expired cookie leaves it, like a browser.
+function remember(jar, header, decode) {
+  const [pair, ...attributes] = header.split(";");
+  const at = pair.indexOf("=");
+  const name = pair.slice(0, at);
+  const value = pair.slice(at + 1);
+  const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=thu, 01 jan 1970/i.test(a));
+  if (expired || value === "") delete jar[name];
+  else jar[name] = decode ? decodeURIComponent(value) : value;
+}
+
 const ops = {
   ping: async () => "pong",
 
@@ -133,75 +206,68 @@ const ops = {
   // ---- the documented NextAuth configuration (example_project/nextjs/) -----
   // A whole credentials sign-in through the real NextAuth handler, whose
   // authorize() calls Django's custom-login. Returns the cookies it sets.
-  "v4.signin": async ({ email, password, djangoUrl, secret, format, privateJwk }) => {
-    const nextAuthModule = (await import("next-auth")).default;
-    const NextAuth = nextAuthModule.default ?? nextAuthModule;
-    const { authOptions } = await import("../../../example_project/nextjs/nextauth-v4.mjs");
-    process.env.DJANGO_URL = djangoUrl;
-    process.env.NEXTAUTH_URL = "http://localhost:3000";
-    process.env.NEXTAUTH_SECRET = secret;
-    try {
-      const options = authOptions({ format });
-      // jws-asymmetric: the documented key-pair hooks (jwt-asymmetric.mjs) sign the session.
-      if (opt(privateJwk) !== undefined) options.jwt = asymmetric.asymmetricJwt({ privateJwk });
+  // `headers` are the browser's request headers as NextAuth sees them (x-forwarded-for).
+  // With `privateJwk`, the documented key-pair hooks (jwt-asymmetric.mjs) sign the session.
+  "v4.signin": async ({ email, password, djangoUrl, secret, format, headers, privateJwk }) =>
+    withV4({ djangoUrl, secret, format, privateJwk }, async (call) => {
       const jar = {};
-      const call = async (method, action, body) => {
-        const res = fakeResponse();
-        const req = {
-          method,
-          query: { nextauth: action },
-          body: body ?? {},
-          cookies: { ...jar },
-          headers: { host: "localhost:3000", "content-type": "application/x-www-form-urlencoded" },
-        };
-        await NextAuth(req, res, options);
-        for (const header of res.setCookies()) {
-          const [pair] = header.split(";");
-          const at = pair.indexOf("=");
-          jar[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1));
-        }
-        return res;
-      };
-      const csrf = JSON.parse((await call("GET", ["csrf"])).sent);
-      const done = await call("POST", ["callback", "credentials"], {
+      const csrf = JSON.parse((await call(jar, "GET", ["csrf"])).sent);
+      const done = await call(jar, "POST", ["callback", "credentials"], {
         csrfToken: csrf.csrfToken, email, password, json: "true",
-      });
+      }, headers);
       return { status: done.statusCode, body: done.sent ?? null, cookies: jar };
-    } finally {
-      delete process.env.NEXTAUTH_URL;
-      delete process.env.NEXTAUTH_SECRET;
-    }
-  },
+    }),
 
-  "v5.signin": async ({ email, password, djangoUrl, secret, format }) => {
-    const { Auth } = await import("@auth/core");
-    const { authConfig } = await import("../../../example_project/nextjs/authjs-v5.mjs");
-    process.env.DJANGO_URL = djangoUrl;
-    const config = { ...authConfig({ format }), secret };
-    const jar = {};
-    const cookieHeader = () => Object.entries(jar).map(([k, v]) => `${k}=${v}`).join("; ");
-    const remember = (response) => {
-      for (const header of response.headers.getSetCookie()) {
-        const [pair] = header.split(";");
-        const at = pair.indexOf("=");
-        jar[pair.slice(0, at)] = pair.slice(at + 1);
-      }
-    };
-    const base = "http://localhost:3000/api/auth";
-    const csrfResponse = await Auth(new Request(`${base}/csrf`, { headers: { cookie: cookieHeader() } }), config);
-    remember(csrfResponse);
-    const { csrfToken } = await csrfResponse.json();
-    const form = new URLSearchParams({ csrfToken, email, password });
-    const done = await Auth(
-      new Request(`${base}/callback/credentials`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader() },
-        body: form,
-      }),
-      config,
-    );
-    remember(done);
-    return { status: done.status, location: done.headers.get("location"), cookies: jar };
+  // GET session: NextAuth 4 re-encodes the session token (a refresh: new jti, iat, exp).
+  "v4.session": async ({ cookies, djangoUrl, secret, format }) =>
+    withV4({ djangoUrl, secret, format }, async (call) => {
+      const jar = { ...cookies };
+      const done = await call(jar, "GET", ["session"]);
+      return { body: JSON.parse(done.sent ?? "null"), cookies: jar };
+    }),
+
+  // POST signout: events.signOut runs (and calls Django); the cookie is cleared.
+  "v4.signout": async ({ cookies, djangoUrl, secret, format }) =>
+    withV4({ djangoUrl, secret, format }, async (call) => {
+      const jar = { ...cookies };
+      const csrf = JSON.parse((await call(jar, "GET", ["csrf"])).sent);
+      const done = await call(jar, "POST", ["signout"], { csrfToken: csrf.csrfToken, json: "true" });
+      return { status: done.statusCode, cookies: jar };
+    }),
+
+  "v5.signin": async ({ email, password, djangoUrl, secret, format, headers }) =>
+    withV5({ djangoUrl, secret, format }, async (call) => {
+      const jar = {};
+      const { csrfToken } = await (await call(jar, "GET", "csrf")).json();
+      const form = new URLSearchParams({ csrfToken, email, password });
+      const done = await call(jar, "POST", "callback/credentials", form, headers);
+      return { status: done.status, location: done.headers.get("location"), cookies: jar };
+    }),
+
+  "v5.session": async ({ cookies, djangoUrl, secret, format }) =>
+    withV5({ djangoUrl, secret, format }, async (call) => {
+      const jar = { ...cookies };
+      const done = await call(jar, "GET", "session");
+      return { body: await done.json(), cookies: jar };
+    }),
+
+  "v5.signout": async ({ cookies, djangoUrl, secret, format }) =>
+    withV5({ djangoUrl, secret, format }, async (call) => {
+      const jar = { ...cookies };
+      const { csrfToken } = await (await call(jar, "GET", "csrf")).json();
+      const done = await call(jar, "POST", "signout", new URLSearchParams({ csrfToken }));
+      return { status: done.status, cookies: jar };
+    }),
+
+  // The documented client-address header (example_project/nextjs/django.mjs).
+  "django.clientAddressHeader": async ({ headers, secret, proxyCount }) => {
+    const { clientAddressHeader } = await import("../../../example_project/nextjs/django.mjs");
+    process.env.NEXTAUTH_TRUSTED_PROXY_COUNT = String(opt(proxyCount) ?? 1);
+    try {
+      return clientAddressHeader({ headers: lowerHeaders(headers) }, requireString(secret, "secret"));
+    } finally {
+      delete process.env.NEXTAUTH_TRUSTED_PROXY_COUNT;
+    }
   },
 
   // ---- the documented HS256 hooks (example_project/nextjs/jwt-hs256.mjs) ---

@@ -73,7 +73,8 @@ class Command(BaseCommand):
         demo, admin = shown["DEMO_PASSWORD"], shown["ADMIN_PASSWORD"]
         # In the single-quoted JSON below, a variable must leave the quotes to be expanded.
         in_json = demo if demo == chosen["DEMO_PASSWORD"] else f"'\"{demo}\"'"
-        base = os.environ.get("MESH_URL", "http://127.0.0.1:8000")
+        port = os.environ.get("PORT", "8000")
+        base = os.environ.get("MESH_URL", f"http://127.0.0.1:{port}")
         self.stdout.write(
             f"""
 Example service: {base}

@@ -1,0 +1,258 @@
+"""Why a token was refused, in words that name the fix.
+
+The error codes a client sees stay terse and stable (``token_unsupported``,
+``token_invalid``...). The operator deserves more: which format arrived and which
+one this service reads, which cookie the browser sent and which one is expected,
+whether a secret or a salt differs, how long ago a token expired. The middleware
+(and so the DRF class) logs each cause once per process at WARNING on the
+``django_nextauth_jwt.diagnostics`` logger; ``manage.py nextauth_decode --explain``
+prints the same sentence.
+
+Never a token, a claim value or a secret: only format names, algorithm names
+from a fixed list, cookie names this package knows, counts and durations.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from django_nextauth_jwt import codec
+from django_nextauth_jwt.conf import (
+    DEFAULT_COOKIE_NAMES,
+    FORMAT_AUTHJS_V5,
+    FORMAT_JWS,
+    FORMAT_NEXTAUTH_V4,
+    SECURE_PREFIX,
+)
+from django_nextauth_jwt.exceptions import (
+    InvalidToken,
+    NextAuthJWTError,
+    TokenExpired,
+    TokenMissing,
+    TokenUnsupported,
+)
+from django_nextauth_jwt.policy import Policy, policy
+
+__all__ = ["Diagnosis", "diagnose_cookies", "diagnose_token", "report", "reset"]
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTIONS = {
+    FORMAT_JWS: "a signed JWS (3 parts)",
+    FORMAT_NEXTAUTH_V4: "a next-auth v4 token (JWE dir/A256GCM)",
+    FORMAT_AUTHJS_V5: "an Auth.js v5 token (JWE dir/A256CBC-HS512)",
+}
+# Algorithm names worth repeating in a log line; anything else is "another algorithm".
+_KNOWN_ALGORITHMS = frozenset(
+    {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+    | {"ES256", "ES384", "ES512", "ES256K", "EdDSA", "Ed25519", "none"}
+)
+# Every session cookie name NextAuth and Auth.js write by default, with and without __Secure-.
+KNOWN_SESSION_COOKIES = tuple(
+    prefix + name
+    for name in dict.fromkeys(DEFAULT_COOKIE_NAMES.values())
+    for prefix in ("", SECURE_PREFIX)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One cause (a stable key such as ``format_mismatch``) and the sentence naming the fix."""
+
+    cause: str
+    message: str
+
+
+def _accepted(pol: Policy) -> str:
+    return ", ".join(sorted(pol.accepted_formats))
+
+
+def _ago(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def _header(token: str) -> dict[str, Any]:
+    return codec._parse_header(token.split(".", 1)[0])
+
+
+def _unsupported(token: str, fmt: str, pol: Policy) -> Diagnosis | None:
+    if fmt not in pol.accepted_formats:
+        return Diagnosis(
+            "format_mismatch",
+            f"{DESCRIPTIONS[fmt]} arrived; this service reads {_accepted(pol)}. Set "
+            "NEXTAUTH_JWT_FORMAT (or NEXTAUTH_ACCEPTED_FORMATS) to the format the issuer writes.",
+        )
+    if fmt == FORMAT_JWS:
+        alg = _header(token).get("alg")
+        named = alg if isinstance(alg, str) and alg in _KNOWN_ALGORITHMS else "another algorithm"
+        if alg != pol.jws_algorithm:
+            return Diagnosis(
+                "jws_algorithm",
+                f"a JWS signed with {named} arrived; this service verifies "
+                f"{pol.jws_algorithm} only (NEXTAUTH_JWS_ALGORITHM).",
+            )
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _keyring(secrets: tuple[str, ...], salt: str) -> codec.Keyring:
+    # Cached: a flood of tokens with made-up kids must not cost a key derivation each.
+    return codec.Keyring(secrets, v5_salt=salt)
+
+
+def _v5_salt_of(kid: object, pol: Policy) -> str | None:
+    """The default cookie name (salt) under which a configured secret gives ``kid``."""
+    if not isinstance(kid, str):
+        return None
+    for salt in KNOWN_SESSION_COOKIES:
+        if salt != pol.v5_salt and kid in _keyring(pol.secrets, salt).v5_keys:
+            return salt
+    return None
+
+
+def _no_secret_matches(token: str, fmt: str, pol: Policy) -> Diagnosis:
+    count = len(pol.secrets)
+    secrets = f"{count} configured secret{'s' if count != 1 else ''}"
+    if fmt == FORMAT_AUTHJS_V5:
+        salt = _v5_salt_of(_header(token).get("kid"), pol)
+        if salt is not None:
+            return Diagnosis(
+                "salt_mismatch",
+                f"an Auth.js v5 token encrypted for the cookie name '{salt}' arrived; this "
+                f"service derives its key for '{pol.v5_salt}'. The salt is the cookie name, "
+                "__Secure- prefix included: set NEXTAUTH_SECURE_COOKIE (True behind HTTPS), "
+                "NEXTAUTH_COOKIE_NAME or NEXTAUTH_SALT to match the Next.js app.",
+            )
+        what = "its kid"
+    else:
+        what = "its signature" if fmt == FORMAT_JWS else "its authentication tag"
+    return Diagnosis(
+        "secret_mismatch",
+        f"{DESCRIPTIONS[fmt]} arrived and {what} matches none of the {secrets}: "
+        "NEXTAUTH_SECRET differs from the secret the issuer uses (NEXTAUTH_SECRET or "
+        "AUTH_SECRET in the Next.js app). During a rotation, list both.",
+    )
+
+
+def _expired(token: str, pol: Policy, now: int) -> Diagnosis | None:
+    try:
+        payload = codec.decode(
+            token,
+            pol.keys,
+            formats=pol.accepted_formats,
+            jws_algorithm=pol.jws_algorithm,
+            max_length=pol.max_token_length,
+        )
+    except InvalidToken:
+        return None
+    exp = payload.get("exp")
+    if type(exp) is not int:
+        return None
+    return Diagnosis(
+        "expired",
+        f"a token that expired {_ago(max(0, now - exp))} ago arrived (with "
+        f"NEXTAUTH_LEEWAY={pol.leeway} s): the session ended, the person signs in again. "
+        "If every token looks expired, check the clocks.",
+    )
+
+
+def diagnose_token(
+    token: str, error: InvalidToken, *, pol: Policy | None = None, now: int | None = None
+) -> Diagnosis | None:
+    """The cause of ``error`` for ``token``, when it is one of the common integration faults."""
+    pol = pol or policy()
+    try:
+        fmt = codec.format_of(token, max_length=pol.max_token_length)
+    except InvalidToken:
+        return None
+    if isinstance(error, TokenUnsupported):
+        return _unsupported(token, fmt, pol)
+    if isinstance(error, TokenExpired):
+        return _expired(token, pol, int(time.time()) if now is None else now)
+    if type(error) is InvalidToken:
+        # The bare class: a signature, tag or kid that no configured secret gives.
+        return _no_secret_matches(token, fmt, pol)
+    return None
+
+
+def diagnose_cookies(cookie_names: Iterable[str], expected: Iterable[str]) -> Diagnosis | None:
+    """A NextAuth session cookie the browser sent under a name this service does not read."""
+    wanted = tuple(expected)
+    for name in cookie_names:
+        base = name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1].isdigit() else name
+        if base in KNOWN_SESSION_COOKIES and base not in wanted:
+            return Diagnosis(
+                "cookie_name",
+                f"a session cookie named '{base}' arrived, but this service reads "
+                f"{', '.join(repr(w) for w in wanted)}: set NEXTAUTH_JWT_FORMAT (next-auth.* is "
+                "next-auth 4, authjs.* is Auth.js 5), NEXTAUTH_SECURE_COOKIE (__Secure- behind "
+                "HTTPS) or NEXTAUTH_COOKIE_NAME.",
+            )
+    return None
+
+
+# What each error can be diagnosed as; once all of an error's causes are logged, that
+# error costs nothing more here.
+_CAUSES: dict[type[NextAuthJWTError], frozenset[str]] = {
+    TokenMissing: frozenset({"cookie_name"}),
+    TokenUnsupported: frozenset({"format_mismatch", "jws_algorithm"}),
+    TokenExpired: frozenset({"expired"}),
+    InvalidToken: frozenset({"salt_mismatch", "secret_mismatch"}),
+}
+_reported: set[str] = set()
+_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget which causes were logged (each is logged once per process, or per settings)."""
+    with _lock:
+        _reported.clear()
+    _keyring.cache_clear()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("NEXTAUTH_"):
+        reset()
+
+
+def report(
+    error: NextAuthJWTError, token: str | None, cookie_names: Iterable[str], expected: Iterable[str]
+) -> None:
+    """Log the cause of a refusal at WARNING, once per cause per process.
+
+    Cheap once every cause it can find has been logged: each diagnosis is only
+    worked out while its cause is still unreported.
+    """
+    causes = _CAUSES.get(type(error))
+    if causes is None or causes <= _reported:
+        return
+    diagnosis: Diagnosis | None = None
+    try:
+        if isinstance(error, TokenMissing):
+            diagnosis = diagnose_cookies(cookie_names, expected)
+        elif token is not None and isinstance(error, InvalidToken):
+            diagnosis = diagnose_token(token, error)
+    except Exception:  # a diagnosis must never turn a 401 into a 500
+        logger.debug("diagnosis failed", exc_info=True)
+        return
+    if diagnosis is None:
+        return
+    with _lock:
+        if diagnosis.cause in _reported:
+            return
+        _reported.add(diagnosis.cause)
+    logger.warning("token refused: %s", diagnosis.message)

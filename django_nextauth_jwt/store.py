@@ -1,0 +1,289 @@
+"""The store of shared state (revocations, session cut-offs, login counters), of its own.
+
+Nothing else writes here, so no other traffic can evict it: not Django's cache (whose
+local-memory backend culls the least recently used entries past ``MAX_ENTRIES``, and whose
+other backends are shared with the rest of the project), not a flood of anonymous logins.
+
+* With ``NEXTAUTH_REDIS_URL`` (production, several processes or instances): Redis, through
+  redis-py, every key under ``NEXTAUTH_REDIS_KEY_PREFIX`` with a TTL. Run that Redis with
+  ``maxmemory-policy noeviction`` (or give it the memory it needs): Redis evicts only what its
+  own policy allows.
+* Without (the embedded default): :class:`MemoryStore`, per process. It never evicts an entry
+  before it expires. Its size is bounded another way: revocations last only until the tokens
+  they refuse expire, counters only for their window, and past a hard cap a new entry is
+  refused (:class:`StoreFull`) rather than an old one dropped. The callers turn a full store
+  into a safer answer: a session revocation becomes a cut-off of the user's sessions, a login
+  attempt is refused.
+
+Two tables, each a plain mapping of key to an integer with an expiry:
+
+* revocations: :meth:`Store.get_many` (one round trip per request) and :meth:`Store.put_max`
+  (the one write; it keeps the larger value and the longer expiry, so writes commute);
+* counters: :meth:`Store.incr` (create with a TTL, then add one, atomically; the window
+  starts at the first attempt, so a lock lasts a whole window whenever it was set) and
+  :meth:`Store.decr` (take one back, never below zero, never creating a key).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+from django_nextauth_jwt.conf import app_settings, derived
+
+__all__ = [
+    "MAX_COUNTERS",
+    "MAX_REVOCATIONS",
+    "MemoryStore",
+    "RedisStore",
+    "Store",
+    "StoreFull",
+    "current",
+    "memory_store",
+]
+
+#: The embedded store's caps: about 150 bytes an entry, so some 15 MB each at most.
+MAX_REVOCATIONS = 100_000
+MAX_COUNTERS = 100_000
+
+REVOCATIONS = "rv"
+COUNTERS = "th"
+
+
+class StoreFull(Exception):
+    """The embedded store is at its cap with nothing expired: a new entry cannot be kept."""
+
+
+class Store(Protocol):
+    """What revocation and throttling need from a store."""
+
+    def get_many(self, keys: Sequence[str]) -> list[int | None]:
+        """The revocation values of ``keys`` (``None`` where absent or expired)."""
+
+    def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
+        """Set revocation ``key`` to ``max(value, current)`` for at least ``ttl`` seconds.
+
+        ``bounded=False`` marks an entry that may go past the embedded cap (a user's cut-off:
+        one per real user at most); a bounded one raises :class:`StoreFull` there.
+        """
+
+    def incr(self, key: str, ttl: int) -> tuple[int, int]:
+        """Add one to counter ``key`` (created at 0 for ``ttl`` seconds).
+
+        Returns the new count and the whole seconds left before the counter expires.
+        """
+
+    def decr(self, key: str) -> None:
+        """Take one from counter ``key`` if it exists and is positive."""
+
+
+class _Table:
+    """Key -> (value, expiry on the monotonic clock), with a heap of expiries for pruning."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.entries: dict[str, tuple[int, float]] = {}
+        self.expiries: list[tuple[float, str]] = []
+
+    def live(self, key: str, now: float) -> tuple[int, float] | None:
+        entry = self.entries.get(key)
+        if entry is None or entry[1] <= now:
+            return None
+        return entry
+
+    def prune(self, now: float) -> None:
+        # Heap entries go stale when an expiry is extended: check against the table.
+        while self.expiries and self.expiries[0][0] <= now:
+            _, key = heapq.heappop(self.expiries)
+            entry = self.entries.get(key)
+            if entry is not None and entry[1] <= now:
+                del self.entries[key]
+
+    def room_for(self, key: str, now: float) -> bool:
+        # Every write drops what has expired (cheap: only the heap's expired top is touched),
+        # so neither the table nor the heap outgrows what is live.
+        self.prune(now)
+        return key in self.entries or len(self.entries) < self.cap
+
+    def put(self, key: str, value: int, expires: float) -> None:
+        self.entries[key] = (value, expires)
+        heapq.heappush(self.expiries, (expires, key))
+        if len(self.expiries) > 4 * max(len(self.entries), 1024):
+            # Extensions leave stale heap entries behind: rebuild once they dominate.
+            self.expiries = [(exp, k) for k, (_, exp) in self.entries.items()]
+            heapq.heapify(self.expiries)
+
+
+class MemoryStore:
+    """The embedded store: one per process, no eviction before expiry, hard caps."""
+
+    def __init__(self, max_revocations: int | None = None, max_counters: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._caps = (max_revocations, max_counters)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self._lock:
+            self._revocations = _Table(self._caps[0] or MAX_REVOCATIONS)
+            self._counters = _Table(self._caps[1] or MAX_COUNTERS)
+
+    def __len__(self) -> int:
+        return len(self._revocations.entries) + len(self._counters.entries)
+
+    def get_many(self, keys: Sequence[str]) -> list[int | None]:
+        """See :meth:`Store.get_many`."""
+        now = time.monotonic()
+        with self._lock:
+            found = [self._revocations.live(key, now) for key in keys]
+        return [entry[0] if entry else None for entry in found]
+
+    def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
+        """See :meth:`Store.put_max`."""
+        now = time.monotonic()
+        table = self._revocations
+        with self._lock:
+            room = table.room_for(key, now)
+            current = table.live(key, now)
+            if current is None and bounded and not room:
+                raise StoreFull()
+            expires = now + ttl
+            if current is not None:
+                value, expires = max(value, current[0]), max(expires, current[1])
+            table.put(key, value, expires)
+
+    def incr(self, key: str, ttl: int) -> tuple[int, int]:
+        """See :meth:`Store.incr`."""
+        now = time.monotonic()
+        table = self._counters
+        with self._lock:
+            room = table.room_for(key, now)
+            current = table.live(key, now)
+            if current is None:
+                if not room:
+                    raise StoreFull()
+                current = (0, now + ttl)
+                heapq.heappush(table.expiries, (current[1], key))
+            count = current[0] + 1
+            table.entries[key] = (count, current[1])
+            return count, max(1, math.ceil(current[1] - now))
+
+    def decr(self, key: str) -> None:
+        """See :meth:`Store.decr`."""
+        now = time.monotonic()
+        with self._lock:
+            current = self._counters.live(key, now)
+            if current is not None and current[0] > 0:
+                self._counters.entries[key] = (current[0] - 1, current[1])
+
+
+# KEYS[1]: the key; ARGV: value, ttl. The larger value and the longer expiry win.
+_PUT_MAX = """
+local ttl = tonumber(ARGV[2])
+local left = redis.call('TTL', KEYS[1])
+if left > ttl then ttl = left end
+local value = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current > value then value = current end
+redis.call('SET', KEYS[1], value, 'EX', ttl)
+return value
+"""
+
+_DECR = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    """The store in Redis: shared by every process and instance using the same URL and prefix."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise ImproperlyConfigured(
+                "NEXTAUTH_REDIS_URL needs redis-py: pip install django-nextauth-jwt[redis]"
+            ) from exc
+        # Short timeouts and one immediate retry (a pooled connection a restart dropped gets
+        # a fresh one): an unreachable store fails closed at once instead of holding every
+        # request through redis-py's default backoff of several seconds.
+        self.client: Any = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=1,
+            socket_timeout=1,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self.prefix = prefix
+        self._put_max = self.client.register_script(_PUT_MAX)
+        self._decr = self.client.register_script(_DECR)
+
+    def _revocation(self, key: str) -> str:
+        return f"{self.prefix}{REVOCATIONS}:{key}"
+
+    def _counter(self, key: str) -> str:
+        return f"{self.prefix}{COUNTERS}:{key}"
+
+    def get_many(self, keys: Sequence[str]) -> list[int | None]:
+        """See :meth:`Store.get_many`: one ``MGET``."""
+        values = self.client.mget([self._revocation(key) for key in keys])
+        return [None if value is None else int(value) for value in values]
+
+    def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
+        """See :meth:`Store.put_max`: one script, atomic."""
+        self._put_max(keys=[self._revocation(key)], args=[value, max(1, ttl)])
+
+    def incr(self, key: str, ttl: int) -> tuple[int, int]:
+        """See :meth:`Store.incr`: ``SET NX EX``, ``INCR`` and ``TTL`` in one transaction."""
+        name = self._counter(key)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, ex=max(1, ttl), nx=True)
+            pipe.incr(name)
+            pipe.ttl(name)
+            _, count, left = pipe.execute()
+        return int(count), max(1, int(left))
+
+    def decr(self, key: str) -> None:
+        """See :meth:`Store.decr`: one script, never creating the key."""
+        self._decr(keys=[self._counter(key)])
+
+
+_memory = MemoryStore()
+_redis: dict[tuple[str, str], RedisStore] = {}
+_redis_lock = threading.Lock()
+
+
+def memory_store() -> MemoryStore:
+    """This process's embedded store."""
+    return _memory
+
+
+@derived
+def current() -> Store:
+    """The configured store: Redis at ``NEXTAUTH_REDIS_URL``, else the embedded one.
+
+    One client (and connection pool) per URL and prefix for the life of the process.
+    """
+    url = app_settings.REDIS_URL
+    if not url:
+        return _memory
+    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "NEXTAUTH_REDIS_URL must be a redis://, rediss:// or unix:// URL (nextauth_jwt.E038)."
+        )
+    key = (url, app_settings.REDIS_KEY_PREFIX)
+    with _redis_lock:
+        found = _redis.get(key)
+        if found is None:
+            found = _redis[key] = RedisStore(*key)
+    return found

@@ -1,0 +1,182 @@
+"""Diagnostics that name the fix: each common integration fault is logged once, in words.
+
+The client still sees only the stable code; the operator's log says which format, cookie,
+secret or salt differs, and never carries the token or the secret.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from django_nextauth_jwt import codec, diagnostics
+from tests import forge, request_helpers
+
+ME = "/api/me/"
+PLAIN = "/api/plain/"  # a plain Django view the middleware protects
+LOGGER = "django_nextauth_jwt.diagnostics"
+
+
+@pytest.fixture(autouse=True)
+def fresh(settings: Any) -> Iterator[None]:
+    # The documented deployment: DRF's exception handler, the middleware protecting PLAIN.
+    settings.REST_FRAMEWORK = {
+        "EXCEPTION_HANDLER": "django_nextauth_jwt.authentication.exception_handler"
+    }
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, request_helpers.MIDDLEWARE]
+    settings.NEXTAUTH_PROTECTED_PATHS = [PLAIN]
+    diagnostics.reset()
+    yield
+    diagnostics.reset()
+
+
+def warnings_for(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER]
+
+
+def refused(
+    caplog: pytest.LogCaptureFixture, code: str, path: str = ME, **kwargs: Any
+) -> list[str]:
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        response = Client().get(path, **kwargs)
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+    return warnings_for(caplog)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_a_v4_token_at_a_v5_service_names_both_formats_once(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    token = forge.v4(forge.claims())
+    [line] = refused(caplog, "token_unsupported", **bearer(token))
+    assert "a next-auth v4 token (JWE dir/A256GCM) arrived" in line
+    assert "this service reads authjs-v5" in line
+    assert "NEXTAUTH_JWT_FORMAT" in line
+    # Once per cause per process: the same fault again logs nothing new.
+    assert len(refused(caplog, "token_unsupported", **bearer(forge.v4(forge.claims())))) == 1
+
+
+def test_the_other_familys_cookie_is_named_when_the_configured_one_is_absent(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    client_cookie = {"HTTP_COOKIE": f"next-auth.session-token.0={forge.v4(forge.claims())}"}
+    [line] = refused(caplog, "token_missing", PLAIN, **client_cookie)
+    assert "a session cookie named 'next-auth.session-token' arrived" in line
+    assert "'authjs.session-token'" in line
+
+
+def test_no_cookie_at_all_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    cookies = "csrftoken=abc; theme=dark; authjs.session-token.x=1"
+    assert refused(caplog, "token_missing", PLAIN, HTTP_COOKIE=cookies) == []
+
+
+def test_a_v5_token_for_the_secure_cookie_name_is_a_salt_mismatch(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    token = forge.v5(forge.claims(), salt="__Secure-authjs.session-token")
+    [line] = refused(caplog, "token_invalid", **bearer(token))
+    assert "encrypted for the cookie name '__Secure-authjs.session-token'" in line
+    assert "derives its key for 'authjs.session-token'" in line
+    assert "NEXTAUTH_SECURE_COOKIE" in line
+
+
+@pytest.mark.parametrize(
+    ("fmt", "make", "what"),
+    [
+        ("jws", forge.jws, "its signature"),
+        ("nextauth-v4", forge.v4, "its authentication tag"),
+        ("authjs-v5", forge.v5, "its kid"),
+    ],
+)
+def test_a_token_under_another_secret_is_a_secret_mismatch(
+    settings: Any, caplog: pytest.LogCaptureFixture, fmt: str, make: Any, what: str
+) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = fmt
+    token = make(forge.claims(), forge.OTHER_SECRET)
+    [line] = refused(caplog, "token_invalid", **bearer(token))
+    assert f"{what} matches none of the 1 configured secret:" in line
+    assert "NEXTAUTH_SECRET differs" in line
+
+
+def test_an_expired_token_says_how_long_ago(caplog: pytest.LogCaptureFixture) -> None:
+    now = int(time.time())
+    token = forge.jws(forge.claims(iat=now - 4 * 3600, exp=now - 2 * 3600 - 30))
+    [line] = refused(caplog, "token_expired", **bearer(token))
+    assert "expired 2 hours ago" in line
+
+
+def test_a_jws_of_another_algorithm_is_named_only_from_a_known_list(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rs = forge.hmac_jws({"alg": "RS256", "typ": "JWT"}, forge.claims(), b"k" * 32)
+    [line] = refused(caplog, "token_unsupported", **bearer(rs))
+    assert "a JWS signed with RS256 arrived; this service verifies HS256 only" in line
+    diagnostics.reset()
+    odd = forge.hmac_jws({"alg": "<script>x</script>"}, forge.claims(), b"k" * 32)
+    [line] = refused(caplog, "token_unsupported", **bearer(odd))[-1:]
+    assert "signed with another algorithm" in line
+    assert "script" not in line
+
+
+def test_logs_never_carry_the_token_or_the_secret(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    tokens = [
+        forge.v4(forge.claims()),
+        forge.v5(forge.claims(), forge.OTHER_SECRET),
+        forge.v5(forge.claims(), salt="__Secure-authjs.session-token"),
+    ]
+    for token in tokens:
+        refused(
+            caplog,
+            "token_unsupported"
+            if token.count(".") == 4
+            and "A256GCM" in codec.b64url_decode(token.split(".")[0]).decode()
+            else "token_invalid",
+            **bearer(token),
+        )
+    text = "\n".join(warnings_for(caplog))
+    assert len(warnings_for(caplog)) == 3
+    for token in tokens:
+        for part in token.split("."):
+            assert not part or part not in text
+    assert forge.SECRET not in text
+    assert forge.OTHER_SECRET not in text
+
+
+def test_a_flood_of_made_up_kids_derives_no_key_per_token(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    refused(caplog, "token_invalid", **bearer(forge.v5(forge.claims(), forge.OTHER_SECRET)))
+    before = codec.derivation_count()
+    for i in range(30):
+        header = {"alg": "dir", "enc": "A256CBC-HS512", "kid": f"made-up-{i}"}
+        refused(caplog, "token_invalid", **bearer(forge.v5(forge.claims(), header=header)))
+    assert codec.derivation_count() == before
+
+
+def test_nextauth_decode_explain_prints_the_fix(settings: Any) -> None:
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    with pytest.raises(CommandError) as caught:
+        call_command("nextauth_decode", forge.v4(forge.claims()), "--explain", stdout=io.StringIO())
+    assert "refused (token_unsupported)" in str(caught.value)
+    assert "a next-auth v4 token (JWE dir/A256GCM) arrived" in str(caught.value)
+    with pytest.raises(CommandError) as plain:
+        call_command("nextauth_decode", forge.v4(forge.claims()), stdout=io.StringIO())
+    assert "arrived" not in str(plain.value)

@@ -1,0 +1,122 @@
+"""`make run` as the README says: the example on the port asked for, a clear word on a busy one."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+from tests.servers import ROOT, free_port, running
+
+
+def test_port_free_names_a_busy_port_and_another_to_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "scripts/port-free.py", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+    assert f"make run PORT={port + 10}" in result.stderr
+    free = subprocess.run(
+        [sys.executable, "scripts/port-free.py", str(free_port())], cwd=ROOT, check=False
+    )
+    assert free.returncode == 0
+
+
+def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
+    require(shutil.which("make") is not None, "make is needed")
+    port = free_port()
+    # As a person runs it: no test settings module inherited from pytest.
+    env = {"SQLITE_PATH": str(tmp_path / "run.sqlite3"), "DJANGO_SETTINGS_MODULE": "mesh.settings"}
+    with (
+        running(
+            ["make", "run", f"PORT={port}"],
+            f"http://127.0.0.1:{port}/healthz",
+            cwd=ROOT,
+            env=env,
+            timeout=300,  # make run may first install the example's packages
+        ),
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/signin/", timeout=5) as page,
+    ):
+        assert page.status == 200
+        assert b"<form" in page.read()
+    # The example's set-up installs the package with its example extras, not the dev group.
+    dry = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert '-e ".[drf,social]"' in dry.stdout
+    assert "--group" not in dry.stdout
+
+
+def test_make_run_on_a_busy_port_stops_with_the_message() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            ["make", "run", f"PORT={port}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "runserver" not in result.stdout
+
+
+def _bare_path(tmp_path: Path) -> str:
+    """A PATH with bash and coreutils but no npm, apt-get or dpkg-query."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "env", "id", "grep", "touch", "cat"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "says"),
+    [
+        ("scripts/npm-ci.sh", ["tests/interop/node"], "npm not found: install Node 20+"),
+        ("scripts/system-packages.sh", [], "Missing Debian packages: golang-go"),
+    ],
+)
+def test_set_up_without_a_tool_carries_on_outside_ci_and_fails_in_ci(
+    tmp_path: Path, script: str, args: list[str], says: str
+) -> None:
+    bash = shutil.which("bash")
+    assert bash is not None
+    path = _bare_path(tmp_path)
+    outcomes = {}
+    for ci in ("", "true"):
+        result = subprocess.run(
+            [bash, script, *args],
+            cwd=ROOT,
+            env={"PATH": path, "CI": ci},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert says in result.stderr
+        outcomes[ci] = result.returncode
+    assert outcomes == {"": 0, "true": 1}
