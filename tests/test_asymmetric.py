@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth, jwk
+from django_nextauth_jwt import JWTAuth, diagnostics, jwk
 from django_nextauth_jwt.checks import check_deployment, check_settings
 from django_nextauth_jwt.exceptions import InvalidToken, TokenUnsupported
 from django_nextauth_jwt.tokens import published_jwks
@@ -332,3 +332,34 @@ def test_plain_http_jwks_to_another_host_is_w050_under_deploy(
     settings.NEXTAUTH_JWKS_URL = url
     found = [m.id for m in check_deployment()]
     assert ("nextauth_jwt.W050" in found) is warned
+
+
+# -- diagnostics ------------------------------------------------------------------------------
+
+
+def test_a_key_pair_token_at_a_shared_secret_service_is_diagnosed_with_the_fix(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.test_diagnostics import bearer, refused
+
+    diagnostics.reset()
+    [line] = refused(caplog, "token_unsupported", **bearer(forge.asym_jws(forge.claims(), "ES256")))
+    assert "a JWS signed with ES256 arrived; this service verifies HS256 only" in line
+    assert '"jws-asymmetric" to NEXTAUTH_ACCEPTED_FORMATS' in line
+    diagnostics.reset()
+
+
+def test_a_key_pair_token_no_key_verifies_is_diagnosed_without_its_kid(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.test_diagnostics import bearer, refused
+
+    diagnostics.reset()
+    settings.NEXTAUTH_ACCEPTED_FORMATS = ["jws", "jws-asymmetric"]
+    settings.NEXTAUTH_PUBLIC_KEYS = [forge.public_pem("EdDSA")]
+    kid = "attacker-chosen-kid-0123456789"
+    token = forge.asym_jws(forge.claims(), "EdDSA", n=3, kid=kid)
+    [line] = refused(caplog, "token_invalid", **bearer(token))
+    assert "none of this service's keys verifies it" in line
+    assert kid not in line
+    diagnostics.reset()
