@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 NEXTJS_DIR := example_project/nextjs
 EXPRESS_DIR := example_project/services/express
+BETTER_AUTH_DIR := tests/interop/betterauth
 
 .DEFAULT_GOAL := help
 .PHONY: help install system test lint bench load run mesh fuzz nextjs
@@ -21,7 +22,7 @@ help:
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
-	$(EXPRESS_DIR)/node_modules/.installed
+	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ $(NEXTJS_DIR)/node_modules/.installed: $(NEXTJS_DIR)/package-lock.json
 
 $(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
 	bash scripts/npm-ci.sh $(EXPRESS_DIR)
+
+$(BETTER_AUTH_DIR)/node_modules/.installed: $(BETTER_AUTH_DIR)/package-lock.json
+	npm ci --prefix $(BETTER_AUTH_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
 system:

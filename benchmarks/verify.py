@@ -9,6 +9,12 @@ fastapi-nextauth-jwt uses) and joserfc for the two JWE formats, and the real
 next-auth 4 / @auth/core / jose ``decode`` in Node. Ratios are what matter; the
 absolute numbers depend on the machine.
 
+Asymmetric (``jws-asymmetric``, issue 14): EdDSA, ES256 and RS256 tokens
+against PyJWT's ``jwt.decode`` with the same, already loaded public key (target:
+at most 1.0x), once with the keys configured and once fetched from a JWKS URL
+(cached, as a server runs); and the cost of one JWKS refresh (an HTTP fetch from
+127.0.0.1 plus parsing three keys), which the rate limit bounds.
+
 Ours is measured twice: the verification itself (decode and claim checks, what
 a service with ``NEXTAUTH_REVOCATION = False`` does; the targets apply to it),
 and ``JWTAuth.verify`` with the default deny-list check in the local-memory
@@ -41,8 +47,11 @@ from jose import jwe as jose_jwe  # noqa: E402
 from joserfc import jwe as rfc_jwe  # noqa: E402
 from joserfc.jwk import OctKey  # noqa: E402
 
-from django_nextauth_jwt import JWTAuth, codec, tokens  # noqa: E402
-from tests.forge import SECRET, v4_key, v5_key  # noqa: E402
+from django_nextauth_jwt import JWTAuth, codec, jwk, tokens  # noqa: E402
+from django_nextauth_jwt.claims import build_payload  # noqa: E402
+from django_nextauth_jwt.jwks import JWKSClient  # noqa: E402
+from tests.forge import ASYMMETRIC_ALGS, SECRET, private_pem, v4_key, v5_key  # noqa: E402
+from tests.jwks_server import jwks_server  # noqa: E402
 from tests.node_bridge import NodeBridge, find_node  # noqa: E402
 
 SALT = "authjs.session-token"
@@ -75,7 +84,36 @@ def mint(fmt: str, n: int) -> list[str]:
         return [JWTAuth.create(CLAIMS) for _ in range(n)]
 
 
-def main() -> int:
+def mint_asymmetric(alg: str, n: int) -> list[str]:
+    key = jwk.load_signing_key(private_pem(alg))
+    keys = codec.Keyring((), signing_keys=[key])
+    return [codec.encode(build_payload(CLAIMS), keys, format="jws-asymmetric") for _ in range(n)]
+
+
+def pyjwt_decode(key: Any, alg: str) -> Callable[[str], Any]:
+    """PyJWT's verification with the key already loaded, the way a service keeps it."""
+    return lambda t: jwt.decode(t, key, algorithms=[alg])
+
+
+def jwks_refresh_cost(document: dict[str, Any], count: int) -> tuple[float, float]:
+    """Microseconds per JWKS refresh (fetch from 127.0.0.1 and parse) and per parse alone."""
+    body = json.dumps(document).encode()
+    with jwks_server() as issuer:
+        issuer.serve(document)
+        client = JWKSClient(issuer.url, refresh_interval=0, cache_ttl=0)
+        client.keys()  # warm-up: the connection path, imports
+        start = time.perf_counter_ns()
+        for _ in range(count):
+            assert client.keys() is not None
+        refresh = (time.perf_counter_ns() - start) / count / 1000
+        assert issuer.requests == count + 1, "every call was a fetch"
+    start = time.perf_counter_ns()
+    for _ in range(count):
+        jwk.parse_jwks(body)
+    return refresh, (time.perf_counter_ns() - start) / count / 1000
+
+
+def main() -> int:  # noqa: PLR0915 - one report, top to bottom
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=5000, help="distinct tokens per format")
     parser.add_argument("--rounds", type=int, default=5)
@@ -112,11 +150,39 @@ def main() -> int:
         "joserfc decrypt_compact v4": (rfc_decrypt(rfc_k4), minted["nextauth-v4"]),
         "joserfc decrypt_compact v5": (rfc_decrypt(rfc_k5), minted["authjs-v5"]),
     }
+    asym_n = min(n, 2000)  # RSA signing makes minting the slow part
+    signing = [private_pem(alg) for alg in ASYMMETRIC_ALGS]
+    asym = {alg: mint_asymmetric(alg, asym_n) for alg in ASYMMETRIC_ALGS}
+    publics = {
+        alg: jwk.load_signing_key(pem).public
+        for alg, pem in zip(ASYMMETRIC_ALGS, signing, strict=True)
+    }
+    document = jwk.jwks_document(publics.values())
+    for alg in ASYMMETRIC_ALGS:
+        pyjwt_key = jwt.PyJWK(publics[alg].to_jwk()).key
+        candidates[f"django-nextauth-jwt {alg}"] = (stateless, asym[alg])
+        candidates[f"PyJWT jwt.decode {alg}"] = (pyjwt_decode(pyjwt_key, alg), asym[alg])
     # One settings object for the whole run, so no setting_changed clears a cache.
     derivations = codec.derivation_count()
-    with override_settings(NEXTAUTH_ACCEPTED_FORMATS=list(minted)):
+    with override_settings(
+        NEXTAUTH_ACCEPTED_FORMATS=[*minted, "jws-asymmetric"], NEXTAUTH_SIGNING_KEYS=signing
+    ):
         results = measure(candidates, rounds)
     kdf_misses = codec.derivation_count() - derivations
+    # The same tokens, their keys from a JWKS URL (fetched once, then cached).
+    with (
+        jwks_server() as issuer,
+        override_settings(NEXTAUTH_ACCEPTED_FORMATS=["jws-asymmetric"], NEXTAUTH_JWKS_URL=""),
+    ):
+        issuer.serve(document)
+        with override_settings(NEXTAUTH_JWKS_URL=issuer.url):
+            via_jwks: dict[str, tuple[Callable[[str], Any], Sequence[str]]] = {
+                f"django-nextauth-jwt {alg} via JWKS URL": (stateless, asym[alg])
+                for alg in ASYMMETRIC_ALGS
+            }
+            results |= measure(via_jwks, rounds)
+        jwks_fetches = issuer.requests
+    refresh_us, parse_us = jwks_refresh_cost(document, 200)
 
     node_binary = find_node()
     if node_binary is None:
@@ -139,6 +205,16 @@ def main() -> int:
                 **extra,
             )
             results[label] = float(reply["us_per_op"])
+        for alg in ASYMMETRIC_ALGS:
+            reply = bridge.call(
+                "bench",
+                target="jose.verifyJwks",
+                tokens=asym[alg][:node_n],
+                secret=document,
+                alg=alg,
+                rounds=rounds,
+            )
+            results[f"jose jwtVerify {alg} (Node)"] = float(reply["us_per_op"])
         versions = bridge.call("versions")
     finally:
         bridge.close()
@@ -168,6 +244,13 @@ def main() -> int:
         ("v5 vs @auth/core (Node)", v5, "@auth/core decode (Node)", 0.1),
         ("jws vs jose (Node)", jws, "jose jwtVerify HS256 (Node)", 0.1),
     ]
+    for alg in ASYMMETRIC_ALGS:
+        mine = f"django-nextauth-jwt {alg}"
+        targets += [
+            (f"{alg} vs PyJWT", mine, f"PyJWT jwt.decode {alg}", 1.0),
+            (f"{alg} via JWKS vs PyJWT", f"{mine} via JWKS URL", f"PyJWT jwt.decode {alg}", 1.0),
+            (f"{alg} vs jose (Node)", mine, f"jose jwtVerify {alg} (Node)", None),
+        ]
     print()
     print(f"{'ratio (ours / peer)':<28} {'ratio':>7} {'target':>8}  verdict")
     ok = True
@@ -181,6 +264,15 @@ def main() -> int:
     print(
         f"key derivations (HKDF) during {3 * n * rounds} verifications: {kdf_misses} "
         "(one per secret and JWE format)"
+    )
+    print(
+        f"JWKS fetches during {len(ASYMMETRIC_ALGS) * asym_n * rounds}+ verifications "
+        f"via the JWKS URL: {jwks_fetches}"
+    )
+    print(
+        f"one JWKS refresh ({len(document['keys'])} keys, HTTP on 127.0.0.1 + parse): "
+        f"{refresh_us:.0f} us, of which parsing {parse_us:.0f} us; at most one per "
+        "NEXTAUTH_JWKS_REFRESH_INTERVAL (30 s) per URL"
     )
     return 0 if ok else 2
 

@@ -15,14 +15,17 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from django_nextauth_jwt.conf import (
+    FORMAT_JWS_ASYMMETRIC,
     FORMATS,
     JWS_ALGORITHMS,
     MIN_SECRET_BYTES,
+    SYMMETRIC_FORMATS,
     USER_MODE_DATABASE,
     USER_MODE_STATELESS,
     USER_MODES,
     app_settings,
 )
+from django_nextauth_jwt.policy import load_public_keys, load_signing_keys, valid_jwks_url
 from django_nextauth_jwt.users import lookup_field
 
 
@@ -44,6 +47,9 @@ def _str_list(value: Any) -> bool:
 
 def _check_secret() -> list[CheckMessage]:
     value = app_settings.SECRET
+    in_use = {app_settings.JWT_FORMAT, *app_settings.ACCEPTED_FORMATS}
+    if (value is None or value in ("", [], ())) and not in_use & set(SYMMETRIC_FORMATS):
+        return []  # key pairs only: no shared secret is needed, and none should be set
     if value is None or value in ("", [], ()):
         return [
             Error(
@@ -517,10 +523,92 @@ def _check_lookup_is_chosen() -> list[CheckMessage]:
     ]
 
 
+# -- asymmetric keys and JWKS: E050 onwards ---------------------------------------------------- #
+
+
+def _check_asymmetric() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    signing: tuple[Any, ...] = ()
+    public: tuple[Any, ...] = ()
+    try:
+        signing = load_signing_keys(app_settings.SIGNING_KEYS)
+    except (ValueError, TypeError, OSError) as exc:
+        # The loaders' messages name the problem, never the key material.
+        errors.append(
+            Error(
+                f"NEXTAUTH_SIGNING_KEYS cannot be loaded: {exc}.",
+                hint="Give private keys as PEM (unencrypted PKCS#8) or JWK, or a Path to a "
+                "file holding one: Ed25519, P-256 or RSA of 2048 bits or more.",
+                id="nextauth_jwt.E050",
+            )
+        )
+    try:
+        public = load_public_keys(app_settings.PUBLIC_KEYS)
+    except (ValueError, TypeError, OSError) as exc:
+        errors.append(
+            Error(
+                f"NEXTAUTH_PUBLIC_KEYS cannot be loaded: {exc}.",
+                hint="Give public keys as PEM or JWK (no private members), a JWK Set, or a "
+                "Path to a file holding one.",
+                id="nextauth_jwt.E051",
+            )
+        )
+    urls = app_settings.JWKS_URLS
+    if not all(valid_jwks_url(url) for url in urls):
+        errors.append(
+            Error(
+                "NEXTAUTH_JWKS_URL must be an absolute http(s) URL or a list of them.",
+                hint='For example "https://auth.example.com/api/auth/jwks".',
+                id="nextauth_jwt.E052",
+            )
+        )
+    fmt = app_settings.JWT_FORMAT
+    if fmt == FORMAT_JWS_ASYMMETRIC and not signing and not errors:
+        errors.append(
+            Error(
+                "NEXTAUTH_JWT_FORMAT is jws-asymmetric but NEXTAUTH_SIGNING_KEYS is empty.",
+                hint="Generate a key: openssl genpkey -algorithm ed25519",
+                id="nextauth_jwt.E053",
+            )
+        )
+    accepted = {fmt, *app_settings.ACCEPTED_FORMATS}
+    if FORMAT_JWS_ASYMMETRIC in accepted and not (signing or public or urls) and not errors:
+        errors.append(
+            Error(
+                "jws-asymmetric tokens are accepted, but no key can verify them.",
+                hint="Set NEXTAUTH_JWKS_URL (the issuer's JWKS), NEXTAUTH_PUBLIC_KEYS or "
+                "NEXTAUTH_SIGNING_KEYS.",
+                id="nextauth_jwt.E054",
+            )
+        )
+    numbers = {
+        "NEXTAUTH_JWKS_CACHE_TTL": (app_settings.JWKS_CACHE_TTL, 1),
+        "NEXTAUTH_JWKS_REFRESH_INTERVAL": (app_settings.JWKS_REFRESH_INTERVAL, 1),
+        "NEXTAUTH_JWKS_MAX_STALE": (app_settings.JWKS_MAX_STALE, 0),
+        "NEXTAUTH_JWKS_MAX_BYTES": (app_settings.JWKS_MAX_BYTES, 1024),
+        "NEXTAUTH_JWKS_MAX_AGE": (app_settings.JWKS_MAX_AGE, 0),
+    }
+    timeout = app_settings.JWKS_TIMEOUT
+    bad = [name for name, (value, low) in numbers.items() if not _is_int(value) or value < low]
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 60:
+        bad.append("NEXTAUTH_JWKS_TIMEOUT")
+    if bad:
+        errors.append(
+            Error(
+                f"{', '.join(bad)}: not an acceptable number.",
+                hint="Whole seconds (TTL and refresh interval at least 1), NEXTAUTH_JWKS_TIMEOUT "
+                "from 0 to 60 seconds, NEXTAUTH_JWKS_MAX_BYTES at least 1024.",
+                id="nextauth_jwt.E055",
+            )
+        )
+    return errors
+
+
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every ``NEXTAUTH_*`` setting, checked once at start-up."""
     return (
         _check_secret()
+        + _check_asymmetric()
         + _check_formats()
         + _check_values()
         + _check_request_settings()
@@ -530,8 +618,32 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     )
 
 
+def _check_jwks_transport() -> list[CheckMessage]:
+    plain = [
+        url
+        for url in app_settings.JWKS_URLS
+        if valid_jwks_url(url)
+        and urlsplit(url).scheme == "http"
+        and urlsplit(url).hostname not in ("localhost", "127.0.0.1", "::1")
+    ]
+    if not plain:
+        return []
+    return [
+        Warning(
+            "NEXTAUTH_JWKS_URL is plain http to another host: whoever sits on the path can "
+            "swap in their own keys and mint tokens this service accepts.",
+            hint="Use https (or a loopback address).",
+            id="nextauth_jwt.W050",
+        )
+    ]
+
+
 def check_deployment(**kwargs: Any) -> list[CheckMessage]:
     """``manage.py check --deploy``: what works on one laptop but not across instances."""
+    return _check_jwks_transport() + _check_revocation_cache()
+
+
+def _check_revocation_cache() -> list[CheckMessage]:
     if not app_settings.REVOCATION:
         return []
     if not getattr(settings, "NEXTAUTH_REDIS_URL", None):

@@ -4,9 +4,13 @@
   libraries in every language verify with the shared secret;
 * ``nextauth-v4``: next-auth 4's JWE, ``dir`` + ``A256GCM``, key from HKDF;
 * ``authjs-v5``: @auth/core's JWE, ``dir`` + ``A256CBC-HS512``, key from HKDF
-  salted with the session cookie name, ``kid`` = the key's JWK thumbprint.
+  salted with the session cookie name, ``kid`` = the key's JWK thumbprint;
+* ``jws-asymmetric``: compact JWS signed with a private key (EdDSA, ES256, RS256,
+  see :mod:`~django_nextauth_jwt.jwk`), verified with public keys chosen by
+  ``kid``, each key verifying only under the algorithm its type gives.
 
-Every input is explicit: a :class:`Keyring` (the secrets and the v5 salt), the
+Every input is explicit: a :class:`Keyring` (the secrets, the v5 salt, the
+signing keys and where verification keys come from), the
 allowed formats, the HMAC algorithm, the size limit. A token's shape and
 protected header pick exactly one decoder, and that decoder's format must be
 allowed; header parameters are an allow-list per format and ``alg``/``enc`` are
@@ -19,7 +23,6 @@ it can be used, tested and benchmarked bare.
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import hmac
@@ -44,12 +47,22 @@ from django_nextauth_jwt.exceptions import (
     TokenUnsupported,
 )
 from django_nextauth_jwt.formats import (
+    ASYMMETRIC_ALGORITHMS,
     FORMAT_AUTHJS_V5,
     FORMAT_JWS,
+    FORMAT_JWS_ASYMMETRIC,
     FORMAT_NEXTAUTH_V4,
     FORMATS,
     JWS_ALGORITHMS,
 )
+from django_nextauth_jwt.jwk import (
+    MAX_KID_LENGTH,
+    KeySource,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+)
+from django_nextauth_jwt.jwk import unb64 as _unb64
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
@@ -91,47 +104,12 @@ _JWS_HEADER_KEYS = frozenset({"alg", "typ", "kid"})
 _V4_HEADER_KEYS = frozenset({"alg", "enc"})
 _V5_HEADER_KEYS = frozenset({"alg", "enc", "kid"})
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _COMPACT = re.compile(r"[A-Za-z0-9_.-]*")
-# bytes.translate is an order of magnitude faster than str.translate.
-_B64_TRANSLATE = bytes.maketrans(b"-_", b"+/")
-_B64_TRANSLATE_BACK = bytes.maketrans(b"+/", b"-_")
-_PADDING = (b"", b"", b"==", b"=")
-# Characters whose unused low bits are zero, for the last character of an
-# unpadded group of 2 (4 spare bits) or 3 (2 spare bits): the canonical forms.
-_CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 
 
 # --------------------------------------------------------------------------- #
 # Strict compact-serialization helpers
 # --------------------------------------------------------------------------- #
-
-
-def b64url_encode(data: bytes) -> str:
-    """Unpadded base64url, as JOSE requires."""
-    encoded = binascii.b2a_base64(data, newline=False).translate(_B64_TRANSLATE_BACK)
-    return encoded.rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(value: str) -> bytes:
-    """Decode unpadded, canonical base64url; anything else is ``TokenMalformed``."""
-    if not _B64URL.fullmatch(value):
-        raise TokenMalformed()
-    return _unb64(value)
-
-
-def _unb64(value: str) -> bytes:
-    # The caller has checked the alphabet (for a whole token, once, in _split).
-    rem = len(value) % 4
-    if rem == 1:
-        raise TokenMalformed()
-    if rem and value[-1] not in _CANONICAL_LAST[rem]:
-        raise TokenMalformed()
-    try:
-        raw = value.encode("ascii").translate(_B64_TRANSLATE) + _PADDING[rem]
-        return binascii.a2b_base64(raw, strict_mode=True)
-    except binascii.Error as exc:  # pragma: no cover - the checks above catch it first
-        raise TokenMalformed() from exc
 
 
 def _reject_constant(name: str) -> None:
@@ -257,25 +235,50 @@ def jwk_thumbprint(key: bytes) -> str:
 
 
 class Keyring:
-    """The keys of one list of secrets: the first signs and encrypts, every one verifies.
+    """The keys of one configuration: the first secret signs and encrypts, every one verifies.
 
     Each format's keys are derived on first use and kept for the keyring's
     life; a new list of secrets is a new keyring. ``v5_salt`` is Auth.js v5's
     salt, the session cookie name (``authjs.session-token`` by default).
+
+    For ``jws-asymmetric``: ``signing_keys`` (the first signs) and
+    ``public_keys``, where verification keys are looked up (a static
+    :class:`~django_nextauth_jwt.jwk.KeySet` or a JWKS client). A keyring with
+    only asymmetric keys has no secrets, and the symmetric formats refuse
+    every token under it.
     """
 
-    def __init__(self, secrets: Sequence[str], *, v5_salt: str = "authjs.session-token") -> None:
-        if isinstance(secrets, str) or not secrets:
+    def __init__(
+        self,
+        secrets: Sequence[str],
+        *,
+        v5_salt: str = "authjs.session-token",
+        signing_keys: Sequence[SigningKey] = (),
+        public_keys: KeySource | None = None,
+    ) -> None:
+        if isinstance(secrets, str):
+            raise ValueError("secrets must be a sequence of strings")
+        if not secrets and not (signing_keys or public_keys is not None):
             raise ValueError("secrets must be a non-empty sequence of strings")
         if not all(isinstance(s, str) and s for s in secrets):
             raise ValueError("every secret must be a non-empty string")
         self.secrets: tuple[str, ...] = tuple(secrets)
         self.v5_salt = v5_salt
         self.hmac_keys: tuple[bytes, ...] = tuple(s.encode() for s in self.secrets)
+        self.signing_keys: tuple[SigningKey, ...] = tuple(signing_keys)
+        self.public_keys = public_keys
 
     def __repr__(self) -> str:
         # Never let a secret reach a log line through a repr.
-        return f"<Keyring secrets={len(self.secrets)} v5_salt={self.v5_salt!r}>"
+        return (
+            f"<Keyring secrets={len(self.secrets)} v5_salt={self.v5_salt!r} "
+            f"signing_keys={len(self.signing_keys)}>"
+        )
+
+    def _first_secret(self) -> str:
+        if not self.secrets:
+            raise ValueError("this format needs a secret, and the keyring has none")
+        return self.secrets[0]
 
     @functools.cached_property
     def v4_ciphers(self) -> tuple[AESGCM, ...]:
@@ -297,6 +300,7 @@ class Keyring:
     @functools.cached_property
     def v5_signing_key(self) -> tuple[str, bytes]:
         """The ``kid`` and key that encrypt new v5 tokens: the first secret's."""
+        self._first_secret()
         return next(iter(self.v5_keys.items()))
 
 
@@ -322,6 +326,34 @@ def _decode_jws(
     digest = _JWS_DIGESTS[alg]
     for key in keys.hmac_keys:
         if hmac.compare_digest(hmac.digest(key, signing_input, digest), signature):
+            return _payload(_unb64(parts[1]))
+    raise InvalidToken()
+
+
+def _decode_jws_asymmetric(
+    parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
+) -> dict[str, Any]:
+    # The header's alg only narrows the search: a key verifies under the one
+    # algorithm its type gives, so no token picks how its signature is checked.
+    token_alg = header["alg"]
+    if not header.keys() <= _JWS_HEADER_KEYS:
+        raise TokenUnsupported()
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
+        raise TokenUnsupported()
+    kid = header.get("kid")
+    if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
+        raise TokenUnsupported()
+    source = keys.public_keys
+    if source is None:
+        raise TokenUnsupported()
+    signature = _unb64(parts[2])
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+    candidates = source.candidates(kid, token_alg)
+    if not candidates:
+        raise InvalidToken("No matching verification key.")
+    for key in candidates:
+        if key.alg == token_alg and key.verify(signature, signing_input):
             return _payload(_unb64(parts[1]))
     raise InvalidToken()
 
@@ -387,6 +419,8 @@ def _decode_v5(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
     iv, ciphertext, tag = _jwe_segments(parts, 16, 32)
     if not ciphertext or len(ciphertext) % 16:
         raise TokenMalformed()
+    if not keys.secrets:
+        raise InvalidToken()
     ring = keys.v5_keys
     kid = header.get("kid")
     if kid is None:
@@ -412,12 +446,13 @@ _DECODERS: dict[str, Callable[[list[str], dict[str, Any], Keyring, str], dict[st
     FORMAT_JWS: _decode_jws,
     FORMAT_NEXTAUTH_V4: _decode_v4,
     FORMAT_AUTHJS_V5: _decode_v5,
+    FORMAT_JWS_ASYMMETRIC: _decode_jws_asymmetric,
 }
 
 
 def _format_of(parts: list[str], header: dict[str, Any]) -> str:
     if len(parts) == 3:
-        return FORMAT_JWS
+        return FORMAT_JWS_ASYMMETRIC if header.get("alg") in ASYMMETRIC_ALGORITHMS else FORMAT_JWS
     enc = header.get("enc")
     if enc == "A256GCM":
         return FORMAT_NEXTAUTH_V4
@@ -429,7 +464,7 @@ def _format_of(parts: list[str], header: dict[str, Any]) -> str:
 def format_of(token: str, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> str:
     """The format ``token``'s shape and protected header say it is; nothing is verified.
 
-    Raises ``TokenMalformed`` or ``TokenUnsupported`` when it is none of the three.
+    Raises ``TokenMalformed`` or ``TokenUnsupported`` when it is none of the four.
     """
     parts = _split(token, max_length)
     return _format_of(parts, _parse_header(parts[0]))
@@ -445,7 +480,9 @@ def decode(
 ) -> Payload:
     """Verify or decrypt ``token`` with ``keys`` and return its payload, claims not validated.
 
-    Only ``formats`` are accepted, and ``jws`` tokens only with ``jws_algorithm``.
+    Only ``formats`` are accepted, ``jws`` tokens only with ``jws_algorithm``, and
+    ``jws-asymmetric`` tokens only with a key from ``keys.public_keys`` that verifies
+    under its own algorithm.
     Raises a subclass of :class:`~django_nextauth_jwt.exceptions.InvalidToken`.
     """
     if jws_algorithm not in _JWS_DIGESTS:
@@ -467,11 +504,21 @@ def _encode_jws(payload: Mapping[str, Any], keys: Keyring, alg: str) -> str:
     header = b64url_encode(_json_bytes({"alg": alg, "typ": "JWT"}))
     body = b64url_encode(_json_bytes(payload))
     signing_input = f"{header}.{body}"
-    signature = hmac.digest(keys.hmac_keys[0], signing_input.encode("ascii"), _JWS_DIGESTS[alg])
+    key = keys._first_secret().encode()
+    signature = hmac.digest(key, signing_input.encode("ascii"), _JWS_DIGESTS[alg])
     return f"{signing_input}.{b64url_encode(signature)}"
 
 
+def _encode_jws_asymmetric(payload: Mapping[str, Any], keys: Keyring, alg: str) -> str:
+    if not keys.signing_keys:
+        raise ValueError("jws-asymmetric needs a signing key, and the keyring has none")
+    key = keys.signing_keys[0]
+    signing_input = f"{key.header}.{b64url_encode(_json_bytes(payload))}"
+    return f"{signing_input}.{b64url_encode(key.sign(signing_input.encode('ascii')))}"
+
+
 def _encode_v4(payload: Mapping[str, Any], keys: Keyring, alg: str) -> str:
+    keys._first_secret()
     header = b64url_encode(_json_bytes(V4_HEADER))
     iv = os.urandom(12)
     sealed = keys.v4_ciphers[0].encrypt(iv, _json_bytes(payload), header.encode("ascii"))
@@ -495,13 +542,17 @@ _ENCODERS: dict[str, Callable[[Mapping[str, Any], Keyring, str], str]] = {
     FORMAT_JWS: _encode_jws,
     FORMAT_NEXTAUTH_V4: _encode_v4,
     FORMAT_AUTHJS_V5: _encode_v5,
+    FORMAT_JWS_ASYMMETRIC: _encode_jws_asymmetric,
 }
 
 
 def encode(
     payload: Mapping[str, Any], keys: Keyring, *, format: str, jws_algorithm: str = "HS256"
 ) -> str:
-    """Sign or encrypt ``payload`` as it is, in ``format``, with the keyring's first secret."""
+    """Sign or encrypt ``payload`` as it is, in ``format``, with the keyring's first secret.
+
+    ``jws-asymmetric`` signs with the keyring's first signing key, its ``kid`` in the header.
+    """
     if format not in _ENCODERS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     if jws_algorithm not in _JWS_DIGESTS:

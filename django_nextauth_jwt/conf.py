@@ -22,18 +22,22 @@ from django.dispatch import receiver
 from django_nextauth_jwt.formats import (
     FORMAT_AUTHJS_V5,
     FORMAT_JWS,
+    FORMAT_JWS_ASYMMETRIC,
     FORMAT_NEXTAUTH_V4,
     FORMATS,
     JWS_ALGORITHMS,
+    SYMMETRIC_FORMATS,
 )
 
 __all__ = [
     "FORMATS",
     "FORMAT_AUTHJS_V5",
     "FORMAT_JWS",
+    "FORMAT_JWS_ASYMMETRIC",
     "FORMAT_NEXTAUTH_V4",
     "JWS_ALGORITHMS",
     "MIN_SECRET_BYTES",
+    "SYMMETRIC_FORMATS",
     "Settings",
     "app_settings",
     "derived",
@@ -50,6 +54,7 @@ DEFAULT_COOKIE_NAMES = {
     FORMAT_JWS: "next-auth.session-token",
     FORMAT_NEXTAUTH_V4: "next-auth.session-token",
     FORMAT_AUTHJS_V5: "authjs.session-token",
+    FORMAT_JWS_ASYMMETRIC: "next-auth.session-token",
 }
 SECURE_PREFIX = "__Secure-"
 
@@ -58,6 +63,7 @@ DEFAULT_CSRF_COOKIE_NAMES = {
     FORMAT_JWS: "next-auth.csrf-token",
     FORMAT_NEXTAUTH_V4: "next-auth.csrf-token",
     FORMAT_AUTHJS_V5: "authjs.csrf-token",
+    FORMAT_JWS_ASYMMETRIC: "next-auth.csrf-token",
 }
 HOST_PREFIX = "__Host-"
 
@@ -67,6 +73,7 @@ COOKIE_CHUNK_SIZES = {
     FORMAT_JWS: 3933,
     FORMAT_NEXTAUTH_V4: 3933,
     FORMAT_AUTHJS_V5: 3936,
+    FORMAT_JWS_ASYMMETRIC: 3933,
 }
 
 USER_MODE_STATELESS = "stateless"
@@ -180,6 +187,64 @@ class Settings:
     def MAX_TOKEN_LENGTH(self) -> int:
         """Tokens longer than this many characters are refused before any decoding."""
         value: int = getattr(settings, "NEXTAUTH_MAX_TOKEN_LENGTH", 32768)
+        return value
+
+    # -- asymmetric keys and JWKS (jws-asymmetric) ------------------------------------------ #
+
+    @property
+    def SIGNING_KEYS(self) -> tuple[Any, ...]:
+        """Private keys (PEM or JWK, or a ``Path`` to a file of either): the first signs."""
+        value = getattr(settings, "NEXTAUTH_SIGNING_KEYS", ())
+        return _entries(value)
+
+    @property
+    def PUBLIC_KEYS(self) -> tuple[Any, ...]:
+        """Public keys verifying ``jws-asymmetric`` tokens (PEM, JWK, JWK Set, or a ``Path``)."""
+        value = getattr(settings, "NEXTAUTH_PUBLIC_KEYS", ())
+        if isinstance(value, dict) and "keys" in value:
+            return _entries(value["keys"])
+        return _entries(value)
+
+    @property
+    def JWKS_URLS(self) -> tuple[str, ...]:
+        """The JWKS URLs whose keys verify ``jws-asymmetric`` tokens."""
+        value = getattr(settings, "NEXTAUTH_JWKS_URL", ())
+        return _entries(value)
+
+    @property
+    def JWKS_CACHE_TTL(self) -> int:
+        """Seconds a fetched JWK Set is used before it is fetched again."""
+        value: int = getattr(settings, "NEXTAUTH_JWKS_CACHE_TTL", 300)
+        return value
+
+    @property
+    def JWKS_REFRESH_INTERVAL(self) -> int:
+        """The fewest seconds between two fetches of one JWKS URL (unknown ``kid``, failures)."""
+        value: int = getattr(settings, "NEXTAUTH_JWKS_REFRESH_INTERVAL", 30)
+        return value
+
+    @property
+    def JWKS_MAX_STALE(self) -> int:
+        """Seconds past its TTL a JWK Set stays in use while its URL cannot be reached."""
+        value: int = getattr(settings, "NEXTAUTH_JWKS_MAX_STALE", 3600)
+        return value
+
+    @property
+    def JWKS_TIMEOUT(self) -> float:
+        """Seconds a JWKS fetch may take, the whole response included."""
+        value: float = getattr(settings, "NEXTAUTH_JWKS_TIMEOUT", 5)
+        return value
+
+    @property
+    def JWKS_MAX_BYTES(self) -> int:
+        """The largest JWK Set accepted, in bytes."""
+        value: int = getattr(settings, "NEXTAUTH_JWKS_MAX_BYTES", 65536)
+        return value
+
+    @property
+    def JWKS_MAX_AGE(self) -> int:
+        """``Cache-Control: max-age`` of this service's own JWKS endpoint, in seconds."""
+        value: int = getattr(settings, "NEXTAUTH_JWKS_MAX_AGE", 300)
         return value
 
     # -- sign-in (views, revocation, throttling, redirects) --------------------------------- #
@@ -367,6 +432,15 @@ class Settings:
     def V5_SALT(self) -> str:
         """The salt Auth.js v5 keys are derived with: ``SALT``, else the v5 cookie name."""
         return self.SALT or self.session_cookie_name(FORMAT_AUTHJS_V5)
+
+
+def _entries(value: Any) -> tuple[Any, ...]:
+    # One value or a list of them; a mapping is one JWK, not a list of its keys.
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes | dict | os.PathLike):
+        return (value,)
+    return tuple(value)
 
 
 app_settings = Settings()

@@ -30,6 +30,7 @@ from django_nextauth_jwt.conf import (
     DEFAULT_COOKIE_NAMES,
     FORMAT_AUTHJS_V5,
     FORMAT_JWS,
+    FORMAT_JWS_ASYMMETRIC,
     FORMAT_NEXTAUTH_V4,
     SECURE_PREFIX,
 )
@@ -50,6 +51,7 @@ DESCRIPTIONS = {
     FORMAT_JWS: "a signed JWS (3 parts)",
     FORMAT_NEXTAUTH_V4: "a next-auth v4 token (JWE dir/A256GCM)",
     FORMAT_AUTHJS_V5: "an Auth.js v5 token (JWE dir/A256CBC-HS512)",
+    FORMAT_JWS_ASYMMETRIC: "a JWS signed with a key pair (EdDSA, ES256 or RS256)",
 }
 # Algorithm names worth repeating in a log line; anything else is "another algorithm".
 _KNOWN_ALGORITHMS = frozenset(
@@ -89,6 +91,15 @@ def _header(token: str) -> dict[str, Any]:
 
 
 def _unsupported(token: str, fmt: str, pol: Policy) -> Diagnosis | None:
+    if fmt == FORMAT_JWS_ASYMMETRIC and fmt not in pol.accepted_formats:
+        alg = _header(token).get("alg")  # one of the three names: the format says so
+        return Diagnosis(
+            "jws_algorithm",
+            f"a JWS signed with {alg} arrived; this service verifies {pol.jws_algorithm} only "
+            "(NEXTAUTH_JWS_ALGORITHM). For tokens signed with a key pair, add "
+            '"jws-asymmetric" to NEXTAUTH_ACCEPTED_FORMATS and set NEXTAUTH_JWKS_URL or '
+            "NEXTAUTH_PUBLIC_KEYS to the issuer's keys.",
+        )
     if fmt not in pol.accepted_formats:
         return Diagnosis(
             "format_mismatch",
@@ -124,6 +135,14 @@ def _v5_salt_of(kid: object, pol: Policy) -> str | None:
 
 
 def _no_secret_matches(token: str, fmt: str, pol: Policy) -> Diagnosis:
+    if fmt == FORMAT_JWS_ASYMMETRIC:
+        # The kid is the sender's to choose: never repeated in a log line.
+        return Diagnosis(
+            "key_mismatch",
+            f"{DESCRIPTIONS[fmt]} arrived and none of this service's keys verifies it: "
+            "NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS do not hold the issuer's key (its kid is "
+            "unknown, or the signature is not that key's).",
+        )
     count = len(pol.secrets)
     secrets = f"{count} configured secret{'s' if count != 1 else ''}"
     if fmt == FORMAT_AUTHJS_V5:
@@ -210,7 +229,7 @@ _CAUSES: dict[type[NextAuthJWTError], frozenset[str]] = {
     TokenMissing: frozenset({"cookie_name"}),
     TokenUnsupported: frozenset({"format_mismatch", "jws_algorithm"}),
     TokenExpired: frozenset({"expired"}),
-    InvalidToken: frozenset({"salt_mismatch", "secret_mismatch"}),
+    InvalidToken: frozenset({"salt_mismatch", "secret_mismatch", "key_mismatch"}),
 }
 _reported: set[str] = set()
 _lock = threading.Lock()

@@ -94,3 +94,10 @@ class RevocationUnavailable(InvalidToken):
 
     code = "revocation_unavailable"
     default_message = "Token revocation status could not be checked."
+
+
+class KeysUnavailable(InvalidToken):
+    """No verification key could be had: the JWKS is unreachable and the cached one too old."""
+
+    code = "keys_unavailable"
+    default_message = "Token verification keys are unavailable."

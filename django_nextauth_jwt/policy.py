@@ -10,20 +10,28 @@ the old one.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.codec import Keyring
 from django_nextauth_jwt.conf import (
+    FORMAT_JWS_ASYMMETRIC,
     FORMATS,
     JWS_ALGORITHMS,
     MIN_SECRET_BYTES,
+    SYMMETRIC_FORMATS,
     app_settings,
     derived,
 )
+from django_nextauth_jwt.jwk import PublicKey, SigningKey, load_public_key, load_signing_key
+from django_nextauth_jwt.jwks import JWKSClient, KeySources
 
-__all__ = ["Policy", "policy"]
+__all__ = ["Policy", "load_public_keys", "load_signing_keys", "policy", "valid_jwks_url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class Policy:
     v5_salt: str
     revocation: bool
     revocation_fail_open: bool
+    signing_keys: tuple[SigningKey, ...] = ()
+    key_sources: KeySources | None = None
 
     def __repr__(self) -> str:
         # Never let a secret reach a log line through a repr.
@@ -54,13 +64,74 @@ def _require(condition: bool, message: str) -> None:
         raise ImproperlyConfigured(message)
 
 
+def _read(entry: Any) -> Any:
+    # A Path (any os.PathLike) names a file holding a PEM or a JWK; anything else is the key.
+    if isinstance(entry, os.PathLike):
+        return Path(entry).read_text()
+    return entry
+
+
+def load_signing_keys(entries: tuple[Any, ...]) -> tuple[SigningKey, ...]:
+    """``NEXTAUTH_SIGNING_KEYS`` loaded; ``ValueError`` or ``OSError`` naming no key material."""
+    keys = tuple(load_signing_key(_read(entry)) for entry in entries)
+    if len({key.kid for key in keys}) != len(keys):
+        raise ValueError("two signing keys have the same kid")
+    return keys
+
+
+def load_public_keys(entries: tuple[Any, ...]) -> tuple[PublicKey, ...]:
+    """``NEXTAUTH_PUBLIC_KEYS`` loaded; ``ValueError`` or ``OSError`` naming no key material."""
+    return tuple(load_public_key(_read(entry)) for entry in entries)
+
+
+def valid_jwks_url(url: Any) -> bool:
+    """An absolute http(s) URL with a host (https is the check's business, not this one's)."""
+    if not isinstance(url, str) or url.strip() != url or not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _asymmetric(s: Any) -> tuple[tuple[SigningKey, ...], KeySources | None]:
+    try:
+        signing = load_signing_keys(s.SIGNING_KEYS)
+    except (ValueError, TypeError, OSError) as exc:
+        raise ImproperlyConfigured(f"NEXTAUTH_SIGNING_KEYS: {exc} (nextauth_jwt.E050).") from None
+    try:
+        public = load_public_keys(s.PUBLIC_KEYS)
+    except (ValueError, TypeError, OSError) as exc:
+        raise ImproperlyConfigured(f"NEXTAUTH_PUBLIC_KEYS: {exc} (nextauth_jwt.E051).") from None
+    urls = s.JWKS_URLS
+    _require(
+        all(valid_jwks_url(url) for url in urls),
+        "NEXTAUTH_JWKS_URL must be an absolute http(s) URL or a list of them (nextauth_jwt.E052).",
+    )
+    if not (signing or public or urls):
+        return (), None
+    clients = [
+        JWKSClient(
+            url,
+            cache_ttl=s.JWKS_CACHE_TTL,
+            refresh_interval=s.JWKS_REFRESH_INTERVAL,
+            max_stale=s.JWKS_MAX_STALE,
+            timeout=s.JWKS_TIMEOUT,
+            max_bytes=s.JWKS_MAX_BYTES,
+        )
+        for url in dict.fromkeys(urls)
+    ]
+    return signing, KeySources([key.public for key in signing] + list(public), clients)
+
+
 @derived
 def policy() -> Policy:
     """The current :class:`Policy`; ``ImproperlyConfigured`` if the settings cannot work."""
     s = app_settings
     secrets = s.SECRETS
+    signing, sources = _asymmetric(s)
+    in_use = {s.JWT_FORMAT, *s.ACCEPTED_FORMATS}
+    # A service that only signs and verifies with key pairs holds no shared secret at all.
     _require(
-        bool(secrets),
+        bool(secrets) or not (in_use & set(SYMMETRIC_FORMATS)),
         "NEXTAUTH_SECRET is not set: set it (a string or a list of strings) or the "
         "NEXTAUTH_SECRET / AUTH_SECRET / JWT_SECRET environment variable.",
     )
@@ -81,10 +152,20 @@ def policy() -> Policy:
         s.JWS_ALGORITHM in JWS_ALGORITHMS,
         f"NEXTAUTH_JWS_ALGORITHM must be one of {', '.join(JWS_ALGORITHMS)}.",
     )
+    _require(
+        s.JWT_FORMAT != FORMAT_JWS_ASYMMETRIC or bool(signing),
+        "NEXTAUTH_JWT_FORMAT is jws-asymmetric but NEXTAUTH_SIGNING_KEYS is empty "
+        "(nextauth_jwt.E053).",
+    )
+    _require(
+        FORMAT_JWS_ASYMMETRIC not in in_use or sources is not None,
+        "jws-asymmetric tokens are accepted but no key verifies them: set "
+        "NEXTAUTH_SIGNING_KEYS, NEXTAUTH_PUBLIC_KEYS or NEXTAUTH_JWKS_URL (nextauth_jwt.E054).",
+    )
     v5_salt = s.V5_SALT
     return Policy(
         secrets=secrets,
-        keys=Keyring(secrets, v5_salt=v5_salt),
+        keys=Keyring(secrets, v5_salt=v5_salt, signing_keys=signing, public_keys=sources),
         mint_format=s.JWT_FORMAT,
         accepted_formats=frozenset(accepted),
         jws_algorithm=s.JWS_ALGORITHM,
@@ -96,4 +177,6 @@ def policy() -> Policy:
         v5_salt=v5_salt,
         revocation=s.REVOCATION,
         revocation_fail_open=s.REVOCATION_FAIL_OPEN,
+        signing_keys=signing,
+        key_sources=sources,
     )

@@ -16,6 +16,7 @@ from django_nextauth_jwt.claims import Claims, build_payload, validate_claims, v
 from django_nextauth_jwt.codec import b64url_decode, b64url_encode, jwk_thumbprint
 from django_nextauth_jwt.exceptions import InvalidToken, NextAuthJWTError, TokenMissing
 from django_nextauth_jwt.formats import FORMATS
+from django_nextauth_jwt.jwk import jwks_document
 from django_nextauth_jwt.policy import Policy, policy
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "decode",
     "encode",
     "jwk_thumbprint",
+    "published_jwks",
     "validate_claims",
 ]
 
@@ -54,6 +56,18 @@ def encode(payload: Mapping[str, Any], *, format: str | None = None) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     return codec.encode(payload, pol.keys, format=fmt, jws_algorithm=pol.jws_algorithm)
+
+
+def published_jwks() -> dict[str, Any] | None:
+    """The JWK Set of ``NEXTAUTH_SIGNING_KEYS``' public halves, or ``None`` without any.
+
+    Every signing key is published (the first signs, the others still verify during a
+    rotation); configured public keys and fetched ones are someone else's to publish.
+    """
+    signing = policy().signing_keys
+    if not signing:
+        return None
+    return jwks_document(key.public for key in signing)
 
 
 def clear_caches() -> None:

@@ -18,6 +18,7 @@ urlpatterns = [
         name="signout-everywhere",
     ),
     path("csrf", views.csrf_view, name="csrf"),
+    path("jwks", views.JWKSView.as_view(), name="jwks"),
     path("signin/google", views.GoogleSignInView.as_view(), name="signin-google"),
     path("callback/google", views.GoogleCallbackView.as_view(), name="callback-google"),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 from typing import Any, TypeGuard
@@ -39,7 +40,7 @@ from django_nextauth_jwt.middleware import (
 )
 from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
-from django_nextauth_jwt.tokens import JWTAuth
+from django_nextauth_jwt.tokens import JWTAuth, published_jwks
 from django_nextauth_jwt.transport import (
     ambiguous_candidates,
     delete_session_cookie,
@@ -578,3 +579,31 @@ def _no_session_login(backend: Any, user: Any, social_user: Any) -> None:
     # The pipeline's last step answers with a token; a Django session login
     # would only happen if that step were missing (the view refuses then).
     return None
+
+
+class JWKSView(View):
+    """``GET jwks``: the public keys of ``NEXTAUTH_SIGNING_KEYS`` as a JWK Set.
+
+    What the other services verify ``jws-asymmetric`` tokens with; only public members are
+    ever written. Cacheable for ``NEXTAUTH_JWKS_MAX_AGE`` seconds, with an ``ETag``; 404
+    when this service signs with no key pair.
+    """
+
+    http_method_names = ["get", "head", "options"]  # noqa: RUF012 - as View declares it
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """The JWK Set, or a 304 when the client's ``If-None-Match`` is current."""
+        document = published_jwks()
+        if document is None:
+            return error_response(404, "not_found", "This service publishes no keys.")
+        body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        cache_control = f"public, max-age={int(app_settings.JWKS_MAX_AGE)}"
+        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        response["Cache-Control"] = cache_control
+        response["Access-Control-Allow-Origin"] = "*"
+        return response

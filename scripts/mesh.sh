@@ -11,6 +11,11 @@
 # (scripts/build-nextjs.sh). The token format and the NextAuth version are chosen here:
 #   NEXTAUTH_JWT_FORMAT=jws (default) | nextauth-v4 | authjs-v5     NEXTAUTH_VERSION=4 | 5
 # e.g. `NEXTAUTH_JWT_FORMAT=authjs-v5 make mesh` (Auth.js 5). Express, FastAPI and Go verify jws only.
+#
+# MESH_MODE=asymmetric make mesh: no secret anywhere. Django signs with an Ed25519 key (made once
+# under $TMPDIR, or NEXTAUTH_SIGNING_KEY_FILE) and publishes it at /.well-known/jwks.json; the
+# three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key. The
+# Next.js front end is not started in this mode (sign in on Django's own page, or with curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -40,6 +45,7 @@ fi
 export NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=$nextjs CSRF_TRUSTED_ORIGINS=$nextjs
 export DJANGO_URL=http://127.0.0.1:8000 EXPRESS_URL=http://127.0.0.1:8001
 export FASTAPI_URL=http://127.0.0.1:8002 GO_URL=http://127.0.0.1:8003 NEXT_TELEMETRY_DISABLED=1
+mode=${MESH_MODE:-hs256}
 
 # Go in GOPATH mode over Debian's packages (no module downloads). Debian installs golang-jwt v4
 # at github.com/golang-jwt/jwt; a throw-away GOPATH maps the module path main.go imports onto it.
@@ -55,7 +61,26 @@ echo "Building the Go service..."
   GO111MODULE=off GOPATH="$build/gopath:/usr/share/gocode" GOPROXY=off GOFLAGS= CGO_ENABLED=0 \
     go build -o "$build/whoami-go" .)
 
-bash scripts/build-nextjs.sh
+neighbour_env=()
+if [ "$mode" = asymmetric ]; then
+  key=${NEXTAUTH_SIGNING_KEY_FILE:-$build/signing-ed25519.pem}
+  mkdir -p "$build"
+  if [ ! -f "$key" ]; then
+    (umask 077 && "$python" -c 'import sys
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric import ed25519
+key = ed25519.Ed25519PrivateKey.generate()
+sys.stdout.write(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())' >"$key")
+  fi
+  # Django signs and holds the only private key; nobody holds a secret.
+  export NEXTAUTH_JWT_FORMAT=jws-asymmetric NEXTAUTH_SIGNING_KEY_FILE=$key NEXTAUTH_SECRET= NEXTAUTH_SECRET_PREVIOUS=
+  neighbour_env=(env NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json NEXTAUTH_SIGNING_KEY_FILE=)
+elif [ "$mode" = hs256 ]; then
+  bash scripts/build-nextjs.sh
+else
+  echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
+  exit 1
+fi
 
 (cd example_project && "$python" manage.py migrate --noinput -v 0 && "$python" manage.py ensure_demo_user)
 
@@ -76,26 +101,36 @@ stop() {
 trap stop INT TERM EXIT
 
 start example_project 8000 "$python" manage.py runserver 127.0.0.1:8000
-start example_project/services/express 8001 node server.mjs
-start example_project/services/fastapi 8002 "$python" -m uvicorn main:app --host 127.0.0.1 --port 8002
-start example_project/services/go 8003 "$build/whoami-go"
-# next-auth 4 takes its own origin from NEXTAUTH_URL; Auth.js 5 finds it from the request.
-if [ "$NEXTAUTH_VERSION" = 4 ]; then
-  start example_project/nextjs 3000 env NEXTAUTH_URL=$nextjs ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
-else
-  start example_project/nextjs 3000 ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
-fi
+start example_project/services/express 8001 "${neighbour_env[@]}" node server.mjs
+start example_project/services/fastapi 8002 "${neighbour_env[@]}" "$python" -m uvicorn main:app --host 127.0.0.1 --port 8002
+start example_project/services/go 8003 "${neighbour_env[@]}" "$build/whoami-go"
+if [ "$mode" = asymmetric ]; then
+  cat <<EOF
 
-cat <<EOF
+The mesh is up (asymmetric): Django signs with its private key and publishes
+http://127.0.0.1:8000/.well-known/jwks.json; Express, FastAPI and Go hold no secret and verify
+with that public key (no Next.js front end in this mode):
+EOF
+else
+  # next-auth 4 takes its own origin from NEXTAUTH_URL; Auth.js 5 finds it from the request.
+  if [ "$NEXTAUTH_VERSION" = 4 ]; then
+    start example_project/nextjs 3000 env NEXTAUTH_URL=$nextjs ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
+  else
+    start example_project/nextjs 3000 ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
+  fi
+  cat <<EOF
 
 The mesh is up (NextAuth $NEXTAUTH_VERSION, token format $NEXTAUTH_JWT_FORMAT); open the front end:
   $nextjs   (sign in as demo@example.com / demo-password; http://localhost:3000 shares no cookie with Django)
 Every service verifies the same token with the same secret:
+EOF
+fi
+cat <<EOF
   TOKEN=\$(curl -s http://127.0.0.1:8000/api/auth/custom-login -H 'Content-Type: application/json' \\
     -d '{"email": "demo@example.com", "password": "demo-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8000/api/me/
   for port in 8001 8002 8003; do curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:\$port/whoami; echo; done
-Ctrl-C stops all five.
+Ctrl-C stops them all.
 
 EOF
 # Stop everything as soon as one service exits (a port in use, a crash) or on Ctrl-C.

@@ -8,6 +8,7 @@ the ``cryptography`` primitives directly, so tests can craft what an attacker
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -225,3 +226,79 @@ def hs256_over(head: str, body: str, secret: str = SECRET) -> str:
     """A JWS from raw header and payload segments (any bytes inside), HS256 with ``secret``."""
     sig = hmac.digest(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256)
     return f"{head}.{body}.{b64(sig)}"
+
+
+# -- key pairs (jws-asymmetric) -------------------------------------------------------------- #
+
+ASYMMETRIC_ALGS = ("EdDSA", "ES256", "RS256")
+
+
+@functools.cache
+def private_key(alg: str, n: int = 0) -> Any:
+    """Test key number ``n`` for ``alg`` (the same within a process; RSA keys are made once)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    seed = hashlib.sha256(f"forge-{alg}-{n}".encode()).digest()
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    if alg == "ES256":
+        return ec.derive_private_key(int.from_bytes(seed, "big") % (2**255), ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(alg: str, n: int = 0) -> str:
+    """Test key ``n`` for ``alg`` as an unencrypted PKCS#8 PEM."""
+    from cryptography.hazmat.primitives import serialization
+
+    return str(
+        private_key(alg, n)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def public_pem(alg: str, n: int = 0) -> str:
+    """Test key ``n`` for ``alg``'s public half as SubjectPublicKeyInfo PEM."""
+    from cryptography.hazmat.primitives import serialization
+
+    return str(
+        private_key(alg, n)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def asym_sign(alg: str, data: bytes, key: Any) -> bytes:
+    """A JOSE signature with ``cryptography`` directly (raw r||s for ES256)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    if alg == "EdDSA":
+        return bytes(key.sign(data))
+    if alg == "ES256":
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return bytes(key.sign(data, asym_padding.PKCS1v15(), hashes.SHA256()))
+
+
+def asym_jws(
+    payload: Any,
+    alg: str = "EdDSA",
+    *,
+    n: int = 0,
+    kid: str | None = None,
+    header: dict[str, Any] | None = None,
+) -> str:
+    """A JWS signed by test key ``n`` of ``alg`` (``header`` replaces the default one)."""
+    head = js(header if header is not None else {"alg": alg, "typ": "JWT", "kid": kid})
+    if header is None and kid is None:
+        head = js({"alg": alg, "typ": "JWT"})
+    body = js(payload)
+    signature = asym_sign(alg, f"{head}.{body}".encode(), private_key(alg, n))
+    return f"{head}.{body}.{b64(signature)}"

@@ -33,8 +33,12 @@ def expired_token(fmt: str | None = None) -> str:
 
 
 def foreign_token(fmt: str | None = None) -> str:
-    """A well-formed token minted with a secret this service does not hold."""
-    with override_settings(NEXTAUTH_SECRET=OTHER_SECRET):
+    """A well-formed token minted with a secret (or key pair) this service does not hold."""
+    from tests.forge import private_pem
+
+    with override_settings(
+        NEXTAUTH_SECRET=OTHER_SECRET, NEXTAUTH_SIGNING_KEYS=[private_pem("EdDSA", 1)]
+    ):
         return make_token(fmt)
 
 

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from django_nextauth_jwt.pipeline import PIPELINE
+from tests.forge import private_pem
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -93,3 +94,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tes
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 NEXTAUTH_SECRET = "test-secret-0123456789-abcdefghijklmnop"
+# jws-asymmetric: a key pair, so that every format the request-path tests run through
+# (ALL_FORMATS) mints and verifies; only tests choosing that format sign with it.
+NEXTAUTH_SIGNING_KEYS = [private_pem("EdDSA", 100)]  # a key no other test uses

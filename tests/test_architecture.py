@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 LAYERS = "Layers: imports point down"
-CODEC_BARE = "The codec imports neither Django nor DRF"
+CODEC_BARE = "The codec (with jwk and jwks) imports neither Django nor DRF"
 DRF_ONE_MODULE = "Only authentication imports DRF"
 
 

@@ -106,13 +106,20 @@ NEXTAUTH_LOGIN_RATE_PER_CLIENT = (int(os.environ.get("LOGIN_ATTEMPTS_PER_CLIENT"
 # NEXTAUTH_SECRET_PREVIOUS keeps tokens signed with the old secret valid during a rotation.
 # Or NEXTAUTH_SECRET_FILE: one secret per line, the first signs (a mounted Kubernetes Secret;
 # rotate by rewriting the file and reloading the workers, e.g. gunicorn's HUP).
+# The asymmetric mode (NEXTAUTH_JWT_FORMAT=jws-asymmetric): this service signs with the private
+# keys of NEXTAUTH_SIGNING_KEY_FILE (comma-separated paths to PEM or JWK files; the first signs,
+# all are published at /.well-known/jwks.json and /api/auth/jwks), and nobody holds a secret:
+# no development secret is filled in. NEXTAUTH_JWKS_URL (comma-separated) trusts other issuers.
 _DEV_SECRET = "dev-only-mesh-secret-change-me-0123456789abcdef"  # DEBUG only
-_secret = os.environ.get("NEXTAUTH_SECRET") or (_DEV_SECRET if DEBUG else "")
+NEXTAUTH_JWT_FORMAT = os.environ.get("NEXTAUTH_JWT_FORMAT", "jws")
+_ASYMMETRIC = NEXTAUTH_JWT_FORMAT == "jws-asymmetric"
+_secret = os.environ.get("NEXTAUTH_SECRET") or (_DEV_SECRET if DEBUG and not _ASYMMETRIC else "")
 NEXTAUTH_SECRET = [s for s in (_secret, os.environ.get("NEXTAUTH_SECRET_PREVIOUS")) if s]
 if os.environ.get("NEXTAUTH_SECRET_FILE"):
     _lines = Path(os.environ["NEXTAUTH_SECRET_FILE"]).read_text().splitlines()
     NEXTAUTH_SECRET = [line.strip() for line in _lines if line.strip()]
-NEXTAUTH_JWT_FORMAT = os.environ.get("NEXTAUTH_JWT_FORMAT", "jws")
+NEXTAUTH_SIGNING_KEYS = [Path(p) for p in env_list("NEXTAUTH_SIGNING_KEY_FILE")]
+NEXTAUTH_JWKS_URL = env_list("NEXTAUTH_JWKS_URL")
 NEXTAUTH_MAX_AGE = int(os.environ.get("NEXTAUTH_MAX_AGE", str(30 * 24 * 3600)))
 NEXTAUTH_ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
 NEXTAUTH_AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_nextauth_jwt import codec
+from django_nextauth_jwt import codec, jwk
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
     TokenMalformed,
@@ -19,8 +19,16 @@ from django_nextauth_jwt.exceptions import (
 from django_nextauth_jwt.formats import FORMATS
 from tests import forge
 
-KEYS = codec.Keyring([forge.SECRET])
-ROTATED = codec.Keyring([forge.OTHER_SECRET, forge.SECRET])
+SIGNING = jwk.load_signing_key(forge.private_pem("EdDSA"))
+OTHER_SIGNING = jwk.load_signing_key(forge.private_pem("EdDSA", 1))
+KEYS = codec.Keyring(
+    [forge.SECRET], signing_keys=[SIGNING], public_keys=jwk.KeySet([SIGNING.public])
+)
+ROTATED = codec.Keyring(
+    [forge.OTHER_SECRET, forge.SECRET],
+    signing_keys=[OTHER_SIGNING, SIGNING],
+    public_keys=jwk.KeySet([OTHER_SIGNING.public, SIGNING.public]),
+)
 PAYLOAD = {"sub": "42", "email": "ada@example.com", "exp": 4_000_000_000}
 
 
@@ -120,6 +128,7 @@ def test_a_keyring_repr_shows_no_secret() -> None:
     assert forge.SECRET not in text
     assert forge.OTHER_SECRET not in text
     assert "secrets=2" in text
+    assert "PRIVATE" not in text
 
 
 @pytest.mark.parametrize(
@@ -164,6 +173,7 @@ def test_jws_headers_outside_the_allow_list_are_unsupported(header: dict[str, ob
 
 def test_format_of_reads_the_shape_and_header_only() -> None:
     assert codec.format_of(forge.jws(PAYLOAD, forge.OTHER_SECRET)) == "jws"
+    assert codec.format_of(forge.asym_jws(PAYLOAD, "ES256")) == "jws-asymmetric"
     assert codec.format_of(forge.v4(PAYLOAD, forge.OTHER_SECRET)) == "nextauth-v4"
     assert codec.format_of(forge.v5(PAYLOAD, forge.OTHER_SECRET)) == "authjs-v5"
     weird = forge.compact(forge.js({"alg": "dir", "enc": "A128GCM"}), "", "aa", "bb", "cc")

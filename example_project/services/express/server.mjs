@@ -5,20 +5,36 @@
 //   HS256 only, exp required, sub a non-empty string, 15 s clock tolerance,
 //   iss / aud exactly as configured (when NEXTAUTH_ISSUER / NEXTAUTH_AUDIENCE are set),
 //   NEXTAUTH_SECRET signs, NEXTAUTH_SECRET_PREVIOUS still verifies during a rotation.
+//
+// Or, with NEXTAUTH_JWKS_URL instead of a secret (the mesh's asymmetric mode): tokens signed by the
+// issuer's private key (EdDSA, ES256 or RS256, each pinned by its key's type), verified with the
+// public keys of its JWKS, which jose caches and refetches on an unknown kid (30 s cooldown).
+// This service then holds nothing that could mint a token.
+//
 // Run: NEXTAUTH_SECRET=... PORT=8001 node server.mjs
+//      NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json PORT=8001 node server.mjs
 import express from "express";
-import { errors, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 
-const secrets = [process.env.NEXTAUTH_SECRET, process.env.NEXTAUTH_SECRET_PREVIOUS]
-  .filter(Boolean)
-  .map((secret) => new TextEncoder().encode(secret));
-if (!process.env.NEXTAUTH_SECRET || secrets.some((key) => key.length < 32)) {
+const jwksUrl = process.env.NEXTAUTH_JWKS_URL || "";
+if (jwksUrl && (process.env.NEXTAUTH_SECRET || process.env.NEXTAUTH_SECRET_PREVIOUS)) {
+  console.error("Set NEXTAUTH_SECRET or NEXTAUTH_JWKS_URL, not both");
+  process.exit(1);
+}
+const secrets = jwksUrl
+  ? [createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30000 })]
+  : [process.env.NEXTAUTH_SECRET, process.env.NEXTAUTH_SECRET_PREVIOUS]
+      .filter(Boolean)
+      .map((secret) => new TextEncoder().encode(secret));
+if (!jwksUrl && (!process.env.NEXTAUTH_SECRET || secrets.some((key) => key.length < 32))) {
   console.error("NEXTAUTH_SECRET (and NEXTAUTH_SECRET_PREVIOUS, if set): at least 32 bytes");
   process.exit(1);
 }
 
 const options = {
-  algorithms: ["HS256"], // pinned: never "none", never what the token's header asks for
+  // Pinned: never "none", never what the token's header asks for (jose also matches each
+  // asymmetric algorithm to its key's type).
+  algorithms: jwksUrl ? ["EdDSA", "ES256", "RS256"] : ["HS256"],
   requiredClaims: ["exp", "sub"],
   clockTolerance: 15,
   issuer: process.env.NEXTAUTH_ISSUER || undefined,
@@ -46,8 +62,12 @@ function refusal(error) {
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
     return new Unauthorized("token_unsupported", "Token algorithm is not accepted.");
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
+  if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
     return new Unauthorized("token_invalid", "Token signature is invalid.");
+  }
+  // The JWKS could not be fetched (a timeout, a refused connection, a document jose refuses).
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+    return new Unauthorized("keys_unavailable", "Token verification keys are unavailable.");
   }
   return new Unauthorized("token_malformed", "Token is malformed.");
 }

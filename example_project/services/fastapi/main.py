@@ -6,12 +6,20 @@ HS256 only, ``exp`` required, ``sub`` a non-empty string, 15 s leeway, ``iss`` /
 exactly as configured (when ``NEXTAUTH_ISSUER`` / ``NEXTAUTH_AUDIENCE`` are set),
 ``NEXTAUTH_SECRET`` signs, ``NEXTAUTH_SECRET_PREVIOUS`` still verifies during a rotation.
 
+Or, with ``NEXTAUTH_JWKS_URL`` instead of a secret (the mesh's asymmetric mode): tokens signed by
+the issuer's private key (EdDSA, ES256 or RS256), verified with its JWKS through PyJWT's
+``PyJWKClient``. The algorithm is the key's, not the token's; an unknown ``kid`` refetches the
+JWKS at most once per 30 s. This service then holds nothing that could mint a token.
+
 Run: ``NEXTAUTH_SECRET=... uvicorn main:app --port 8002``
+or   ``NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json uvicorn main:app --port 8002``
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import Annotated, Any
 
 import jwt
@@ -21,7 +29,12 @@ from fastapi.responses import JSONResponse
 SECRET = os.environ.get("NEXTAUTH_SECRET", "")
 PREVIOUS = os.environ.get("NEXTAUTH_SECRET_PREVIOUS", "")
 SECRETS = [s for s in (SECRET, PREVIOUS) if s]  # the current one first
-if not SECRET or any(len(s.encode()) < 32 for s in SECRETS):
+JWKS_URL = os.environ.get("NEXTAUTH_JWKS_URL", "")
+ASYMMETRIC = ("EdDSA", "ES256", "RS256")
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+if JWKS_URL and SECRETS:
+    raise SystemExit("Set NEXTAUTH_SECRET or NEXTAUTH_JWKS_URL, not both")
+if not JWKS_URL and (not SECRET or any(len(s.encode()) < 32 for s in SECRETS)):
     raise SystemExit("NEXTAUTH_SECRET (and NEXTAUTH_SECRET_PREVIOUS, if set): at least 32 bytes")
 ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
 AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
@@ -64,7 +77,90 @@ def refusal(error: jwt.InvalidTokenError) -> Unauthorized:
     return Unauthorized("token_claims_invalid", "Token claims are invalid.")
 
 
+class JWKS:
+    """The issuer's keys through PyJWT's ``PyJWKClient``, cached, with every fetch rate-limited.
+
+    ``PyJWKClient`` alone refetches the whole set for every unknown ``kid``: a flood of random
+    ones would make this service hammer the issuer. Here the set is kept for 5 minutes, and a
+    fetch (an unknown ``kid``, an expired set, a failed attempt) happens at most once per 30 s.
+    """
+
+    TTL = 300
+    REFRESH_INTERVAL = 30
+
+    def __init__(self, url: str) -> None:
+        self.client = jwt.PyJWKClient(url, cache_jwk_set=False, cache_keys=False, timeout=5)
+        self.lock = threading.Lock()
+        self.keys: list[jwt.PyJWK] | None = None
+        self.fetched_at = float("-inf")
+        self.last_attempt = float("-inf")
+
+    def _matching(self, kid: str) -> list[jwt.PyJWK]:
+        return [k for k in self.keys or [] if k.key_id == kid]
+
+    def key_for(self, kid: Any) -> jwt.PyJWK:
+        if not isinstance(kid, str):
+            raise Unauthorized("token_unsupported", "Token algorithm is not accepted.")
+        with self.lock:
+            now = time.monotonic()
+            stale = now - self.fetched_at >= self.TTL
+            if (
+                stale or not self._matching(kid)
+            ) and now - self.last_attempt >= self.REFRESH_INTERVAL:
+                self.last_attempt = now
+                try:
+                    data = self.client.fetch_data()
+                    entries = data.get("keys") if isinstance(data, dict) else None
+                    # A set publishing private or symmetric key material is not trusted at all.
+                    if not isinstance(entries, list) or any(
+                        not isinstance(e, dict) or PRIVATE_MEMBERS & e.keys() for e in entries
+                    ):
+                        raise jwt.PyJWKSetError("unacceptable JWK Set")
+                    self.keys = jwt.PyJWKSet.from_dict(data).keys
+                    self.fetched_at = now
+                except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+                    pass  # keep the previous keys, if any
+            match = self._matching(kid)
+            if self.keys is None:
+                raise Unauthorized("keys_unavailable", "Token verification keys are unavailable.")
+        if not match:
+            raise Unauthorized("token_invalid", "Token signature is invalid.")
+        return match[0]
+
+
+JWKS_CLIENT = JWKS(JWKS_URL) if JWKS_URL else None
+
+
+def verify_asymmetric(token: str, client: JWKS) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as error:
+        raise refusal(error) from None
+    if header.get("alg") not in ASYMMETRIC:
+        raise Unauthorized("token_unsupported", "Token algorithm is not accepted.")
+    key = client.key_for(header.get("kid"))
+    if header["alg"] != key.algorithm_name:  # the key's algorithm, never the token's choice
+        raise Unauthorized("token_invalid", "Token signature is invalid.")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[key.algorithm_name],
+            options={"require": ["exp", "sub"], "verify_aud": AUDIENCE is not None},
+            leeway=LEEWAY,
+            issuer=ISSUER,
+            audience=AUDIENCE,
+        )
+    except jwt.InvalidTokenError as error:
+        raise refusal(error) from None
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise Unauthorized("token_claims_invalid", "Token claims are invalid.")
+    return claims
+
+
 def verify(token: str) -> dict[str, Any]:
+    if JWKS_CLIENT is not None:
+        return verify_asymmetric(token, JWKS_CLIENT)
     for index, secret in enumerate(SECRETS):
         try:
             claims: dict[str, Any] = jwt.decode(

@@ -6,7 +6,11 @@
 // configured (when NEXTAUTH_ISSUER / NEXTAUTH_AUDIENCE are set), NEXTAUTH_SECRET signs,
 // NEXTAUTH_SECRET_PREVIOUS still verifies during a rotation.
 //
-// Run: NEXTAUTH_SECRET=... PORT=8003 go run .
+// Or, with NEXTAUTH_JWKS_URL instead of a secret (the mesh's asymmetric mode, see jwks.go): tokens
+// signed by the issuer's private key, verified with the public keys of its JWKS.
+//
+// Run with a secret: NEXTAUTH_SECRET=... PORT=8003 go run .
+// Run with a JWKS:   NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json PORT=8003 go run .
 package main
 
 import (
@@ -47,12 +51,16 @@ var (
 
 // Verifier checks tokens against the shared secrets: the current one first, then the previous.
 type Verifier struct {
+	JWKS     *JWKS // when set, the only source of keys: no secret is held
 	Secrets  [][]byte
 	Issuer   string // "" means not checked
 	Audience string // "" means not checked
 }
 
 func (v Verifier) Verify(token string) (*Claims, error) {
+	if v.JWKS != nil {
+		return v.verifyAsymmetric(token)
+	}
 	var err error
 	for _, secret := range v.Secrets {
 		claims := &Claims{}
@@ -78,6 +86,41 @@ func (v Verifier) Verify(token string) (*Claims, error) {
 	switch {
 	case errors.Is(err, errUnsupported), errors.Is(err, jwt.ErrTokenUnverifiable):
 		return nil, errUnsupported
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return nil, errInvalid
+	default:
+		return nil, errMalformed
+	}
+}
+
+func (v Verifier) verifyAsymmetric(token string) (*Claims, error) {
+	// The token's alg must be one a key type gives before any key is looked up; the key function
+	// then insists that the key's method is the token's.
+	unverified, _, err := new(jwt.Parser).ParseUnverified(token, &Claims{})
+	if err != nil {
+		var validation *jwt.ValidationError
+		if errors.As(err, &validation) && validation.Errors&jwt.ValidationErrorUnverifiable != 0 {
+			return nil, errUnsupported // an algorithm golang-jwt does not know
+		}
+		return nil, errMalformed
+	}
+	switch unverified.Method.Alg() {
+	case "EdDSA", "ES256", "RS256":
+	default:
+		return nil, errUnsupported
+	}
+	claims := &Claims{}
+	_, err = jwt.ParseWithClaims(token, claims, v.JWKS.KeyFunc, jwt.WithoutClaimsValidation())
+	if err == nil {
+		if err := v.check(claims); err != nil {
+			return nil, err
+		}
+		return claims, nil
+	}
+	var r refusal
+	switch {
+	case errors.As(err, &r):
+		return nil, r
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return nil, errInvalid
 	default:
@@ -140,12 +183,22 @@ func main() {
 			secrets = append(secrets, []byte(secret))
 		}
 	}
+	jwksURL := os.Getenv("NEXTAUTH_JWKS_URL")
+	if jwksURL != "" && len(secrets) > 0 {
+		log.Fatal("Set NEXTAUTH_SECRET or NEXTAUTH_JWKS_URL, not both")
+	}
+	if jwksURL == "" && len(secrets) == 0 {
+		log.Fatal("NEXTAUTH_SECRET (or NEXTAUTH_JWKS_URL) is required")
+	}
 	for _, secret := range secrets {
 		if len(secret) < 32 || os.Getenv("NEXTAUTH_SECRET") == "" {
 			log.Fatal("NEXTAUTH_SECRET (and NEXTAUTH_SECRET_PREVIOUS, if set): at least 32 bytes")
 		}
 	}
 	verifier := Verifier{Secrets: secrets, Issuer: os.Getenv("NEXTAUTH_ISSUER"), Audience: os.Getenv("NEXTAUTH_AUDIENCE")}
+	if jwksURL != "" {
+		verifier.JWKS = NewJWKS(jwksURL)
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	router := gin.New()

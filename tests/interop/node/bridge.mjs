@@ -29,6 +29,7 @@ import * as v4jwt from "next-auth/jwt";
 import * as v5jwt from "@auth/core/jwt";
 import * as jose from "jose";
 import * as hs256 from "../../../example_project/nextjs/jwt-hs256.mjs";
+import * as asymmetric from "../../../example_project/nextjs/jwt-asymmetric.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -93,7 +94,7 @@ function fakeResponse() {
 
 // Run `fn(call)` against the real next-auth 4 handler configured by nextauth-v4.mjs;
 // call(jar, method, action, body, headers) updates the cookie jar from Set-Cookie.
-async function withV4({ djangoUrl, secret, format }, fn) {
+async function withV4({ djangoUrl, secret, format, privateJwk }, fn) {
   const nextAuthModule = (await import("next-auth")).default;
   const NextAuth = nextAuthModule.default ?? nextAuthModule;
   const { authOptions } = await import("../../../example_project/nextjs/nextauth-v4.mjs");
@@ -102,6 +103,7 @@ async function withV4({ djangoUrl, secret, format }, fn) {
   process.env.NEXTAUTH_SECRET = secret;
   try {
     const options = authOptions({ format });
+    if (opt(privateJwk) !== undefined) options.jwt = asymmetric.asymmetricJwt({ privateJwk });
     const call = async (jar, method, action, body, headers) => {
       const res = fakeResponse();
       const req = {
@@ -205,8 +207,9 @@ const ops = {
   // A whole credentials sign-in through the real NextAuth handler, whose
   // authorize() calls Django's custom-login. Returns the cookies it sets.
   // `headers` are the browser's request headers as NextAuth sees them (x-forwarded-for).
-  "v4.signin": async ({ email, password, djangoUrl, secret, format, headers }) =>
-    withV4({ djangoUrl, secret, format }, async (call) => {
+  // With `privateJwk`, the documented key-pair hooks (jwt-asymmetric.mjs) sign the session.
+  "v4.signin": async ({ email, password, djangoUrl, secret, format, headers, privateJwk }) =>
+    withV4({ djangoUrl, secret, format, privateJwk }, async (call) => {
       const jar = {};
       const csrf = JSON.parse((await call(jar, "GET", ["csrf"])).sent);
       const done = await call(jar, "POST", ["callback", "credentials"], {
@@ -303,6 +306,36 @@ const ops = {
 
   "jose.decodeProtectedHeader": async ({ token }) => jose.decodeProtectedHeader(requireString(token, "token")),
 
+  // ---- the documented key-pair hooks (example_project/nextjs/jwt-asymmetric.mjs)
+  "asym.encode": async ({ token, privateJwk, maxAge, issuer, audience }) =>
+    asymmetric.asymmetricJwt({ privateJwk, issuer: opt(issuer), audience: opt(audience) })
+      .encode({ token, maxAge: opt(maxAge) }),
+
+  "asym.decode": async ({ token, jwks, jwksUrl, issuer, audience }) =>
+    (await asymmetric.asymmetricJwt({ jwks: opt(jwks), jwksUrl: opt(jwksUrl), issuer: opt(issuer), audience: opt(audience) })
+      .decode({ token })) ?? null,
+
+  "asym.jwks": async ({ privateJwks }) => asymmetric.jwksDocument(privateJwks),
+
+  // next-auth 4's getToken reading a cookie with the key-pair decode hook over a JWK Set.
+  "asym.v4.getToken": async ({ headers, jwks }) => {
+    const h = lowerHeaders(headers);
+    const req = { headers: h, cookies: h.cookie !== undefined ? parseCookieHeader(h.cookie) : {} };
+    const { decode } = asymmetric.asymmetricJwt({ jwks });
+    // getToken insists on a secret even when the decode hook needs none.
+    const result = await v4jwt.getToken({ req, secret: "unused-by-the-key-pair-hooks", decode, logger: stderrLogger });
+    return result ?? null;
+  },
+
+  // Plain jose over a JWK Set: the Express neighbour's verification, without Express.
+  "jose.verifyJwks": async ({ token, jwks, algorithms, issuer, audience }) => {
+    const options = { algorithms: opt(algorithms) ?? ["EdDSA", "ES256", "RS256"], requiredClaims: ["exp"] };
+    if (opt(issuer) !== undefined) options.issuer = issuer;
+    if (opt(audience) !== undefined) options.audience = audience;
+    const { payload, protectedHeader } = await jose.jwtVerify(requireString(token, "token"), jose.createLocalJWKSet(jwks), options);
+    return { payload, header: protectedHeader };
+  },
+
   // ---- micro-benchmark ----------------------------------------------------
   bench: async ({ target, tokens, secret, salt, alg, rounds }) => {
     if (!Array.isArray(tokens) || tokens.length === 0) throw new TypeError("tokens must be a non-empty array");
@@ -315,6 +348,9 @@ const ops = {
       fn = (token) => v5jwt.decode({ token, secret, salt });
     } else if (target === "jose.verify") {
       fn = (token) => joseVerify({ token, secret, alg });
+    } else if (target === "jose.verifyJwks") {
+      const keySet = jose.createLocalJWKSet(secret);
+      fn = (token) => jose.jwtVerify(token, keySet, { algorithms: [alg] });
     } else {
       throw new TypeError(`unknown bench target: ${target}`);
     }
