@@ -46,8 +46,7 @@ $(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
 	bash scripts/npm-ci.sh $(EXPRESS_DIR)
 
 $(BETTER_AUTH_DIR)/node_modules/.installed: $(BETTER_AUTH_DIR)/package-lock.json
-	npm ci --prefix $(BETTER_AUTH_DIR) --no-audit --no-fund --loglevel=error
-	touch $@
+	bash scripts/npm-ci.sh $(BETTER_AUTH_DIR)
 
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
 system:
