@@ -10,7 +10,8 @@ the old one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -44,6 +45,9 @@ class Policy:
     revocation: bool
     revocation_cache: str
     revocation_fail_open: bool
+    #: Payloads of tokens this policy decoded lately, by token (see ``tokens.decode``): they
+    #: live and die with the policy, so a retired secret's keys are not kept alive by them.
+    recent: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         # Never let a secret reach a log line through a repr.

@@ -32,19 +32,44 @@ __all__ = [
 ]
 
 
+#: How many decoded tokens a policy remembers, and the longest token it remembers.
+RECENT_TOKENS = 512
+RECENT_MAX_LENGTH = 4096
+_NESTED = (dict, list)
+
+
 def decode(token: str, *, pol: Policy | None = None) -> dict[str, Any]:
     """Verify or decrypt ``token`` under the settings; its raw payload, claims not validated.
 
     Raises a subclass of :class:`~django_nextauth_jwt.exceptions.InvalidToken`.
+
+    A browser sends the same session token with every request: the policy remembers
+    the payloads of the last few hundred tokens it decoded (only ones that verified,
+    only up to 4 KB; the whole memory is dropped when full), so a repeated token costs
+    a dictionary lookup and a copy instead of its cryptography. Claims (``exp``) and the
+    deny-list are still checked on every request by the callers.
     """
     pol = pol or policy()
-    return codec.decode(
+    recent = pol.recent
+    if type(token) is str:
+        known = recent.get(token)
+        # Callers own what they get (validation adds "id", views may change claims): a
+        # shallow copy suffices when every claim is a scalar, as a session's are. A payload
+        # with objects or lists may share them with its first caller: decoded afresh.
+        if known is not None and not any(type(v) in _NESTED for v in known.values()):
+            return dict(known)
+    payload = codec.decode(
         token,
         pol.keys,
         formats=pol.accepted_formats,
         jws_algorithm=pol.jws_algorithm,
         max_length=pol.max_token_length,
     )
+    if len(token) <= RECENT_MAX_LENGTH:
+        if len(recent) >= RECENT_TOKENS:
+            recent.clear()
+        recent[token] = dict(payload)
+    return payload
 
 
 def encode(payload: Mapping[str, Any], *, format: str | None = None) -> str:
