@@ -41,6 +41,10 @@ __all__ = [
 REALM = "api"
 
 
+#: The result of every request that offers no token: results are frozen, so one serves all.
+_NO_TOKEN = AuthResult.failure(TokenMissing())
+
+
 def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> AuthResult:
     """Authenticate ``request`` by its Bearer header or session cookie; never raises for bad input.
 
@@ -74,7 +78,7 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
         result = AuthResult.failure(exc)
     else:
         if credentials is None:
-            result = AuthResult.failure(TokenMissing())
+            result = _NO_TOKEN
         elif resolve_user:
             result = JWTAuth.authenticate_token(credentials.token)
         else:
@@ -115,7 +119,7 @@ def unauthorized_response(result: AuthResult) -> JsonResponse:
 
 
 def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(path.startswith(prefix) for prefix in prefixes)
+    return path.startswith(prefixes)  # any of them; no prefix: False
 
 
 @derived
