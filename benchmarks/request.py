@@ -383,6 +383,24 @@ def redis_cost(n: int) -> None:
         f"(pool holds {int(pool._created_connections)}; a new redis.Redis object per call, "
         "one pooled connection)"
     )
+    # The same across the request cycle (request_finished closes caches): the deny-list's
+    # cache object, kept per thread by the revocation module, keeps its pool and connection.
+    from django_nextauth_jwt import revocation
+
+    requests = 10 if n < 100 else 200
+    env = environ("/nextauth/", "bearer", mint("nextauth", "authjs-v5"), "authjs-v5")
+    with override_settings(**DENYLIST["redis"]):
+        handler = WSGIHandler()
+        run_batch(handler, [env])
+        held: Any = revocation._cache("redis")
+        request_pool = held._cache._get_connection_pool(False)
+        before = int(request_pool._created_connections)
+        _, _, failures = run_batch(handler, [env] * requests)
+        after = int(request_pool._created_connections)
+    print(
+        f"connections opened during {requests} requests with the deny-list in Redis: "
+        f"{after - before} (pool holds {after}){'' if not failures else ' - requests failed'}"
+    )
 
 
 def clean_redis(prefix: str) -> int:

@@ -62,4 +62,5 @@ def test_request_benchmark_prints_every_row() -> None:
     rows = [line for line in lines if line.rstrip().endswith(("met", "MISSED", "-"))]
     assert len(rows) >= len(in_process) - 4 + len(http)
     assert "connections opened by Django's pool" in result.stdout
+    assert "connections opened during" in result.stdout
     assert "Redis keys under" in result.stdout
