@@ -29,6 +29,7 @@ def test_request_benchmark_prints_every_row() -> None:
     lines = result.stdout.splitlines()
     in_process = [
         "floor (no authentication)",
+        "floor again (A/A: the noise)",
         "middleware, no token",
         "simplejwt Bearer distinct",
         "simplejwt Bearer repeated",
