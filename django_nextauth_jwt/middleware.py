@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -142,9 +142,15 @@ def path_is_protected(path: str) -> bool:
     return _matches(path, protected) and not _matches(path, public)
 
 
+@derived
+def _signin_parts() -> SplitResult:
+    # Read and split once per settings object: every refused page request redirects.
+    return urlsplit(app_settings.SIGNIN_URL)
+
+
 def signin_url(**params: str) -> str:
     """``NEXTAUTH_SIGNIN_URL`` with ``params`` merged into any query string it already has."""
-    parts = urlsplit(app_settings.SIGNIN_URL)
+    parts = _signin_parts()
     kept = parse_qsl(parts.query, keep_blank_values=True)
     query = [(k, v) for k, v in kept if k not in params]
     query.extend(params.items())
