@@ -25,7 +25,12 @@ from django_nextauth_jwt import diagnostics
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
-from django_nextauth_jwt.transport import Credentials, get_credentials, session_cookie_names
+from django_nextauth_jwt.transport import (
+    Credentials,
+    get_credentials,
+    offers_nothing,
+    session_cookie_names,
+)
 from django_nextauth_jwt.users import user_from_claims
 
 __all__ = [
@@ -71,6 +76,12 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
             result = dataclasses.replace(previous, user=user)
         request.nextauth = result  # type: ignore[attr-defined]
         return result
+    if offers_nothing(request):
+        # No header that could carry a token and no cookie to diagnose: the same answer
+        # as below, without the work (a token-less request should cost next to nothing).
+        request.nextauth = _NO_TOKEN  # type: ignore[attr-defined]
+        request.nextauth_source = None  # type: ignore[attr-defined]
+        return _NO_TOKEN
     credentials: Credentials | None = None
     try:
         credentials = get_credentials(request)

@@ -31,6 +31,8 @@ def test_request_benchmark_prints_every_row() -> None:
         "floor (no authentication)",
         "floor again (A/A: the noise)",
         "middleware, no token",
+        "floor, other cookies",
+        "middleware, no token, other cookies",
         "simplejwt Bearer distinct",
         "simplejwt Bearer repeated",
         *(
