@@ -127,12 +127,27 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # Built once: json.loads with keyword arguments builds a new decoder per call.
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
 _JSON_UNIQUE = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_object)
+# Their scanners: decode() is one of these calls plus two whitespace matches.
+_SCANNERS: dict[bool, Callable[[str, int], tuple[Any, int]]] = {
+    False: _JSON.scan_once,  # type: ignore[attr-defined]
+    True: _JSON_UNIQUE.scan_once,  # type: ignore[attr-defined]
+}
 
 
 def _json_object(data: bytes, *, unique: bool = False) -> dict[str, Any]:
+    decoder = _JSON_UNIQUE if unique else _JSON
     try:
         # Strict UTF-8 first: json.loads(bytes) would also take UTF-16/32 and a BOM.
-        value = (_JSON_UNIQUE if unique else _JSON).decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        # The scanner alone, when it reads the whole text from its first character, is
+        # what decode() returns, without decode()'s two whitespace matches; anything else
+        # (surrounding whitespace, trailing data, no JSON value at 0) goes through decode().
+        try:
+            value, end = _SCANNERS[unique](text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = decoder.decode(text)
     except (ValueError, RecursionError) as exc:
         # ValueError covers UnicodeDecodeError and JSONDecodeError.
         raise TokenMalformed() from exc
@@ -303,6 +318,44 @@ class Keyring:
         self._first_secret()
         return next(iter(self.v5_keys.items()))
 
+    @functools.cached_property
+    def v5_decryption_keys(self) -> dict[str | None, tuple[_MacKey, bytes]]:
+        """The MAC key and AES key of each v5 key by ``kid``; ``None``: the first secret's."""
+        ring: dict[str | None, tuple[_MacKey, bytes]] = {
+            kid: (_MacKey(key[:32]), key[32:]) for kid, key in self.v5_keys.items()
+        }
+        ring[None] = ring[self.v5_signing_key[0]]
+        return ring
+
+
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
+class _MacKey:
+    """HMAC-SHA-512 (RFC 2104) with the key's two padded blocks hashed once, not per token.
+
+    ``hmac.digest`` derives them on every call, and that is half of its cost on a
+    session-sized message; copying the two prepared hash states is not.
+    """
+
+    __slots__ = ("inner", "outer")
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(128, b"\0")  # 128: SHA-512's block; v5 MAC keys are 32 bytes
+        self.inner = hashlib.sha512(block.translate(_IPAD))
+        self.outer = hashlib.sha512(block.translate(_OPAD))
+
+    def __repr__(self) -> str:
+        return "<_MacKey>"
+
+    def digest(self, data: bytes) -> bytes:
+        inner = self.inner.copy()
+        inner.update(data)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
 
 # --------------------------------------------------------------------------- #
 # Decoding
@@ -421,19 +474,18 @@ def _decode_v5(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
         raise TokenMalformed()
     if not keys.secrets:
         raise InvalidToken()
-    ring = keys.v5_keys
     kid = header.get("kid")
-    if kid is None:
-        # @auth/core: a token without kid is tried with the first secret only.
-        key = keys.v5_signing_key[1]
-    elif isinstance(kid, str) and kid in ring:
-        key = ring[kid]
-    else:
+    # @auth/core: a token without kid is tried with the first secret only (the None entry).
+    entry = keys.v5_decryption_keys.get(kid) if kid is None or isinstance(kid, str) else None
+    if entry is None:
         raise InvalidToken("No matching decryption secret.")
+    mac_key, aes_key = entry
+    aad = parts[0].encode("ascii")
+    mac = mac_key.digest(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
     # Authenticate before decrypting: no padding oracle, no work on forged data.
-    if not hmac.compare_digest(_v5_mac(key, parts[0].encode("ascii"), iv, ciphertext), tag):
+    if not hmac.compare_digest(mac[:32], tag):
         raise InvalidToken()
-    padded = _cbc_decrypt(key[32:], iv, ciphertext)
+    padded = _cbc_decrypt(aes_key, iv, ciphertext)
     # PKCS#7. The MAC already passed, so this is no oracle: only a buggy encoder
     # gets here with bad padding.
     pad = padded[-1]

@@ -447,6 +447,8 @@ app_settings = Settings()
 
 T = TypeVar("T")
 
+_get_attribute = object.__getattribute__
+
 
 class derived(Generic[T]):  # noqa: N801 - used as a decorator
     """Cache a value computed from settings, per settings object.
@@ -469,7 +471,8 @@ class derived(Generic[T]):  # noqa: N801 - used as a decorator
 
     def __call__(self) -> T:
         """The cached value, recomputed when the settings object changed."""
-        wrapped = settings._wrapped  # type: ignore[misc]  # LazySettings, typed as Settings
+        # Past LazyObject.__getattribute__ (Python code): this runs several times a request.
+        wrapped = _get_attribute(settings, "_wrapped")
         held = self.held
         if held is not None and held[0] is wrapped:
             return held[1]

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-from django_nextauth_jwt.conf import app_settings
+from django_nextauth_jwt.conf import app_settings, derived
 from django_nextauth_jwt.exceptions import TokenMalformed
 from django_nextauth_jwt.transport import raw_cookie_names, strict_url_decode
 
@@ -49,18 +49,28 @@ def _hash_secrets() -> tuple[str, ...]:
     return secrets
 
 
+@derived
+def _double_submit() -> tuple[str, str, tuple[str, ...]]:
+    """(the header's META key, the CSRF cookie name, the secrets hashed), per settings object."""
+    return (
+        _header_meta_key(app_settings.CSRF_HEADER_NAME),
+        app_settings.csrf_cookie_name(),
+        _hash_secrets(),
+    )
+
+
 def nextauth_csrf_valid(request: HttpRequest) -> bool:
     """True when NextAuth's CSRF cookie is genuine and the header echoes its token.
 
     Every comparison is in constant time, on bytes (``hmac.compare_digest``
     refuses non-ASCII text, and that must be a 403, not a 500).
     """
-    sent = request.META.get(_header_meta_key(app_settings.CSRF_HEADER_NAME))
-    name = app_settings.csrf_cookie_name()
-    cookie = request.COOKIES.get(name)
+    header_key, cookie_name, secrets = _double_submit()
+    sent = request.META.get(header_key)
+    cookie = request.COOKIES.get(cookie_name)
     if not sent or not cookie:
         return False
-    if raw_cookie_names(request).count(name) > 1:
+    if raw_cookie_names(request).count(cookie_name) > 1:
         # Sent twice (one planted for a parent domain): which one is genuine is unknowable.
         return False
     try:
@@ -74,7 +84,7 @@ def nextauth_csrf_valid(request: HttpRequest) -> bool:
     token_bytes = token.encode("utf-8", "surrogatepass")
     # Check every secret (no early exit) so timing says nothing about which one matched.
     genuine = False
-    for secret in _hash_secrets():
+    for secret in secrets:
         computed = hashlib.sha256(token_bytes + secret.encode()).hexdigest().encode("ascii")
         genuine |= hmac.compare_digest(computed, expected)
     echoed = hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), token_bytes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
@@ -25,7 +25,12 @@ from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.csrf import SAFE_METHODS, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
-from django_nextauth_jwt.transport import Credentials, get_credentials, session_cookie_names
+from django_nextauth_jwt.transport import (
+    Credentials,
+    get_credentials,
+    offers_nothing,
+    session_cookie_names,
+)
 from django_nextauth_jwt.users import user_from_claims
 
 __all__ = [
@@ -39,6 +44,10 @@ __all__ = [
 
 #: The realm in ``WWW-Authenticate`` challenges.
 REALM = "api"
+
+
+#: The result of every request that offers no token: results are frozen, so one serves all.
+_NO_TOKEN = AuthResult.failure(TokenMissing())
 
 
 def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> AuthResult:
@@ -67,6 +76,12 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
             result = dataclasses.replace(previous, user=user)
         request.nextauth = result  # type: ignore[attr-defined]
         return result
+    if offers_nothing(request):
+        # No header that could carry a token and no cookie to diagnose: the same answer
+        # as below, without the work (a token-less request should cost next to nothing).
+        request.nextauth = _NO_TOKEN  # type: ignore[attr-defined]
+        request.nextauth_source = None  # type: ignore[attr-defined]
+        return _NO_TOKEN
     credentials: Credentials | None = None
     try:
         credentials = get_credentials(request)
@@ -74,7 +89,7 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
         result = AuthResult.failure(exc)
     else:
         if credentials is None:
-            result = AuthResult.failure(TokenMissing())
+            result = _NO_TOKEN
         elif resolve_user:
             result = JWTAuth.authenticate_token(credentials.token)
         else:
@@ -115,7 +130,7 @@ def unauthorized_response(result: AuthResult) -> JsonResponse:
 
 
 def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(path.startswith(prefix) for prefix in prefixes)
+    return path.startswith(prefixes)  # any of them; no prefix: False
 
 
 @derived
@@ -137,9 +152,15 @@ def path_is_protected(path: str) -> bool:
     return _matches(path, protected) and not _matches(path, public)
 
 
+@derived
+def _signin_parts() -> SplitResult:
+    # Read and split once per settings object: every refused page request redirects.
+    return urlsplit(app_settings.SIGNIN_URL)
+
+
 def signin_url(**params: str) -> str:
     """``NEXTAUTH_SIGNIN_URL`` with ``params`` merged into any query string it already has."""
-    parts = urlsplit(app_settings.SIGNIN_URL)
+    parts = _signin_parts()
     kept = parse_qsl(parts.query, keep_blank_values=True)
     query = [(k, v) for k, v in kept if k not in params]
     query.extend(params.items())

@@ -11,7 +11,7 @@ the old one.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +53,9 @@ class Policy:
     revocation_fail_open: bool
     signing_keys: tuple[SigningKey, ...] = ()
     key_sources: KeySources | None = None
+    #: Payloads of tokens this policy decoded lately, by token (see ``tokens.decode``): they
+    #: live and die with the policy, so a retired secret's keys are not kept alive by them.
+    recent: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         # Never let a secret reach a log line through a repr.

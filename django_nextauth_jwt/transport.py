@@ -117,6 +117,16 @@ def has_authorization_header(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META
 
 
+def offers_nothing(request: HttpRequest) -> bool:
+    """True when the request has neither an ``Authorization`` nor a ``Cookie`` header.
+
+    Such a request (a health check, a call without credentials) carries no token
+    anywhere: :func:`get_credentials` would return ``None``. Two dictionary lookups.
+    """
+    meta = request.META
+    return "HTTP_AUTHORIZATION" not in meta and "HTTP_COOKIE" not in meta
+
+
 @derived
 def session_cookie_names() -> tuple[str, ...]:
     """The session cookie names read, in order: the configured format's, then the accepted ones'.

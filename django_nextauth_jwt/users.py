@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django_nextauth_jwt import identity
-from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
+from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.exceptions import InvalidToken
 
 if TYPE_CHECKING:
@@ -106,20 +106,34 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@derived
+def _database_mode() -> bool:
+    # Read once per settings object: this runs on every authenticated request.
+    return app_settings.USER_MODE == USER_MODE_DATABASE
+
+
+@derived
+def _role_settings() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(NEXTAUTH_SUPERUSER_ROLES, NEXTAUTH_STAFF_ROLES)``, read once per settings object."""
+    return app_settings.SUPERUSER_ROLES, app_settings.STAFF_ROLES
+
+
 def user_from_claims(claims: dict[str, Any]) -> Any:
     """The user for verified ``claims``: a ``TokenUser``, or a database user in database mode.
 
     Raises ``UserNotFound`` or ``UserInactive`` (both ``InvalidToken``) in database mode.
     """
-    if app_settings.USER_MODE == USER_MODE_DATABASE:
+    if _database_mode():
         return database_user(claims)
     return TokenUser(claims)
 
 
 def _role_flags(role: str | None) -> tuple[bool, bool]:
-    superuser = role is not None and role in app_settings.SUPERUSER_ROLES
-    staff = superuser or (role is not None and role in app_settings.STAFF_ROLES)
-    return staff, superuser
+    if role is None:
+        return False, False
+    superuser_roles, staff_roles = _role_settings()
+    superuser = role in superuser_roles
+    return superuser or role in staff_roles, superuser
 
 
 def lookup_field() -> str:

@@ -180,3 +180,8 @@ def test_nextauth_decode_explain_prints_the_fix(settings: Any) -> None:
     with pytest.raises(CommandError) as plain:
         call_command("nextauth_decode", forge.v4(forge.claims()), stdout=io.StringIO())
     assert "arrived" not in str(plain.value)
+
+
+def test_every_known_session_cookie_passes_the_cheap_name_filter() -> None:
+    # diagnose_cookies skips names without "session-token" before any other work.
+    assert all("session-token" in name for name in diagnostics.KNOWN_SESSION_COOKIES)

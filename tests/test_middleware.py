@@ -300,3 +300,10 @@ def test_middleware_and_drf_verify_a_token_once(monkeypatch):
     response = Client().get("/api/me/", headers=bearer(make_token()))
     assert response.status_code == 200
     assert len(calls) == 1
+
+
+def test_requests_without_a_token_share_one_frozen_result(rf: RequestFactory) -> None:
+    first, second = rf.get("/"), rf.get("/")
+    assert authenticate_request(first) is authenticate_request(second)
+    assert first.nextauth.error == "token_missing"  # type: ignore[attr-defined]
+    assert first.nextauth_source is None  # type: ignore[attr-defined]

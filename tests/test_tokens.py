@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt import AuthResult, JWTAuth, codec, tokens
 from django_nextauth_jwt import exceptions as exc
+from django_nextauth_jwt.policy import policy
 from django_nextauth_jwt.tokens import b64url_decode, b64url_encode, decode, jwk_thumbprint
 from django_nextauth_jwt.users import TokenUser
 from tests import forge
@@ -638,3 +639,88 @@ def test_time_claims_beyond_any_date_are_refused(mint: Forge, claim: str, value:
         value = -value  # a far-past nbf/iat is harmless but a far-future one is not
     with pytest.raises(exc.TokenClaimsInvalid):
         JWTAuth.verify(mint(forge.claims(**{claim: value})))
+
+
+# --------------------------------------------------------------------------- #
+# Repeated tokens
+# --------------------------------------------------------------------------- #
+
+
+def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = JWTAuth.create(SEED)
+    calls: list[str] = []
+    real = codec.decode
+
+    def counting(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(codec, "decode", counting)
+    first = JWTAuth.verify(token)
+    first["role"] = "changed"
+    first["extra"] = 1
+    second = JWTAuth.verify(token)
+    assert len(calls) == 1
+    assert second["role"] == "admin"
+    assert "extra" not in second
+    assert second is not first
+
+
+def test_a_repeated_token_with_nested_claims_is_decoded_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = JWTAuth.create({**SEED, "groups": ["a"]})
+    first = JWTAuth.verify(token)
+    first["groups"].append("b")
+    assert JWTAuth.verify(token)["groups"] == ["a"]
+
+
+def test_a_remembered_token_is_refused_once_its_secret_is_retired(settings: Any) -> None:
+    settings.NEXTAUTH_SECRET = [forge.OTHER_SECRET, forge.SECRET]
+    token = forge.jws({"sub": "1", "exp": int(time.time()) + 60}, forge.SECRET)
+    assert JWTAuth.verify(token)["id"] == "1"
+    settings.NEXTAUTH_SECRET = forge.OTHER_SECRET
+    with pytest.raises(exc.InvalidToken):
+        JWTAuth.verify(token)
+
+
+def test_a_remembered_token_still_expires(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = JWTAuth.create(SEED, max_age=60)
+    JWTAuth.verify(token)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(exc.TokenExpired):
+        JWTAuth.verify(token)
+
+
+def test_the_memory_of_tokens_is_bounded() -> None:
+    pol = policy()
+    for _ in range(tokens.RECENT_TOKENS + 5):
+        decode(JWTAuth.create(SEED), pol=pol)
+    assert 0 < len(pol.recent) <= tokens.RECENT_TOKENS
+    long_token = forge.jws({"sub": "1", "exp": 4_000_000_000, "pad": "x" * 5000}, forge.SECRET)
+    decode(long_token, pol=pol)
+    assert long_token not in pol.recent
+
+
+def test_a_repeated_token_is_remembered_by_the_policy(settings: Any) -> None:
+    from django_nextauth_jwt.policy import policy
+
+    token = forge.jws(forge.claims())
+    assert JWTAuth.verify(token)["id"] == "42"
+    assert token in policy().recent
+    assert JWTAuth.verify(token)["id"] == "42"
+
+
+def test_no_token_is_remembered_while_keys_come_from_a_jwks_url(settings: Any) -> None:
+    # An issuer may withdraw a key at any time: what verified once must verify again.
+    from django_nextauth_jwt.policy import policy
+
+    settings.NEXTAUTH_ACCEPTED_FORMATS = ["jws", "jws-asymmetric"]
+    settings.NEXTAUTH_JWKS_URL = "http://127.0.0.1:9/.well-known/jwks.json"
+    token = forge.jws(forge.claims())
+    for _ in range(2):
+        assert JWTAuth.verify(token)["id"] == "42"
+    assert policy().recent == {}

@@ -7,6 +7,11 @@ by the codec itself for round trips; the real NextAuth packages are in
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
+
 import pytest
 
 from django_nextauth_jwt import codec, jwk
@@ -187,3 +192,47 @@ def test_b64url_is_unpadded_and_canonical() -> None:
     for bad in ("__5", "__4=", "_+4", "A"):
         with pytest.raises(TokenMalformed):
             codec.b64url_decode(bad)
+
+
+@pytest.mark.parametrize("size", [0, 1, 111, 112, 127, 128, 129, 300, 5000])
+def test_the_prepared_v5_mac_is_hmac_sha512(size: int) -> None:
+
+    for key in (bytes(32), os.urandom(32), b"\xff" * 32):
+        data = os.urandom(size)
+        assert codec._MacKey(key).digest(data) == hmac.digest(key, data, hashlib.sha512)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a":1}',
+        b' {"a":1}',
+        b'{"a":1} ',
+        b'\n{"a":[1,{"b":null}]}\t',
+        b'{"a":1}{"b":2}',
+        b'{"a":1} x',
+        b"[1]",
+        b'"x"',
+        b"",
+        b" ",
+        b"{",
+        b'{"a":NaN}',
+        b'{"a":1,"a":2}',
+    ],
+)
+def test_json_objects_read_as_json_decode_reads_them(text: bytes) -> None:
+
+    for unique in (False, True):
+        try:
+            expected: object = json.loads(text.decode(), parse_constant=codec._reject_constant)
+            if unique:
+                json.loads(text.decode(), object_pairs_hook=codec._unique_object)
+        except ValueError:
+            expected = TokenMalformed
+        if not isinstance(expected, dict):
+            expected = TokenMalformed
+        if expected is TokenMalformed:
+            with pytest.raises(TokenMalformed):
+                codec._json_object(text, unique=unique)
+        else:
+            assert codec._json_object(text, unique=unique) == expected
