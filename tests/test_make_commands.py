@@ -36,6 +36,9 @@ def test_port_free_names_a_busy_port_and_another_to_use() -> None:
     assert free.returncode == 0
 
 
+# Both may install the example's packages into the one .venv: never at the same time
+# (make test runs pytest with --dist loadgroup).
+@pytest.mark.xdist_group("make-run")
 def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
     require(shutil.which("make") is not None, "make is needed")
     port = free_port()
@@ -65,6 +68,7 @@ def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
     assert "--group" not in dry.stdout
 
 
+@pytest.mark.xdist_group("make-run")
 def test_make_run_on_a_busy_port_stops_with_the_message() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -26,6 +26,7 @@ COOKIES = {
     "jws": "next-auth.session-token",
     "nextauth-v4": "next-auth.session-token",
     "authjs-v5": "authjs.session-token",
+    "jws-asymmetric": "next-auth.session-token",
 }
 
 
