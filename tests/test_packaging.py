@@ -178,33 +178,20 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module")
-def clean_venv(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv = tmp_path_factory.mktemp("clean") / "venv"
+def test_the_wheel_installs_in_a_clean_venv_and_works_there(dist: Dist, tmp_path: Path) -> None:
+    # One test, so that xdist installs one venv: the outer pip installs into it (quicker than
+    # seeding pip there); pip's cache has Django and cryptography after a machine's first run.
+    venv = tmp_path / "venv"
     created = run(sys.executable, "-m", "venv", "--without-pip", venv)
     assert created.returncode == 0, created.stderr
     python = venv / "bin" / "python"
-    # The outer pip installs into the new venv: quicker than seeding pip into it; its cache
-    # has Django and cryptography, so this needs the index only on a machine's first run.
-    installed = run(
-        sys.executable,
-        "-m",
-        "pip",
-        "--python",
-        python,
-        "install",
-        "--quiet",
-        "--no-compile",
-        dist.wheel,
-    )
+    pip = (sys.executable, "-m", "pip", "--python", python)
+    installed = run(*pip, "install", "--quiet", "--no-compile", dist.wheel)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    return python
 
-
-def test_the_wheel_installs_in_a_clean_venv_and_works_there(
-    clean_venv: Path, tmp_path: Path
-) -> None:
-    result = run(clean_venv, "-I", "-c", USE_THE_WHEEL, cwd=tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run(python, "-I", "-c", USE_THE_WHEEL, cwd=empty)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     site = Path(seen["prefix"]) / "lib"
@@ -217,10 +204,8 @@ def test_the_wheel_installs_in_a_clean_venv_and_works_there(
     assert seen["roundtrips"] == {"jws": True, "nextauth-v4": True, "authjs-v5": True}
     assert seen["check_errors"] == []
 
-
-def test_the_clean_venv_has_the_runtime_dependencies_only(clean_venv: Path) -> None:
     # No DRF, social-auth or Redis without their extras: the base install stays small.
-    listed = run(sys.executable, "-m", "pip", "--python", clean_venv, "list", "--format=json")
+    listed = run(*pip, "list", "--format=json")
     assert listed.returncode == 0, listed.stderr
     names = {item["name"].lower() for item in json.loads(listed.stdout)}
     assert {"django-nextauth-jwt", "django", "cryptography"} <= names
