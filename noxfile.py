@@ -46,7 +46,9 @@ NOT_IN_MATRIX = [
 ]
 
 #: Pinned per session, so taken out of the test group before it is installed.
-PINNED = re.compile(r"^(django|djangorestframework|social-auth-app-django)\b", re.IGNORECASE)
+PINNED = re.compile(
+    r"^(django|djangorestframework|social-auth-app-django)\s*([<>=!~;\[]|$)", re.IGNORECASE
+)
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
