@@ -37,6 +37,7 @@ GOOGLE_TESTS = ["--ignore=tests/test_google.py", "-k", "not oauth_callback"]
 #: tools), import-linter and the deployment-file checks (no Django in them).
 NOT_IN_MATRIX = [
     "tests/test_browser.py",
+    "tests/test_nextjs_browser.py",
     "tests/test_mesh.py",
     "tests/test_processes.py",
     "tests/test_make_commands.py",
