@@ -33,8 +33,8 @@ SOCIAL_BEFORE_5_2 = {
 GOOGLE_TESTS = ["--ignore=tests/test_google.py", "-p", "tests.matrix_plugin"]
 
 #: Left out of the matrix: browser, mesh and process tests (real servers, Chromium, Go: the
-#: same on every Django), `make` and packaging tests (they drive the project's .venv and build
-#: tools), import-linter and the deployment-file checks (no Django in them).
+#: same on every Django), `make`, packaging and benchmark tests (they drive the project's .venv,
+#: build tools and the bench group), import-linter and the deployment-file checks.
 NOT_IN_MATRIX = [
     "tests/test_browser.py",
     "tests/test_nextjs_browser.py",
@@ -44,6 +44,7 @@ NOT_IN_MATRIX = [
     "tests/test_make_commands.py",
     "tests/test_packaging.py",
     "tests/test_architecture.py",
+    "tests/test_benchmarks.py",
     "tests/test_deploy_manifests.py",
 ]
 
