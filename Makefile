@@ -9,7 +9,7 @@ EXPRESS_DIR := example_project/services/express
 BETTER_AUTH_DIR := tests/interop/betterauth
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh fuzz nextjs
+.PHONY: help install system test lint bench load run mesh fuzz nextjs matrix
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
@@ -20,6 +20,7 @@ help:
 	@echo "make mesh    set up and start the example mesh: Next.js on 3000; Django, Express, FastAPI, Go on 8000-8003"
 	@echo "make nextjs  build the example's Next.js front end (next build, only when its sources changed)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
+	@echo "make matrix  set up and run the tests on each supported Django (4.2, 5.1, 5.2; minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
 	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed
@@ -96,3 +97,8 @@ load: $(VENV)/.installed
 # inputs in total; the count per property is printed at the end.
 fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/security/test_properties.py -n auto -p no:cacheprovider
+
+# The supported-versions matrix (noxfile.py): the test suite on Django 4.2, 5.1 and 5.2 with
+# their DRF, on this machine's Python, one venv each under .nox/; not part of `make test`.
+matrix: install
+	$(BIN)/nox

@@ -90,7 +90,15 @@ def fits(field: Field[Any, Any], value: object) -> bool:
 
         model = getattr(field, "model", None)
         alias = router.db_for_write(model) if model is not None else "default"
-        low, high = connections[alias].ops.integer_field_range(field.get_internal_type())
+        internal_type = field.get_internal_type()
+        low, high = connections[alias].ops.integer_field_range(internal_type)
+        if low is None and high is None:
+            # Django < 5.0 gives SQLite no range, yet its driver overflows past 64 bits:
+            # take the type's standard range, as Django 5.0+ does.
+            from django.db.backends.base.operations import BaseDatabaseOperations
+
+            ranges = BaseDatabaseOperations.integer_field_ranges
+            low, high = ranges.get(internal_type, (None, None))
         return (low is None or value >= low) and (high is None or value <= high)
     return True
 
@@ -101,7 +109,8 @@ def canonical_value(field: Field[Any, Any], value: object) -> Any:
 
     ``"042"``, ``"+42"``, ``" 42"``, ``"4_2"``, ``"٤٢"`` and ``"42.0"`` name no user, though
     ``int()`` or the field's ``to_python`` would accept them; neither does a string a
-    database cannot store. An integer claim names an integer key as it is.
+    database cannot store, nor an integer beyond the column's range. An integer claim names an
+    integer key as it is.
     """
     from django.core.exceptions import ValidationError
 
@@ -114,6 +123,9 @@ def canonical_value(field: Field[Any, Any], value: object) -> Any:
     if cleaned is None:
         return None
     if isinstance(cleaned, str) and not storable(cleaned):
+        return None
+    if isinstance(cleaned, int) and not fits(field, cleaned):
+        # Out of the column's range: Django 5.0+ finds no row, Django 4.2 and SQLite overflow.
         return None
     if isinstance(value, int):
         return cleaned if cleaned == value or cleaned == str(value) else None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the end-to-end tests need, if missing:
 #   Go with gin and golang-jwt (the Go neighbour service, built offline in GOPATH mode),
-#   Chromium and its driver (the headless browser test).
+#   Chromium and its driver (the headless browser test),
+#   kubectl from kubernetes-client (the kustomize build of example_project/k8s).
 # As root on Debian it runs apt-get. Elsewhere (not root, or no apt-get) it says what is missing
 # and carries on, so `make test` still runs and those tests skip, each saying what to install;
 # with CI=true a missing package fails here, since CI must run everything.
@@ -14,6 +15,9 @@ packages=(
   chromium
   chromium-driver
 )
+# Any kubectl on PATH does for `kubectl kustomize` (another one, e.g. the Google Cloud SDK's,
+# owns /usr/bin/kubectl, which kubernetes-client would conflict with).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -6,12 +6,17 @@ real social-core code. ``BASE_URL`` is set by the ``google`` fixture.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from social_core.backends.google import GoogleOAuth2
 
+if TYPE_CHECKING:
+    _GoogleOAuth2 = GoogleOAuth2[Any]
+else:  # social-core before 7 (with Django 4.2 and 5.1) takes no type parameter
+    _GoogleOAuth2 = GoogleOAuth2
 
-class StandInGoogleOAuth2(GoogleOAuth2[Any]):
+
+class StandInGoogleOAuth2(_GoogleOAuth2):
     """Google OAuth2 against ``BASE_URL`` instead of Google."""
 
     BASE_URL = "http://127.0.0.1:9"  # replaced per test by the stand-in's address

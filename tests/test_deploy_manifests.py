@@ -1,19 +1,30 @@
 """The production wiring of the example mesh: docker-compose.yml and k8s/, checked structurally.
 
-No container engine or cluster is available to the tests, so these parse the files with PyYAML
-and check what a typo would break: one source for the shared secret, references that resolve,
-ports that agree, images and commands present, files the commands run that exist.
+No container engine or cluster is available to the tests, so these validate the files against
+their real schemas (the Compose specification's JSON schema, shipped by check-jsonschema; the
+Kubernetes OpenAPI schemas, shipped by kubernetes-validate; `kubectl kustomize` for the
+kustomization), then parse them with PyYAML and check what a typo would break: one source for
+the shared secret, references that resolve, ports that agree, images and commands present,
+files the commands run that exist.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib.resources
+import importlib.util
+import json
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.conftest import require
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_project"
 COMPOSE = EXAMPLE / "docker-compose.yml"
@@ -50,6 +61,50 @@ def listening_port(service: dict[str, Any]) -> int:
 
 
 # -- docker-compose.yml ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose_schema() -> Any:
+    """The Compose specification's JSON schema (compose-spec.json), as check-jsonschema ships it."""
+    require(
+        importlib.util.find_spec("check_jsonschema") is not None
+        and importlib.util.find_spec("jsonschema") is not None,
+        "check-jsonschema and jsonschema are needed: make install (the package group)",
+    )
+    import jsonschema
+
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads(vendor.joinpath("compose-spec.json").read_text())
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
+
+
+def schema_errors(validator: Any, document: Any) -> list[str]:
+    return [f"{error.json_path}: {error.message}" for error in validator.iter_errors(document)]
+
+
+def test_compose_file_is_valid_against_the_compose_specification(
+    compose: dict[str, Any], compose_schema: Any
+) -> None:
+    assert schema_errors(compose_schema, compose) == []
+
+
+@pytest.mark.parametrize(
+    ("service_key", "value"),
+    [
+        ("enviroment", {"PORT": "8000"}),  # a misspelt key
+        ("ports", "8000:8000"),  # a list in the spec
+        ("depends_on", {"redis": {"condition": "when_ready"}}),  # no such condition
+    ],
+)
+def test_compose_schema_catches_a_broken_service(
+    compose: dict[str, Any], compose_schema: Any, service_key: str, value: Any
+) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["django"][service_key] = value
+    errors = schema_errors(compose_schema, broken)
+    assert any(service_key in error for error in errors), errors
 
 
 def test_compose_runs_the_four_services_and_redis_each_with_an_image(
@@ -174,6 +229,84 @@ def manifests() -> list[dict[str, Any]]:
     on_disk = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
     assert sorted(listed) == on_disk
     return [doc for name in listed for doc in yaml.safe_load_all((K8S / name).read_text()) if doc]
+
+
+def k8s_schema_errors(document: dict[str, Any]) -> list[str]:
+    """What kubernetes-validate finds in ``document`` (strict: no unknown fields)."""
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
+    except kubernetes_validate.ValidationError as error:
+        return [f"{'.'.join(map(str, error.path))}: {error.message}"]
+    return []
+
+
+def require_kubernetes_validate() -> None:
+    require(
+        importlib.util.find_spec("kubernetes_validate") is not None,
+        "kubernetes-validate is needed: make install (the package group)",
+    )
+
+
+def test_k8s_manifests_are_valid_against_the_kubernetes_schemas(
+    manifests: list[dict[str, Any]],
+) -> None:
+    require_kubernetes_validate()
+    assert len(manifests) >= 5
+    for document in manifests:
+        name = f"{document['kind']}/{document['metadata']['name']}"
+        assert k8s_schema_errors(document) == [], name
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("spec", "replicas"), "two"),  # an integer
+        (("spec", "template", "spec", "containres"), []),  # a misspelt field (strict)
+        (("spec", "selector"), None),  # a Deployment needs its selector
+    ],
+)
+def test_k8s_schema_catches_a_broken_deployment(
+    manifests: list[dict[str, Any]], path: tuple[str, ...], value: Any
+) -> None:
+    require_kubernetes_validate()
+    broken = copy.deepcopy(of_kind(manifests, "Deployment")["django"])
+    parent = broken
+    for key in path[:-1]:
+        parent = parent[key]
+    if value is None:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    errors = k8s_schema_errors(broken)
+    assert any(path[-1] in error for error in errors), errors
+
+
+@pytest.fixture(scope="module")
+def kustomized() -> list[dict[str, Any]]:
+    """What `kubectl apply -k example_project/k8s` would apply: `kubectl kustomize`'s output."""
+    kubectl = shutil.which("kubectl")
+    require(kubectl is not None, "kubectl is needed: apt-get install kubernetes-client")
+    assert kubectl is not None
+    result = subprocess.run(
+        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_k8s_kustomize_builds_every_listed_resource_and_each_is_valid(
+    kustomized: list[dict[str, Any]], manifests: list[dict[str, Any]]
+) -> None:
+    require_kubernetes_validate()
+    assert sorted(map(kind_and_name, kustomized)) == sorted(map(kind_and_name, manifests))
+    for document in kustomized:
+        assert k8s_schema_errors(document) == [], kind_and_name(document)
+
+
+def kind_and_name(document: dict[str, Any]) -> tuple[str, str]:
+    return document["kind"], document["metadata"]["name"]
 
 
 def of_kind(manifests: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

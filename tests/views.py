@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse
 
 
@@ -27,5 +28,7 @@ def whoami(request: HttpRequest) -> JsonResponse:
 
 async def awhoami(request: HttpRequest) -> JsonResponse:
     """The async twin of :func:`whoami`, through ``request.auser()``."""
-    user = await request.auser()
+    # Django 4.2 has no request.auser() of its own: the middleware sets it for token users only.
+    auser = getattr(request, "auser", None)
+    user = await auser() if auser else await sync_to_async(lambda: request.user)()
     return JsonResponse(_describe(user, request))
