@@ -16,8 +16,10 @@ each process answers checks from a plain dictionary instead of paying a round tr
   seconds: messages arrive in order, so the view then misses no write older than that.
 * Otherwise (not loaded yet, link lost, Redis silent, thread dead) :meth:`LocalView.get_many`
   answers ``None`` and the caller reads Redis itself, as without a view: when Redis cannot be
-  reached that read fails and verification fails closed. On any error the thread drops the
-  link and starts again (subscribe, load, ping), backing off up to a second.
+  reached that read fails and verification fails closed. What the view already holds still
+  counts then (:meth:`LocalView.peek`): a Redis that came back empty un-revokes nothing.
+  On any error the thread drops the link and starts again (subscribe, load, ping), backing
+  off up to a second.
 
 Entries expire locally at their TTL (counted from when they reach the process, so never
 earlier than in Redis). Entries are never removed otherwise: deleting a key in Redis by
@@ -94,6 +96,16 @@ class LocalView:
         if not self.live or now - self.heard > STALE_AFTER:
             self.start()
             return None
+        entries = self.entries
+        found: list[int | None] = []
+        for key in keys:
+            entry = entries.get(key)
+            found.append(entry[0] if entry is not None and entry[1] > now else None)
+        return found
+
+    def peek(self, keys: Sequence[str]) -> list[int | None]:
+        """What the view holds for ``keys``, live or not (a revocation is never unlearned)."""
+        now = time.monotonic()
         entries = self.entries
         found: list[int | None] = []
         for key in keys:

@@ -266,7 +266,15 @@ class RedisStore:
             if found is not None:
                 return found
         values = self.client.mget([self._revocation(key) for key in keys])
-        return [None if value is None else int(value) for value in values]
+        found = [None if value is None else int(value) for value in values]
+        if view is None:
+            return found
+        # The view is not live, but what it holds was revoked all the same.
+        held = view.peek(keys)
+        return [
+            b if a is None else a if b is None else max(a, b)
+            for a, b in zip(found, held, strict=True)
+        ]
 
     def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
         """See :meth:`Store.put_max`: one script, atomic, published to every local view."""
