@@ -5,7 +5,7 @@ each process answers checks from a plain dictionary instead of paying a round tr
 
 * Every deny-list write (one Lua script, :mod:`~django_nextauth_jwt.store`) sets the entry,
   records its expiry in an index (a sorted set: key -> expiry in ms on Redis's clock) and
-  ``PUBLISH``\\ es ``"<key> <value> <ttl ms>"``, all at once.
+  publishes ``"<key> <value> <ttl ms>"`` on a channel, all at once.
 * One subscriber thread per process subscribes first, then loads the index (``ZSCAN`` and
   ``MGET``), then reads the messages that came in meanwhile and from then on. Entries only
   ever grow (the larger value and the longer expiry win), so snapshot and messages merge in

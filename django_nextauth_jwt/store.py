@@ -320,8 +320,9 @@ def current() -> Store:
     """The configured store: Redis at ``NEXTAUTH_REDIS_URL``, else the embedded one.
 
     One client (and connection pool, and local view) for the URL, prefix and
-    ``NEXTAUTH_REDIS_LOCAL_VIEW`` in force; when settings name another, the previous store is
-    closed (its view's thread stops): a process runs at most one view.
+    ``NEXTAUTH_REDIS_LOCAL_VIEW`` in force; when settings name another URL or prefix, the
+    stores of the previous one are closed (their view's thread stops): a process runs at
+    most one view.
     """
     url = app_settings.REDIS_URL
     if not url:
@@ -334,8 +335,7 @@ def current() -> Store:
     with _redis_lock:
         found = _redis.get(key)
         if found is None:
-            for previous in _redis.values():
-                previous.close()
-            _redis.clear()
+            for held in [held for held in _redis if held[:2] != key[:2]]:
+                _redis.pop(held).close()
             found = _redis[key] = RedisStore(key[0], key[1], local_view=key[2])
     return found
