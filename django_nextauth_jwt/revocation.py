@@ -13,10 +13,11 @@ Three kinds of entry, all in :mod:`~django_nextauth_jwt.store` (never in Django'
 Session entries and cut-offs last ``NEXTAUTH_MAX_AGE`` plus leeway from when they are written
 (a copy minted just before can live that long); token entries until that token's ``exp``.
 
-A check is one call, :func:`is_revoked` (one round trip: one ``MGET``), and every write goes
-through :func:`write`: a local view of the deny-list can sit behind both. When the store
-cannot be read, verification refuses tokens (``revocation_unavailable``) unless
-``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
+A check is one call, :func:`is_revoked` (one store read), and every write goes through
+:func:`write`. With Redis, the read is answered by this process's local view of the deny-list
+(:mod:`~django_nextauth_jwt.localview`, no round trip) while it is live, else by one ``MGET``.
+When the store cannot be read, verification refuses tokens (``revocation_unavailable``)
+unless ``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
 """
 
 from __future__ import annotations
