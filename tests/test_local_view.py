@@ -160,6 +160,16 @@ def test_without_the_view_every_check_reads_redis(
     assert len(reads) == 2
 
 
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_the_view_setting_must_be_a_boolean_e030(settings: Any, value: Any) -> None:
+    from django_nextauth_jwt.checks import check_settings
+
+    settings.NEXTAUTH_REDIS_LOCAL_VIEW = value
+    assert [m.id for m in check_settings() if m.id] == ["nextauth_jwt.E030"]
+    settings.NEXTAUTH_REDIS_LOCAL_VIEW = False
+    assert [m.id for m in check_settings() if m.id] == []
+
+
 def test_a_new_store_stops_the_previous_view(redis_store: str, settings: Any) -> None:
     first = store.current()
     assert isinstance(first, store.RedisStore)
