@@ -352,3 +352,34 @@ def test_redis_stopped_fails_closed_and_restarted_recovers(settings: Any) -> Non
         f"\nfail closed {down:.3f} s after Redis was killed; valid again {up:.3f} s after it "
         f"answered; view live again after {relinked:.3f} s more; a new write seen in {seen:.4f} s"
     )
+
+
+def test_a_silent_redis_is_not_trusted_and_fails_closed_then_recovers(settings: Any) -> None:
+    """Redis stopped with SIGSTOP: the link stays up but nothing answers on it."""
+    require(shutil.which("redis-server") is not None, "redis-server is needed")
+    import signal
+
+    port = free_port()
+    settings.NEXTAUTH_REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    settings.NEXTAUTH_REDIS_KEY_PREFIX = "silent:"
+    valid = JWTAuth.create({"id": "7"})
+    with redis_server(port) as server:
+        here = store.current()
+        assert isinstance(here, store.RedisStore)
+        assert here.view is not None
+        assert here.view.wait_live(BOUND)
+        assert refused(valid) is None
+        server.send_signal(signal.SIGSTOP)
+        try:
+            untrusted = wait_for(lambda: not here.view.is_live(), "the silent view untrusted")
+            # Checks read Redis, which does not answer either: refused, not let in.
+            assert refused(valid) == "revocation_unavailable"
+        finally:
+            server.send_signal(signal.SIGCONT)
+        back = wait_for(lambda: refused(valid) is None, "accepted once Redis answers")
+        relinked = wait_for(here.view.is_live, "the view live again")
+    print(
+        f"\nsilent Redis: view untrusted after {untrusted:.3f} s (STALE_AFTER "
+        f"{localview.STALE_AFTER} s); valid again {back:.3f} s after SIGCONT, live after "
+        f"{relinked:.3f} s more"
+    )
