@@ -7,8 +7,12 @@
 In process: requests go through Django's WSGI handler (``benchmarks/request_settings.py``:
 DEBUG off, Django's default middleware) to a DRF ``APIView`` (``request_urls.py``) with
 no authentication (the floor), simplejwt's stateless HS256 authentication, or this app's
-DRF class: per format, Bearer and cookie, deny-list off / embedded (local memory) / Redis,
-a distinct token per request (a fresh ``jti`` each) or one token repeated. Cost is the
+DRF class: per format, Bearer and cookie, deny-list off / embedded (the per-process store) /
+Redis (``NEXTAUTH_REDIS_URL`` with its local, pub/sub-fed view: the default) / Redis without
+the view (``NEXTAUTH_REDIS_LOCAL_VIEW = False``: a round trip per check, distinct tokens
+only), a distinct token per request (a fresh ``jti`` each) or one token repeated. The view
+is live before the first timed batch, and the ``MGET`` commands the Redis rows sent are counted
+and printed (0 with the view: every check answered in process). Cost is the
 thread's CPU time per request; a case's auth overhead is its cost minus the floor's in
 the same round. Rounds are interleaved (every case once per round, in a shuffled order),
 and each ratio is taken within a round, then the median over rounds is printed with its
@@ -23,9 +27,12 @@ deny-list in local memory and one with it in Redis; a bounded number of requests
 and round from a few client threads (one connection per request: sync workers close it),
 throughput ratio against simplejwt, median over rounds. The client shares the machine.
 
-Redis: the deny-list lookup alone (Django's ``RedisCache.get``, its client construction,
-a reused redis-py client) with the connections the pool opened, under its own key prefix;
-every key with that prefix is deleted at the end.
+The deny-list lookup alone: ``get_many`` of the embedded store, of the Redis store with its
+view live and without it, and a bare ``PING``; the connections opened across requests.
+The view's staleness across two processes: this process writes revocations in Redis, a
+child process with a live view polls for them (every 0.2 ms, sleeping in between); the time
+from the write's start to the child seeing it is printed (median, 90th percentile, max).
+Every Redis key is under this run's own prefix and deleted at the end.
 
 Ratios are measured in one run on one machine; the tests only check that this runs.
 """
@@ -63,7 +70,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.cache import caches  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
@@ -83,15 +89,29 @@ DENYLIST: dict[str, dict[str, Any]] = {
     "off": {"NEXTAUTH_REVOCATION": False},
     # The embedded state store (per process, never evicting): the default.
     "embedded": {"NEXTAUTH_REVOCATION": True, "NEXTAUTH_REDIS_URL": None},
-    # The state store in Redis (NEXTAUTH_REDIS_URL), under this run's own key prefix.
+    # The state store in Redis (NEXTAUTH_REDIS_URL), under this run's own key prefix, with
+    # the local view of the deny-list (the default).
     "redis": {
         "NEXTAUTH_REVOCATION": True,
         "NEXTAUTH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "NEXTAUTH_REDIS_KEY_PREFIX": os.environ.get("BENCH_REDIS_PREFIX", "bench-request"),
+        "NEXTAUTH_REDIS_KEY_PREFIX": PREFIX + ":",
+        "NEXTAUTH_REDIS_LOCAL_VIEW": True,
+    },
+    # The same without the view: one MGET (a round trip) per check, as before it.
+    "redis-no-view": {
+        "NEXTAUTH_REVOCATION": True,
+        "NEXTAUTH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "NEXTAUTH_REDIS_KEY_PREFIX": PREFIX + ":",
+        "NEXTAUTH_REDIS_LOCAL_VIEW": False,
     },
 }
 #: The issue's targets: auth overhead against simplejwt's, per deny-list store.
-OVERHEAD_TARGETS: dict[str, float | None] = {"off": None, "embedded": 0.5, "redis": 0.6}
+OVERHEAD_TARGETS: dict[str, float | None] = {
+    "off": None,
+    "embedded": 0.5,
+    "redis": 0.6,
+    "redis-no-view": None,  # shown for what the view saves
+}
 HTTP_TARGET = 1.05
 MIDDLEWARE_PATH = "django_nextauth_jwt.middleware.NextAuthJWTMiddleware"
 #: The floor measured twice: how far two identical cases drift apart in one run.
@@ -211,11 +231,11 @@ def in_process_cases(with_redis: bool) -> list[Case]:
             repeated=True,
         ),
     ]
-    stores = ("off", "embedded", "redis") if with_redis else ("off", "embedded")
+    stores = ("off", "embedded", "redis", "redis-no-view") if with_redis else ("off", "embedded")
     for fmt in FORMATS:
         for transport in ("bearer", "cookie"):
             for store in stores:
-                for repeated in (False, True):
+                for repeated in (False, True) if store != "redis-no-view" else (False,):
                     which = "repeated" if repeated else "distinct"
                     label = f"{fmt} {transport} deny-list {store} {which}"
                     cases.append(
@@ -253,8 +273,36 @@ def run_batch(handler: WSGIHandler, envs: list[dict[str, Any]]) -> tuple[int, in
     return cpu, wall, sum(not s.startswith("200") for s in statuses)
 
 
-def measure_in_process(cases: list[Case], rounds: int, n: int, seed: int) -> None:
+def redis_store(which: str) -> Any:
+    """The state store the ``which`` deny-list settings select (its view live, if it has one)."""
+    from django_nextauth_jwt import store
+
+    with override_settings(**DENYLIST[which]):
+        held: Any = store.current()
+    if held.view is not None and not held.view.wait_live(10):
+        print(f"# the local view of {which!r} did not go live: its rows read Redis")
+    return held
+
+
+def count_mgets(held: Any) -> list[int]:
+    """Count the ``MGET`` commands (round trips per check) ``held`` sends from now on."""
+    sent = [0]
+    original = held.client.mget
+
+    def mget(*args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return original(*args, **kwargs)
+
+    held.client.mget = mget
+    return sent
+
+
+def measure_in_process(cases: list[Case], rounds: int, n: int, seed: int) -> dict[str, list[int]]:
     plain, with_middleware = handlers()
+    mgets: dict[str, list[int]] = {}
+    for which in ("redis", "redis-no-view"):
+        if any(case.denylist == which for case in cases):
+            mgets[which] = count_mgets(redis_store(which))
     gc.collect()
     gc.freeze()  # what is alive now (Django, the site, the handlers) is never scanned again
     plans = {id(case): case.batches(rounds, n) for case in cases}
@@ -272,6 +320,7 @@ def measure_in_process(cases: list[Case], rounds: int, n: int, seed: int) -> Non
             case.cpu.append(cpu / len(envs) / 1000)
             case.wall.append(wall / len(envs) / 1000)
             case.failures += failures
+    return mgets
 
 
 # --------------------------------------------------------------------------- #
@@ -298,6 +347,13 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
 
     def overhead(case: Case, base: Case = floor) -> list[float]:
         return [case.cpu[r] - base.cpu[r] for r in rounds]
+
+    def paired(case: Case) -> list[float]:
+        """The case's overhead over simplejwt's (same token reuse), round by round."""
+        peer = by_label[
+            "simplejwt Bearer repeated" if case.repeated else "simplejwt Bearer distinct"
+        ]
+        return [a / b for a, b in zip(overhead(case), overhead(peer), strict=True) if b > 0]
 
     print(
         f"{'case':<44} {'us/req':>7} {'overhead':>9} {'ratio':>6} {'(p25-p75)':>13} "
@@ -327,10 +383,7 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
                 f"{f'({q1:+.1f}..{q3:+.1f})':>13} {shown:>8}  {verdict(quiet)}{note}"
             )
             continue
-        peer = by_label[
-            "simplejwt Bearer repeated" if case.repeated else "simplejwt Bearer distinct"
-        ]
-        ratios = [a / b for a, b in zip(overhead(case), overhead(peer), strict=True) if b > 0]
+        ratios = paired(case)
         q1, q2, q3 = quartiles(ratios) if ratios else (float("nan"),) * 3
         limit = None if case.kind == "simplejwt" else OVERHEAD_TARGETS[case.denylist]
         ok: bool | None = None if limit is None else q2 <= limit
@@ -340,11 +393,18 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
             f"{case.label:<44} {cost:>7.1f} {statistics.median(overhead(case)):>9.1f} "
             f"{q2:>6.2f} {f'({q1:.2f}-{q3:.2f})':>13} {shown:>8}  {verdict(ok)}{note}"
         )
-    redis_rows = [c for c in cases if c.denylist == "redis" and c.kind == "nextauth"]
-    if redis_rows:
-        walls = statistics.median(statistics.median(c.wall) for c in redis_rows)
-        cpus = statistics.median(statistics.median(c.cpu) for c in redis_rows)
-        print(f"(Redis rows: median wall {walls:.1f} us/req against {cpus:.1f} us of CPU)")
+    for which in ("redis", "redis-no-view"):
+        rows = [c for c in cases if c.denylist == which and c.kind == "nextauth"]
+        if rows:
+            walls = statistics.median(statistics.median(c.wall) for c in rows)
+            cpus = statistics.median(statistics.median(c.cpu) for c in rows)
+            ratios = [statistics.median(paired(c)) for c in rows]
+            target = OVERHEAD_TARGETS[which]
+            shown = f" (target <= {target}x)" if target is not None else ""
+            print(
+                f"(deny-list {which} rows: median wall {walls:.1f} us/req against {cpus:.1f} us "
+                f"of CPU; overhead {min(ratios):.2f}-{max(ratios):.2f}x simplejwt's{shown})"
+            )
     return all_met, answered
 
 
@@ -385,60 +445,119 @@ def middleware_alone(n: int) -> None:
     print(f"{'NextAuthJWTMiddleware.process, no token':<44} {cpu:>7.2f} us/call (CPU)")
 
 
-def redis_cost(n: int) -> None:
-    """What one deny-list lookup in Redis costs, and whether connections are reused."""
-    import redis
-
-    cache: Any = caches["redis"]
-    local: Any = caches["default"]
-    key = "nextauth_jwt:rv:bench-absent-key"
-    client = cache._cache  # Django's RedisCacheClient
-    cache.get(key)  # the pool exists from here on
-    pool = client._get_connection_pool(False)
-    raw_key = cache.make_and_validate_key(key)
-    reused = redis.Redis(connection_pool=pool)
-    created_before = int(pool._created_connections)
-    rows = [
-        ("LocMemCache.get (embedded deny-list)", lambda: local.get(key)),
-        ("RedisCache.get (Django, per call)", lambda: cache.get(key)),
-        ("  of which RedisCacheClient.get_client", lambda: client.get_client(raw_key)),
-        ("  of which make_and_validate_key", lambda: cache.make_and_validate_key(key)),
-        ("redis-py Redis.get, one client reused", lambda: reused.get(raw_key)),
-        ("redis-py PING (a round trip alone)", reused.ping),
-    ]
-    print(f"{'deny-list lookup':<44} {'CPU us':>8} {'wall us':>8}")
-    for label, fn in rows:
-        cpu, wall = cpu_per_call(fn, n)
-        print(f"{label:<44} {cpu:>8.1f} {wall:>8.1f}")
-    opened = int(pool._created_connections) - created_before
-    print(
-        f"connections opened by Django's pool during {len(rows) * 5 * n} calls: {opened} "
-        f"(pool holds {int(pool._created_connections)}; a new redis.Redis object per call, "
-        "one pooled connection)"
-    )
-    # The same across the request cycle: the state store keeps one client for the process.
+def store_cost(n: int) -> None:
+    """What one deny-list check's store read costs, and whether connections are reused."""
     from django_nextauth_jwt import store
 
+    keys = ["jti:bench-absent", "user:bench-absent", "sid:bench-absent"]
+    memory = store.MemoryStore()
+    with_view, without = redis_store("redis"), redis_store("redis-no-view")
+    rows = [
+        ("MemoryStore.get_many (embedded)", lambda: memory.get_many(keys)),
+        ("RedisStore.get_many, local view live", lambda: with_view.get_many(keys)),
+        ("RedisStore.get_many, no view (one MGET)", lambda: without.get_many(keys)),
+        ("redis-py PING (a round trip alone)", without.client.ping),
+    ]
+    print(f"{'deny-list store read (3 keys)':<44} {'CPU us':>8} {'wall us':>8}")
+    for label, fn in rows:
+        cpu, wall = cpu_per_call(fn, n)
+        print(f"{label:<44} {cpu:>8.2f} {wall:>8.1f}")
     requests = 10 if n < 100 else 200
     env = environ("/nextauth/", "bearer", mint("nextauth", "authjs-v5"), "authjs-v5")
-    with override_settings(**DENYLIST["redis"]):
-        handler = WSGIHandler()
-        run_batch(handler, [env])
-        held: Any = store.current()
-        request_pool = held.client.connection_pool
-        before = int(request_pool._created_connections)
-        _, _, failures = run_batch(handler, [env] * requests)
-        after = int(request_pool._created_connections)
-    print(
-        f"connections opened during {requests} requests with the deny-list in Redis: "
-        f"{after - before} (pool holds {after}){'' if not failures else ' - requests failed'}"
+    for which in ("redis", "redis-no-view"):
+        with override_settings(**DENYLIST[which]):
+            handler = WSGIHandler()
+            run_batch(handler, [env])
+            held: Any = store.current()
+            pool = held.client.connection_pool
+            before = int(pool._created_connections)
+            _, _, failures = run_batch(handler, [env] * requests)
+            after = int(pool._created_connections)
+        print(
+            f"connections opened during {requests} requests, deny-list {which}: "
+            f"{after - before} (pool holds {after}){' - requests failed' if failures else ''}"
+        )
+
+
+def staleness(count: int) -> None:
+    """Revocations written here, seen by another process's local view: how long it takes."""
+    import subprocess
+
+    from django_nextauth_jwt import store
+
+    url = DENYLIST["redis"]["NEXTAUTH_REDIS_URL"]
+    prefix = f"{PREFIX}:probe:"
+    writer = store.RedisStore(url, prefix, local_view=False)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--probe", str(count)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    try:
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != "ready":
+            print("the probe's view did not go live: no staleness measured")
+            return
+        rng = random.Random(12)  # noqa: S311 - pauses, nothing secret
+        started, returned = [], []
+        for i in range(count):
+            time.sleep(rng.uniform(0.002, 0.01))
+            started.append(time.monotonic_ns())
+            writer.put_max(f"sid:probe-{i}", 1, 60)
+            returned.append(time.monotonic_ns())
+        seen = [int(line) for line in child.stdout.read().split()]
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        writer.close()
+    if len(seen) != count:
+        print(f"the probe saw {len(seen)} of {count} revocations")
+        return
+    lags = sorted((s - t) / 1e6 for s, t in zip(seen, started, strict=True))
+    trips = statistics.median((r - t) / 1e6 for r, t in zip(returned, started, strict=True))
+    p90 = lags[min(len(lags) - 1, int(0.9 * len(lags)))]
+    print(
+        f"local view staleness across two processes, {count} revocations: median "
+        f"{statistics.median(lags):.2f} ms, p90 {p90:.2f} ms, max {lags[-1]:.2f} ms "
+        f"(from the write's start; the write's own round trip: {trips:.2f} ms)"
+    )
+
+
+def redis_alone(quick: bool) -> None:
+    print()
+    store_cost(500 if not quick else 10)
+    staleness(200 if not quick else 5)
+
+
+def probe(count: int) -> int:
+    """The child of :func:`staleness`: a live view, polled for each revocation in turn."""
+    from django_nextauth_jwt import store
+
+    url = DENYLIST["redis"]["NEXTAUTH_REDIS_URL"]
+    held = store.RedisStore(url, f"{PREFIX}:probe:")
+    assert held.view is not None
+    if not held.view.wait_live(10):
+        print("not live", flush=True)
+        return 1
+    print("ready", flush=True)
+    seen = []
+    deadline = time.monotonic() + 60
+    for i in range(count):
+        key = [f"sid:probe-{i}"]
+        while held.view.get_many(key) != [1] and time.monotonic() < deadline:
+            time.sleep(0.0002)  # a request thread's pace, not a busy loop holding the GIL
+        seen.append(time.monotonic_ns())
+    print("\n".join(map(str, seen)), flush=True)
+    held.close()
+    return 0
 
 
 def clean_redis(prefix: str) -> int:
     import redis
 
-    client = redis.Redis.from_url(settings.CACHES["redis"]["LOCATION"])
+    client = redis.Redis.from_url(DENYLIST["redis"]["NEXTAUTH_REDIS_URL"])
     deleted = 0
     for key in client.scan_iter(match=f"{prefix}*", count=500):
         deleted += int(client.delete(key))
@@ -587,7 +706,7 @@ def report_http(cases: list[HttpCase]) -> tuple[bool, bool]:
         note = f"  ({case.failures} non-200)" if case.failures else ""
         ratios = [a / b for a, b in zip(case.rps, peer.rps, strict=True)]
         q1, q2, q3 = quartiles(ratios)
-        limit = HTTP_TARGET if case.kind == "nextauth" and case.server == "local" else None
+        limit = HTTP_TARGET if case.kind == "nextauth" else None
         ok: bool | None = None if limit is None else q2 >= limit
         all_met &= ok is not False
         shown = "" if limit is None else f">={limit}"
@@ -612,7 +731,10 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn part")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--quick", action="store_true", help="a few rounds: proves it runs")
+    parser.add_argument("--probe", type=int, help=argparse.SUPPRESS)  # staleness's child
     args = parser.parse_args()
+    if args.probe:
+        return probe(args.probe)
     if args.quick:
         args.rounds, args.requests = 2, 4
         args.http_rounds, args.http_requests, args.http_threads = 1, 8, 2
@@ -628,13 +750,14 @@ def main() -> int:
     print()
     cases = in_process_cases(with_redis)
     try:
-        measure_in_process(cases, args.rounds, args.requests, args.seed)
+        mgets = measure_in_process(cases, args.rounds, args.requests, args.seed)
         met, answered = report_in_process(cases)
+        for which, sent in mgets.items():
+            print(f"MGETs sent by the deny-list {which} rows: {sent[0]}")
         print()
         middleware_alone(1000 if not args.quick else 10)
         if with_redis:
-            print()
-            redis_cost(500 if not args.quick else 10)
+            redis_alone(args.quick)
         if not args.no_http:
             print()
             print(

@@ -45,14 +45,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 #: Every key this benchmark may write starts with it; the run deletes them at the end.
 REDIS_PREFIX = os.environ.get("BENCH_REDIS_PREFIX", "bench-request")
 
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "redis": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": REDIS_PREFIX,
-    },
-}
+# Django's cache plays no part in authentication: the deny-list is in the state store.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -66,7 +60,7 @@ NEXTAUTH_ACCEPTED_FORMATS = ["jws", "nextauth-v4", "authjs-v5"]
 NEXTAUTH_REVOCATION = os.environ.get("BENCH_REVOCATION", "1") == "1"
 # The state store (deny-list, counters): embedded by default, Redis for the "redis" case.
 NEXTAUTH_REDIS_URL = REDIS_URL if os.environ.get("BENCH_REDIS_STATE") == "1" else None
-NEXTAUTH_REDIS_KEY_PREFIX = REDIS_PREFIX
+NEXTAUTH_REDIS_KEY_PREFIX = REDIS_PREFIX + ":"
 
 SIMPLE_JWT = {
     "SIGNING_KEY": SECRET,

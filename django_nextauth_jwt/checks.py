@@ -342,11 +342,12 @@ def _is_origin(value: Any) -> bool:
 
 def _check_signin_settings() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    flags = ("NEXTAUTH_REVOCATION", "NEXTAUTH_REVOCATION_FAIL_OPEN")
+    flags = ("NEXTAUTH_REVOCATION", "NEXTAUTH_REVOCATION_FAIL_OPEN", "NEXTAUTH_REDIS_LOCAL_VIEW")
     if any(not isinstance(getattr(settings, name, False), bool) for name in flags):
         errors.append(
             Error(
-                "NEXTAUTH_REVOCATION and NEXTAUTH_REVOCATION_FAIL_OPEN must be booleans.",
+                "NEXTAUTH_REVOCATION, NEXTAUTH_REVOCATION_FAIL_OPEN and NEXTAUTH_REDIS_LOCAL_VIEW "
+                "must be booleans.",
                 hint="A string such as 'False' is true in Python.",
                 id="nextauth_jwt.E030",
             )

@@ -266,6 +266,11 @@ class Settings:
         return str(getattr(settings, "NEXTAUTH_REDIS_KEY_PREFIX", "nextauth_jwt:"))
 
     @property
+    def REDIS_LOCAL_VIEW(self) -> bool:
+        """Answer deny-list checks from a pub/sub-fed copy in each process (with Redis)."""
+        return bool(getattr(settings, "NEXTAUTH_REDIS_LOCAL_VIEW", True))
+
+    @property
     def REVOCATION_FAIL_OPEN(self) -> bool:
         """When the deny-list cannot be read: accept the token (True) or refuse it (False)."""
         return bool(getattr(settings, "NEXTAUTH_REVOCATION_FAIL_OPEN", False))

@@ -13,15 +13,15 @@ Three kinds of entry, all in :mod:`~django_nextauth_jwt.store` (never in Django'
 Session entries and cut-offs last ``NEXTAUTH_MAX_AGE`` plus leeway from when they are written
 (a copy minted just before can live that long); token entries until that token's ``exp``.
 
-A check is one call, :func:`is_revoked` (one round trip: one ``MGET``), and every write goes
-through :func:`write`: a local view of the deny-list can sit behind both. When the store
-cannot be read, verification refuses tokens (``revocation_unavailable``) unless
-``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
+A check is one call, :func:`is_revoked` (one store read), and every write goes through
+:func:`write`. With Redis, the read is answered by this process's local view of the deny-list
+(:mod:`~django_nextauth_jwt.localview`, no round trip) while it is live, else by one ``MGET``.
+When the store cannot be read, verification refuses tokens (``revocation_unavailable``)
+unless ``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import time
@@ -40,9 +40,25 @@ logger = logging.getLogger(__name__)
 
 
 def _digest(name: str) -> str:
-    """A fixed-size, backend-safe key for ``name``: 128 bits of SHA-256 in base64url."""
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16]
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    """A fixed-size, backend-safe key for ``name``: 128 bits of SHA-256 in hex."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+#: Digests of the subjects, sessions and ``jti`` values seen lately (most requests come from a
+#: session seen moments ago): a pure memo of :func:`_digest`, bounded, emptied when full. A
+#: whole token is never kept here.
+_DIGESTS: dict[str, str] = {}
+_DIGESTS_MAX = 4096
+
+
+def _remembered(name: str) -> str:
+    found = _DIGESTS.get(name)
+    if found is None:
+        found = _digest(name)
+        if len(_DIGESTS) >= _DIGESTS_MAX:
+            _DIGESTS.clear()
+        _DIGESTS[name] = found
+    return found
 
 
 def _text(value: Any) -> str | None:
@@ -57,18 +73,18 @@ def session_key(claims: Mapping[str, Any]) -> str | None:
     sid = _text(claims.get("sid"))
     if sid is None:
         return None
-    return "sid:" + _digest(f"{claims.get('sub')}\x00{sid}")
+    return "sid:" + _remembered(f"{claims.get('sub')}\x00{sid}")
 
 
 def token_key(claims: Mapping[str, Any], token: str) -> str:
     """The key of the token itself: its ``jti``, or the whole token when it has none."""
     jti = _text(claims.get("jti"))
-    return "jti:" + _digest(f"jti:{jti}" if jti else f"token:{token}")
+    return "jti:" + (_remembered(f"jti:{jti}") if jti else _digest(f"token:{token}"))
 
 
 def user_key(sub: str) -> str:
     """The key of a user's cut-off."""
-    return "user:" + _digest(sub)
+    return "user:" + _remembered(sub)
 
 
 def _authenticated_at(claims: Mapping[str, Any]) -> int | None:

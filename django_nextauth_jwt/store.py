@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.conf import app_settings, derived
+from django_nextauth_jwt.localview import LocalView
 
 __all__ = [
     "MAX_COUNTERS",
@@ -183,16 +184,27 @@ class MemoryStore:
                 self._counters.entries[key] = (current[0] - 1, current[1])
 
 
-# KEYS[1]: the key; ARGV: value, ttl. The larger value and the longer expiry win.
+# KEYS[1]: the entry, KEYS[2]: the index (sorted set: key -> expiry, ms on Redis's clock);
+# ARGV: value, ttl (s), the bare key, the channel. The larger value and the longer expiry
+# win; the index drops what has expired and lives as long as its longest entry; the result
+# is published for every process's local view (localview). Returns the value and ttl (ms).
 _PUT_MAX = """
-local ttl = tonumber(ARGV[2])
-local left = redis.call('TTL', KEYS[1])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local ttl = tonumber(ARGV[2]) * 1000
+local left = redis.call('PTTL', KEYS[1])
 if left > ttl then ttl = left end
 local value = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current > value then value = current end
-redis.call('SET', KEYS[1], value, 'EX', ttl)
-return value
+redis.call('SET', KEYS[1], value, 'PX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+local text = string.format('%d', value)
+local span = string.format('%d', ttl)
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. ' ' .. text .. ' ' .. span)
+return {text, span}
 """
 
 _DECR = """
@@ -203,9 +215,14 @@ return 0
 
 
 class RedisStore:
-    """The store in Redis: shared by every process and instance using the same URL and prefix."""
+    """The store in Redis: shared by every process and instance using the same URL and prefix.
 
-    def __init__(self, url: str, prefix: str) -> None:
+    With ``local_view`` (``NEXTAUTH_REDIS_LOCAL_VIEW``, the default), revocation reads are
+    answered by this process's :class:`~django_nextauth_jwt.localview.LocalView` while it is
+    live, and by Redis otherwise. Counters always go to Redis (atomic, shared).
+    """
+
+    def __init__(self, url: str, prefix: str, *, local_view: bool = True) -> None:
         try:
             import redis
             from redis.backoff import NoBackoff
@@ -225,8 +242,15 @@ class RedisStore:
             retry=Retry(NoBackoff(), 1),
         )
         self.prefix = prefix
+        #: The revocations' index (sorted set) and the channel their writes are published on.
+        self.index = self.channel = f"{prefix}{REVOCATIONS}"
         self._put_max = self.client.register_script(_PUT_MAX)
         self._decr = self.client.register_script(_DECR)
+        self.view: LocalView | None = None
+        if local_view:
+            self.view = LocalView(
+                url, entry_prefix=self._revocation(""), index=self.index, channel=self.channel
+            )
 
     def _revocation(self, key: str) -> str:
         return f"{self.prefix}{REVOCATIONS}:{key}"
@@ -235,13 +259,30 @@ class RedisStore:
         return f"{self.prefix}{COUNTERS}:{key}"
 
     def get_many(self, keys: Sequence[str]) -> list[int | None]:
-        """See :meth:`Store.get_many`: one ``MGET``."""
+        """See :meth:`Store.get_many`: the live local view, else one ``MGET``."""
+        view = self.view
+        if view is not None:
+            found = view.get_many(keys)
+            if found is not None:
+                return found
         values = self.client.mget([self._revocation(key) for key in keys])
-        return [None if value is None else int(value) for value in values]
+        found = [None if value is None else int(value) for value in values]
+        if view is None:
+            return found
+        # The view is not live, but what it holds was revoked all the same.
+        held = view.peek(keys)
+        return [
+            b if a is None else a if b is None else max(a, b)
+            for a, b in zip(found, held, strict=True)
+        ]
 
     def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
-        """See :meth:`Store.put_max`: one script, atomic."""
-        self._put_max(keys=[self._revocation(key)], args=[value, max(1, ttl)])
+        """See :meth:`Store.put_max`: one script, atomic, published to every local view."""
+        written = self._put_max(
+            keys=[self._revocation(key), self.index], args=[value, max(1, ttl), key, self.channel]
+        )
+        if self.view is not None:  # this process reads its own write at once
+            self.view.apply(key, int(written[0]), int(written[1]))
 
     def incr(self, key: str, ttl: int) -> tuple[int, int]:
         """See :meth:`Store.incr`: ``SET NX EX``, ``INCR`` and ``TTL`` in one transaction."""
@@ -257,9 +298,15 @@ class RedisStore:
         """See :meth:`Store.decr`: one script, never creating the key."""
         self._decr(keys=[self._counter(key)])
 
+    def close(self) -> None:
+        """Stop the local view's thread and drop the connections (a store no longer used)."""
+        if self.view is not None:
+            self.view.stop()
+        self.client.close()
+
 
 _memory = MemoryStore()
-_redis: dict[tuple[str, str], RedisStore] = {}
+_redis: dict[tuple[str, str, bool], RedisStore] = {}
 _redis_lock = threading.Lock()
 
 
@@ -272,7 +319,10 @@ def memory_store() -> MemoryStore:
 def current() -> Store:
     """The configured store: Redis at ``NEXTAUTH_REDIS_URL``, else the embedded one.
 
-    One client (and connection pool) per URL and prefix for the life of the process.
+    One client (and connection pool, and local view) for the URL, prefix and
+    ``NEXTAUTH_REDIS_LOCAL_VIEW`` in force; when settings name another URL or prefix, the
+    stores of the previous one are closed (their view's thread stops): a process runs at
+    most one view.
     """
     url = app_settings.REDIS_URL
     if not url:
@@ -281,9 +331,11 @@ def current() -> Store:
         raise ImproperlyConfigured(
             "NEXTAUTH_REDIS_URL must be a redis://, rediss:// or unix:// URL (nextauth_jwt.E038)."
         )
-    key = (url, app_settings.REDIS_KEY_PREFIX)
+    key = (url, app_settings.REDIS_KEY_PREFIX, app_settings.REDIS_LOCAL_VIEW)
     with _redis_lock:
         found = _redis.get(key)
         if found is None:
-            found = _redis[key] = RedisStore(*key)
+            for held in [held for held in _redis if held[:2] != key[:2]]:
+                _redis.pop(held).close()
+            found = _redis[key] = RedisStore(key[0], key[1], local_view=key[2])
     return found
