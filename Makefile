@@ -9,12 +9,13 @@ EXPRESS_DIR := example_project/services/express
 BETTER_AUTH_DIR := tests/interop/betterauth
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh fuzz nextjs matrix
+.PHONY: help install system test lint bench load run mesh fuzz nextjs docs matrix
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
 	@echo "make test    set up (.venv, npm ci) and run lint, types and every test (db tests on"
 	@echo "             SQLite, PostgreSQL and MariaDB)"
+	@echo "make docs    build the documentation site into site/ (MkDocs, warnings as errors)"
 	@echo "make bench   set up and run the verification and whole-request benchmarks"
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
 	@echo "make mesh    set up and start the example mesh: Next.js on 3000; Django, Express, FastAPI, Go on 8000-8003"
@@ -85,6 +86,10 @@ nextjs: $(NEXTJS_DIR)/node_modules/.installed
 
 # Verification alone (verify.py), then whole requests in process and under gunicorn (request.py);
 # both run even when the first misses a target, and the exit status says whether any did.
+# The documentation site (MkDocs, Material) into site/; make test builds it with --strict too.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: install
 	@status=0; $(BIN)/python benchmarks/verify.py || status=$$?; \
 	$(BIN)/python benchmarks/request.py || status=$$?; exit $$status

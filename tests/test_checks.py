@@ -116,9 +116,9 @@ def test_checks_run_in_manage_py_check(settings: Any) -> None:
         call_command("check")
 
 
-def test_every_check_id_is_documented_in_the_readme() -> None:
+def test_every_check_id_is_documented_in_the_docs() -> None:
     source = Path(__file__).parents[1] / "django_nextauth_jwt" / "checks.py"
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[1] / "docs" / "checks.md").read_text()
     declared = set(re.findall(r"nextauth_jwt\.[EW]\d{3}", source.read_text()))
     assert declared
     assert declared <= set(re.findall(r"nextauth_jwt\.[EW]\d{3}", readme))
