@@ -366,3 +366,70 @@ def test_a_32_byte_secret_is_enough(settings: Any) -> None:
     settings.NEXTAUTH_SECRET = "z" * 32
     assert policy().secrets == ("z" * 32,)
     assert "z" * 32 not in repr(policy())
+
+
+# --------------------------------------------------------------------------- #
+# Redirects
+# --------------------------------------------------------------------------- #
+
+
+def test_a_redirect_target_may_be_2048_characters_and_no_more() -> None:
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    at_limit = "/" + "a" * 2047
+    assert safe_redirect_url(at_limit, "/home") == at_limit
+    assert safe_redirect_url(at_limit + "a", "/home") == "/home"
+    assert safe_redirect_url("", "/home") == "/home"
+
+
+def test_an_allowed_http_origin_is_an_allowed_redirect(settings: Any) -> None:
+    # Development front ends run on http://localhost: http stays allowed when listed,
+    # and is never upgraded to a requirement of https.
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    settings.NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = ["http://localhost:3000"]
+    assert safe_redirect_url("http://localhost:3000/dash", "/home") == "http://localhost:3000/dash"
+    assert safe_redirect_url("https://localhost:3000/dash", "/home") == "/home"
+    assert safe_redirect_url("http://localhost:3001/dash", "/home") == "/home"
+
+
+def test_allowed_origins_match_with_any_case_and_a_trailing_slash(settings: Any) -> None:
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    settings.NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = ["https://APPX/", "HTTPS://App.Example.com"]
+    assert safe_redirect_url("https://appx/next", "/home") == "https://appx/next"
+    assert safe_redirect_url("https://app.example.com/n", "/home") == "https://app.example.com/n"
+    assert safe_redirect_url("https://app/next", "/home") == "/home"
+
+
+# --------------------------------------------------------------------------- #
+# The session cookie's deletion
+# --------------------------------------------------------------------------- #
+
+
+def test_a_deleted_session_cookie_is_emptied_with_the_attributes_it_was_set_with() -> None:
+    # Browsers replace a cookie only when name, path and domain match; an expired, empty,
+    # HttpOnly, SameSite=Lax value at Path=/ is what NextAuth itself writes on sign-out.
+    from django.http import HttpResponse
+
+    from django_nextauth_jwt.transport import delete_session_cookie
+
+    response = HttpResponse()
+    delete_session_cookie(response, name="__Secure-authjs.session-token")
+    delete_session_cookie(response, name="authjs.session-token")
+    for name, secure in (("__Secure-authjs.session-token", True), ("authjs.session-token", "")):
+        cookie = response.cookies[name]
+        assert cookie.value == ""
+        assert cookie["max-age"] == 0
+        assert cookie["expires"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+        assert cookie["path"] == "/"
+        assert cookie["httponly"] is True
+        assert cookie["samesite"] == "Lax"
+        assert cookie["secure"] == secure
+
+
+def test_an_unknown_format_chunks_like_jws() -> None:
+    from django_nextauth_jwt.transport import chunk_size
+
+    assert chunk_size("jws") == chunk_size("something-else") == 3933
+    assert chunk_size("authjs-v5") == 3936

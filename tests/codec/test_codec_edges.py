@@ -395,3 +395,21 @@ def test_a_keyring_needs_a_list_of_non_empty_strings(secrets: object) -> None:
 def test_a_keyring_repr_names_no_secret() -> None:
     text = repr(codec.Keyring([forge.SECRET, forge.OTHER_SECRET], v5_salt="s"))
     assert text == "<Keyring secrets=2 v5_salt='s'>"
+
+
+def test_the_depth_walk_counts_one_level_per_object_or_array() -> None:
+    # An escape in the text forces the walk even when few brackets would skip it.
+    objects: dict[str, object] = {"v": "\u00e9"}
+    for _ in range(15):
+        objects = {"v": objects}
+    lists: object = ["\u00e9"]
+    for _ in range(14):
+        lists = [lists]
+    for payload in (objects, {**PAYLOAD, "deep": lists}):
+        raw = json.dumps(payload, ensure_ascii=True)
+        assert "\\u00e9" in raw
+        token = forge.hs256_over(forge.js({"alg": "HS256"}), forge.b64(raw))
+        assert codec.decode(token, KEYS) == payload
+    raw = json.dumps({"v": objects}, ensure_ascii=True)
+    with pytest.raises(TokenClaimsInvalid):
+        codec.decode(forge.hs256_over(forge.js({"alg": "HS256"}), forge.b64(raw)), KEYS)
