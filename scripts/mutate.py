@@ -49,17 +49,18 @@ EQUIVALENTS = ROOT / "mutation-equivalents.toml"
 THRESHOLD = 0.95
 
 # The whole fast suite: everything but the npm, browser, process and example-project tests.
-# The edge tests come first: with -x, most mutants die in the first seconds.
+# The edge tests and the attack suite (which mutmut's own selection leaves out) come first:
+# with -x, most mutants die in the first seconds.
 FAST_SUITE = [
     "tests/codec/test_codec_edges.py",
     "tests/test_security_edges.py",
+    "tests/security",
     "tests/codec",
     "tests/test_tokens.py",
     "tests/test_transport.py",
     "tests/test_revocation.py",
     "tests/test_redirects.py",
     "tests/test_request_checks.py",
-    "tests/security",
     "tests/test_middleware.py",
     "tests/test_authentication.py",
     "tests/test_views.py",
@@ -81,17 +82,66 @@ PYTEST = [
     "addopts=",
 ]
 COPIED = ["django_nextauth_jwt", "tests", "pyproject.toml", "README.md"]
-# The AST pass first runs a module's own tests (seconds), then, for a mutant they miss,
-# the whole fast suite.
-QUICK = {
-    "codec": ["tests/codec"],
-    "claims": ["tests/test_security_edges.py", "tests/test_tokens.py"],
-    "policy": ["tests/test_security_edges.py", "tests/security/test_misconfiguration.py"],
-    "transport": ["tests/test_transport.py", "tests/security/test_transport_attacks.py"],
-    "revocation": ["tests/test_security_edges.py", "tests/test_revocation.py"],
-    "csrf": ["tests/test_security_edges.py", "tests/security/test_csrf_attacks.py"],
-    "redirects": ["tests/test_redirects.py", "tests/security/test_signin_attacks.py"],
+# Each check runs a fresh process on the module's own tests first (seconds), then, for a
+# mutant they miss, on the whole fast suite.
+NEAR = {
+    "codec": [
+        "tests/codec",
+        "tests/security/test_jws_attacks.py",
+        "tests/security/test_jwe_attacks.py",
+        "tests/security/test_claim_attacks.py",
+        "tests/security/test_transport_attacks.py",
+        "tests/test_tokens.py",
+    ],
+    "claims": [
+        "tests/test_security_edges.py",
+        "tests/test_tokens.py",
+        "tests/security/test_claim_attacks.py",
+    ],
+    "policy": [
+        "tests/test_security_edges.py",
+        "tests/security/test_misconfiguration.py",
+        "tests/test_tokens.py",
+    ],
+    "transport": [
+        "tests/test_transport.py",
+        "tests/security/test_transport_attacks.py",
+        "tests/test_views.py",
+        "tests/test_middleware.py",
+    ],
+    "revocation": [
+        "tests/test_security_edges.py",
+        "tests/test_revocation.py",
+        "tests/test_views.py",
+    ],
+    "csrf": [
+        "tests/test_security_edges.py",
+        "tests/test_transport.py",
+        "tests/security/test_csrf_attacks.py",
+    ],
+    "redirects": [
+        "tests/test_redirects.py",
+        "tests/security/test_signin_attacks.py",
+        "tests/test_views.py",
+    ],
 }
+
+
+def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
+    """True when the module's own tests, or else the whole fast suite, fail in a fresh process."""
+    for suite in (NEAR[module], FAST_SUITE):
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST, *suite],
+            cwd=cwd,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode not in (0, 5):
+            return True
+    return False
+
 
 KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"
 
@@ -179,21 +229,10 @@ def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
     return function, "\n".join(removed), "\n".join(added)
 
 
-def recheck(name: str) -> bool:
-    """True when the whole fast suite, in a fresh process, kills mutmut's mutant ``name``."""
-    env = {**os.environ, "MUTANT_UNDER_TEST": name}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *PYTEST, *FAST_SUITE],
-        cwd=ROOT / "mutants",
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.returncode not in (0, 5)
-
-
 def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
+    # mutmut's copy of the tests dates from its run: the re-check uses today's.
+    skip = shutil.ignore_patterns("node_modules", "__pycache__")
+    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", ignore=skip, dirs_exist_ok=True)
     mutants: list[Mutant] = []
     pending: list[Mutant] = []
     for module, name, code in mutmut_results():
@@ -209,9 +248,11 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
             pending.append(mutant)
         mutants.append(mutant)
     with ThreadPoolExecutor(jobs) as pool:
-        for mutant, killed in zip(
-            pending, pool.map(lambda m: recheck(m.name), pending), strict=True
-        ):
+        verdicts = pool.map(
+            lambda m: killed_by_tests(m.module, ROOT / "mutants", {"MUTANT_UNDER_TEST": m.name}),
+            pending,
+        )
+        for mutant, killed in zip(pending, verdicts, strict=True):
             if killed:
                 mutant.status, mutant.how = KILLED, "re-check"
     return mutants
@@ -570,18 +611,8 @@ def ast_pass(jobs: int, equivalents: list[dict[str, str]], only: list[str]) -> l
             original = target.read_text()
             try:
                 target.write_text(source)
-                for suite in (QUICK[mutant.module], FAST_SUITE):
-                    result = subprocess.run(
-                        [sys.executable, "-m", "pytest", *PYTEST, *suite],
-                        cwd=work,
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-                    )
-                    if result.returncode not in (0, 5):
-                        mutant.status = KILLED
-                        break
+                if killed_by_tests(mutant.module, work, {}):
+                    mutant.status = KILLED
             finally:
                 target.write_text(original)
                 free.append(work)

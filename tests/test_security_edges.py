@@ -433,3 +433,57 @@ def test_an_unknown_format_chunks_like_jws() -> None:
 
     assert chunk_size("jws") == chunk_size("something-else") == 3933
     assert chunk_size("authjs-v5") == 3936
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/a\x7fb", "/a%7Fb", "/a%257Fb", "/a\\b", "/a%5Cb", "/a\x00b", "/a b", "/a\x1fb", "/a%20b"],
+)
+def test_del_backslash_space_and_controls_anywhere_in_a_target_are_refused(target: str) -> None:
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    assert safe_redirect_url(target, "/home") == "/home"
+    assert safe_redirect_url("/a!b", "/home") == "/a!b"
+
+
+# --------------------------------------------------------------------------- #
+# Reading the token: escapes and chunk names
+# --------------------------------------------------------------------------- #
+
+
+def test_percent_escapes_take_either_case_and_need_two_hex_digits() -> None:
+    from django_nextauth_jwt.exceptions import TokenMalformed
+    from django_nextauth_jwt.transport import strict_url_decode
+
+    assert strict_url_decode("a%2eb%2Ec%7c%7C") == "a.b.c||"
+    assert strict_url_decode("%30%39%41%46%61%66") == "09AFaf"
+    for bad in ("%", "%2", "%G0", "%0G", "%g0", "a%2", "%%41"):
+        with pytest.raises(TokenMalformed):
+            strict_url_decode(bad)
+
+
+def test_a_chunk_index_has_at_most_six_digits_and_no_leading_zero() -> None:
+    from django_nextauth_jwt.exceptions import TokenMalformed
+    from django_nextauth_jwt.transport import get_cookie_token
+
+    name = "next-auth.session-token"
+    # A seventh digit or a leading zero makes it some other cookie, ignored.
+    for other in (f"{name}.1000000", f"{name}.01", f"{name}.x"):
+        request = rf.get("/")
+        request.COOKIES = {f"{name}.0": "a.b", f"{name}.1": ".c", other: "z"}
+        assert get_cookie_token(request, name) == "a.b.c"
+    # Six digits is a chunk: the run then has a gap and is refused.
+    request = rf.get("/")
+    request.COOKIES = {f"{name}.0": "a.b", f"{name}.1": ".c", f"{name}.999999": "z"}
+    with pytest.raises(TokenMalformed):
+        get_cookie_token(request, name)
+
+
+def test_genuine_csrf_proofs_with_every_hex_digit_are_accepted() -> None:
+    digests = ""
+    for i in range(8):
+        token = f"t{i}"
+        cookie = nextauth_csrf_cookie(token)
+        digests += cookie.rpartition("%7C")[2]
+        assert nextauth_csrf_valid(csrf_request(cookie, token)) is True
+    assert set(digests) == set("0123456789abcdef")

@@ -413,3 +413,24 @@ def test_the_depth_walk_counts_one_level_per_object_or_array() -> None:
     raw = json.dumps({"v": objects}, ensure_ascii=True)
     with pytest.raises(TokenClaimsInvalid):
         codec.decode(forge.hs256_over(forge.js({"alg": "HS256"}), forge.b64(raw)), KEYS)
+
+
+def token_of_length(length: int) -> str:
+    """A genuine JWS of exactly ``length`` characters (a kid and a claim pad it out)."""
+    for kid in range(4):
+        header = {"alg": "HS256", "kid": "k" * kid}
+        short = len(forge.jws({**PAYLOAD, "x": ""}, header=header))
+        start = max(0, (length - short) * 3 // 4 - 4)
+        for size in range(start, start + 12):
+            token = forge.jws({**PAYLOAD, "x": "y" * size}, header=header)
+            if len(token) == length:
+                return token
+    raise AssertionError(length)
+
+
+def test_a_token_of_exactly_the_default_limit_is_read_and_one_more_is_not() -> None:
+    limit = codec.DEFAULT_MAX_TOKEN_LENGTH
+    assert limit == 32768
+    assert codec.decode(token_of_length(limit), KEYS)["sub"] == "42"
+    with pytest.raises(TokenMalformed, match="too large"):
+        codec.decode(token_of_length(limit + 1), KEYS)
