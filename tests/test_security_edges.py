@@ -153,10 +153,17 @@ def test_build_payload_sets_sub_iat_exp_jti_and_the_configured_iss_and_aud(
 
 
 @pytest.mark.parametrize(
-    "given", [{}, {"id": None}, {"id": ""}, {"id": True}, {"id": 1, "sub": "2"}]
+    ("given", "message"),
+    [
+        ({}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": None}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": ""}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": True}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": 1, "sub": "2"}, r"^claims 'id' and 'sub' disagree$"),
+    ],
 )
-def test_build_payload_needs_one_subject(given: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="'id'"):
+def test_build_payload_needs_one_subject(given: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         build_payload(given)
 
 
@@ -487,3 +494,22 @@ def test_genuine_csrf_proofs_with_every_hex_digit_are_accepted() -> None:
         digests += cookie.rpartition("%7C")[2]
         assert nextauth_csrf_valid(csrf_request(cookie, token)) is True
     assert set(digests) == set("0123456789abcdef")
+
+
+def test_an_unreachable_deny_list_logs_one_exact_line(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    token = JWTAuth.create({"id": "7"})
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    with caplog.at_level(logging.WARNING), pytest.raises(exc.RevocationUnavailable):
+        JWTAuth.verify(token)
+    lines = [r.getMessage() for r in caplog.records if r.name == revocation.__name__]
+    assert lines == ["revocation store unavailable: ConnectionError"]

@@ -434,3 +434,47 @@ def test_a_token_of_exactly_the_default_limit_is_read_and_one_more_is_not() -> N
     assert codec.decode(token_of_length(limit), KEYS)["sub"] == "42"
     with pytest.raises(TokenMalformed, match="too large"):
         codec.decode(token_of_length(limit + 1), KEYS)
+
+
+# --------------------------------------------------------------------------- #
+# Messages and encodings others read
+# --------------------------------------------------------------------------- #
+
+
+def test_error_messages_are_exact() -> None:
+    # The 401's detail, and the ValueErrors a caller's programming error gets.
+    stranger = codec.Keyring([forge.OTHER_SECRET])
+    with pytest.raises(InvalidToken, match=r"^No matching decryption secret\.$"):
+        codec.decode(codec.encode(PAYLOAD, stranger, format="authjs-v5"), KEYS)
+    with pytest.raises(ValueError, match=r"^format must be one of jws, nextauth-v4, authjs-v5$"):
+        codec.encode(PAYLOAD, KEYS, format="jwe")
+    with pytest.raises(ValueError, match=r"^jws_algorithm must be one of HS256, HS384, HS512$"):
+        codec.encode(PAYLOAD, KEYS, format="jws", jws_algorithm="RS256")
+    with pytest.raises(ValueError, match=r"^jws_algorithm must be one of HS256, HS384, HS512$"):
+        codec.decode("a.b.c", KEYS, jws_algorithm="none")
+    with pytest.raises(ValueError, match=r"^secrets must be a non-empty sequence of strings$"):
+        codec.Keyring([])
+    with pytest.raises(ValueError, match=r"^every secret must be a non-empty string$"):
+        codec.Keyring([""])
+
+
+def test_claims_are_encoded_as_compact_utf8_json_like_json_stringify() -> None:
+    # What JSON.stringify writes (no spaces, no \u escapes): the bytes other services read.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    claims = {**PAYLOAD, "name": "Zo\u00eb \U0001f600"}
+    expected = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+    jws = codec.encode(claims, KEYS, format="jws")
+    assert forge.unb64(jws.split(".")[1]) == expected
+    v4 = codec.encode(claims, KEYS, format="nextauth-v4")
+    head, _, iv, ct, tag = forge.jwe_parts(v4)
+    assert AESGCM(forge.v4_key()).decrypt(iv, ct + tag, head.encode()) == expected
+    assert codec.decode(v4, KEYS) == codec.decode(jws, KEYS) == claims
+
+
+def test_duplicate_claims_in_a_payload_read_as_json_parse_does() -> None:
+    # Headers refuse duplicate members; payloads are read as JSON.parse reads them (the
+    # last one wins), as every service of the mesh does.
+    raw = '{"sub":"1","sub":"42","exp":4000000000}'
+    token = forge.hs256_over(forge.js({"alg": "HS256"}), forge.b64(raw))
+    assert codec.decode(token, KEYS) == PAYLOAD
