@@ -82,8 +82,8 @@ PYTEST = [
     "addopts=",
 ]
 COPIED = ["django_nextauth_jwt", "tests", "pyproject.toml", "README.md"]
-# Each check runs a fresh process on the module's own tests first (seconds), then, for a
-# mutant they miss, on the whole fast suite.
+# Each check runs fresh processes: the edge tests, the module's own tests, then, for a
+# mutant they all miss, the whole fast suite.
 NEAR = {
     "codec": [
         "tests/codec",
@@ -128,8 +128,14 @@ NEAR = {
 
 
 def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
-    """True when the module's own tests, or else the whole fast suite, fail in a fresh process."""
-    for suite in (NEAR[module], FAST_SUITE):
+    """True when the module's own tests, or else the whole fast suite, fail in a fresh process.
+
+    The edge tests first (a second or two), then the module's own files, then everything.
+    """
+    edges = (
+        "tests/codec/test_codec_edges.py" if module == "codec" else "tests/test_security_edges.py"
+    )
+    for suite in ([edges], NEAR[module], FAST_SUITE):
         result = subprocess.run(
             [sys.executable, "-m", "pytest", *PYTEST, *suite],
             cwd=cwd,
