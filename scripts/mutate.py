@@ -17,7 +17,8 @@ Equivalent mutants (no test can tell them from the original) are listed with a r
 ``mutation-equivalents.toml``; the run prints every other survivor, with its diff.
 
 Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--no-ast] [--no-mutmut] [--list]``.
-``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions.
+``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
+the AST pass's verdicts stand while the modules, the tests and the equivalents are unchanged.
 Exit status 1 when a module falls below the threshold.
 """
 
@@ -26,7 +27,9 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import dataclasses
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -583,6 +586,38 @@ def _replace_lines(source: str, node: ast.AST, text: str) -> str:
     return "".join(lines[:start]) + body + "".join(lines[end:])
 
 
+AST_RESULTS = ROOT / "mutants" / "ast-results.json"
+
+
+def fingerprint(only: list[str]) -> str:
+    """What the AST pass's verdicts depend on: the modules, the tests, this script, the list."""
+    digest = hashlib.sha256()
+    files = [ROOT / PACKAGE / f"{m}.py" for m in only]
+    files += sorted((ROOT / "tests").rglob("*.py"), key=str)
+    files += [Path(__file__), EQUIVALENTS]
+    for path in files:
+        if "node_modules" not in path.parts and path.exists():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def ast_pass_cached(
+    jobs: int, equivalents: list[dict[str, str]], only: list[str], *, reuse: bool
+) -> list[Mutant]:
+    """The AST pass, or with ``reuse`` its saved verdicts when nothing they depend on changed."""
+    key = fingerprint(only)
+    if reuse and AST_RESULTS.exists():
+        saved = json.loads(AST_RESULTS.read_text())
+        if saved["fingerprint"] == key:
+            print("  (verdicts reused: modules, tests and equivalents unchanged)", flush=True)
+            return [Mutant(**m) for m in saved["mutants"]]
+    results = ast_pass(jobs, equivalents, only)
+    AST_RESULTS.parent.mkdir(exist_ok=True)
+    data = {"fingerprint": key, "mutants": [dataclasses.asdict(m) for m in results]}
+    AST_RESULTS.write_text(json.dumps(data, indent=1))
+    return results
+
+
 def ast_pass(jobs: int, equivalents: list[dict[str, str]], only: list[str]) -> list[Mutant]:
     todo: list[tuple[Mutant, str]] = []
     results: list[Mutant] = []
@@ -698,7 +733,7 @@ def main() -> int:
         mutants += mutmut_pass(args.jobs, equivalents)
     if not args.no_ast:
         print("AST pass: constants and decorated functions", flush=True)
-        mutants += ast_pass(args.jobs, equivalents, only)
+        mutants += ast_pass_cached(args.jobs, equivalents, only, reuse=args.reuse)
     return 0 if report(mutants, only, time.monotonic() - start) else 1
 
 
