@@ -422,8 +422,11 @@ def test_a_deleted_session_cookie_is_emptied_with_the_attributes_it_was_set_with
     from django_nextauth_jwt.transport import delete_session_cookie
 
     response = HttpResponse()
+    held = rf.get("/")
+    held.COOKIES = {"authjs.session-token": "a.b.c", "authjs.session-token.1": "x"}
     delete_session_cookie(response, name="__Secure-authjs.session-token")
-    delete_session_cookie(response, name="authjs.session-token")
+    delete_session_cookie(response, held, name="authjs.session-token")
+    assert response.cookies["authjs.session-token.1"]["max-age"] == 0
     for name, secure in (("__Secure-authjs.session-token", True), ("authjs.session-token", "")):
         cookie = response.cookies[name]
         assert cookie.value == ""
