@@ -354,11 +354,23 @@ def test_django_csrf_failure_reports_djangos_own_reason() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("NEXTAUTH_JWT_FORMAT", "jwe", "NEXTAUTH_JWT_FORMAT"),
-        ("NEXTAUTH_ACCEPTED_FORMATS", ["jws", "jwe"], "NEXTAUTH_ACCEPTED_FORMATS"),
-        ("NEXTAUTH_JWS_ALGORITHM", "RS256", "NEXTAUTH_JWS_ALGORITHM"),
-        ("NEXTAUTH_SECRET", "x" * 31, "shorter than 32 bytes"),
-        ("NEXTAUTH_SECRET", [SECRET, "y" * 31], "shorter than 32 bytes"),
+        (
+            "NEXTAUTH_JWT_FORMAT",
+            "jwe",
+            r"^NEXTAUTH_JWT_FORMAT must be one of jws, nextauth-v4, authjs-v5\.$",
+        ),
+        (
+            "NEXTAUTH_ACCEPTED_FORMATS",
+            ["jws", "jwe"],
+            r"^NEXTAUTH_ACCEPTED_FORMATS may list only jws, nextauth-v4, authjs-v5\.$",
+        ),
+        (
+            "NEXTAUTH_JWS_ALGORITHM",
+            "RS256",
+            r"^NEXTAUTH_JWS_ALGORITHM must be one of HS256, HS384, HS512\.$",
+        ),
+        ("NEXTAUTH_SECRET", "x" * 31, r"^A NextAuth secret is shorter than 32 bytes: "),
+        ("NEXTAUTH_SECRET", [SECRET, "y" * 31], r"^A NextAuth secret is shorter than 32 bytes: "),
     ],
 )
 def test_a_policy_that_cannot_work_is_improperly_configured(
