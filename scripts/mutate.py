@@ -178,13 +178,17 @@ def load_equivalents() -> list[dict[str, str]]:
     return list(tomllib.loads(EQUIVALENTS.read_text())["equivalent"])
 
 
+MATCHED: set[int] = set()  # the equivalents that matched a surviving mutant in this run
+
+
 def equivalent_reason(mutant: Mutant, equivalents: list[dict[str, str]]) -> str | None:
-    for entry in equivalents:
+    for index, entry in enumerate(equivalents):
         if entry["where"] != mutant.where:
             continue
         if _norm(entry["before"]) == _norm(mutant.before) and _norm(entry["after"]) == _norm(
             mutant.after
         ):
+            MATCHED.add(index)
             return entry["reason"]
     return None
 
@@ -610,7 +614,11 @@ def ast_pass_cached(
         saved = json.loads(AST_RESULTS.read_text())
         if saved["fingerprint"] == key:
             print("  (verdicts reused: modules, tests and equivalents unchanged)", flush=True)
-            return [Mutant(**m) for m in saved["mutants"]]
+            reused = [Mutant(**m) for m in saved["mutants"]]
+            for mutant in reused:
+                if mutant.status == EQUIVALENT:
+                    equivalent_reason(mutant, equivalents)  # marks the entry as in use
+            return reused
     results = ast_pass(jobs, equivalents, only)
     AST_RESULTS.parent.mkdir(exist_ok=True)
     data = {"fingerprint": key, "mutants": [dataclasses.asdict(m) for m in results]}
@@ -734,7 +742,13 @@ def main() -> int:
     if not args.no_ast:
         print("AST pass: constants and decorated functions", flush=True)
         mutants += ast_pass_cached(args.jobs, equivalents, only, reuse=args.reuse)
-    return 0 if report(mutants, only, time.monotonic() - start) else 1
+    ok = report(mutants, only, time.monotonic() - start)
+    if not (args.no_mutmut or args.no_ast or args.module):
+        for index, entry in enumerate(equivalents):
+            if index not in MATCHED:
+                print(f"stale equivalent (killed now, or its line changed): {entry['where']}")
+                print(f"    + {entry['after']}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
