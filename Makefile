@@ -9,7 +9,7 @@ EXPRESS_DIR := example_project/services/express
 BETTER_AUTH_DIR := tests/interop/betterauth
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh fuzz nextjs docs matrix
+.PHONY: help install system test lint bench load run mesh fuzz nextjs docs matrix mutate
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
@@ -22,6 +22,7 @@ help:
 	@echo "make nextjs  build the example's Next.js front end (next build, only when its sources changed)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 	@echo "make matrix  set up and run the tests on each supported Django (4.2, 5.1, 5.2; minutes)"
+	@echo "make mutate  set up and mutation-test the security modules (minutes; MUTATE_ARGS=--reuse)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
 	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed
@@ -107,3 +108,13 @@ fuzz: $(VENV)/.installed
 # their DRF, on this machine's Python, one venv each under .nox/; not part of `make test`.
 matrix: install
 	$(BIN)/nox
+
+# Mutation testing of the security modules (scripts/mutate.py): mutmut, a broad re-check of
+# its survivors, and an AST pass over the constants and decorated functions mutmut skips.
+# Prints a table per module and every new survivor; fails under 95% per module. Not in `make test`.
+mutate: $(VENV)/.installed $(VENV)/.mutation-installed
+	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
+
+$(VENV)/.mutation-installed: pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group mutation
+	touch $@

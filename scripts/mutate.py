@@ -1,0 +1,755 @@
+"""Mutation testing of the security modules: ``make mutate``.
+
+Three passes, then one table:
+
+1. mutmut 3 (its settings are ``[tool.mutmut]`` in pyproject.toml: the modules, the
+   unit-level tests each mutant runs, fork-server isolation) on a fresh ``mutants/``;
+2. the broad re-check: every mutant mutmut did not kill (survived, timed out, reached by no
+   selected test) runs again, in a fresh process, against the whole fast suite
+   (``FAST_SUITE``), unless ``mutation-equivalents.toml`` lists it;
+3. what mutmut never mutates: module-level constants (allow-lists, regular expressions,
+   limits) and decorated functions (``lru_cache``, ``cached_property``, ``derived``,
+   ``receiver``). Simple AST mutations of those, one at a time, in a temporary copy of
+   the project, each against the fast suite.
+
+A module passes when at least ``THRESHOLD`` of its non-equivalent mutants are killed.
+Equivalent mutants (no test can tell them from the original) are listed with a reason in
+``mutation-equivalents.toml``; the run prints every other survivor, with its diff.
+
+Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--no-ast] [--no-mutmut] [--list]``.
+``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
+the AST pass's verdicts stand while the modules, the tests and the equivalents are unchanged.
+Exit status 1 when a module falls below the threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "django_nextauth_jwt"
+EQUIVALENTS = ROOT / "mutation-equivalents.toml"
+THRESHOLD = 0.95
+
+# The whole fast suite: everything but the npm, browser, process and example-project tests.
+# The edge tests and the attack suite (which mutmut's own selection leaves out) come first:
+# with -x, most mutants die in the first seconds.
+FAST_SUITE = [
+    "tests/codec/test_codec_edges.py",
+    "tests/test_security_edges.py",
+    "tests/security",
+    "tests/codec",
+    "tests/test_tokens.py",
+    "tests/test_transport.py",
+    "tests/test_revocation.py",
+    "tests/test_redirects.py",
+    "tests/test_request_checks.py",
+    "tests/test_middleware.py",
+    "tests/test_authentication.py",
+    "tests/test_views.py",
+    "tests/test_users.py",
+    "tests/test_throttle.py",
+    "tests/test_checks.py",
+    "tests/test_google.py",
+    "tests/test_commands.py",
+]
+PYTEST = [
+    "-x",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-m",
+    "not node",
+    "--hypothesis-seed=0",  # the property tests run too, the same inputs every time
+    "-o",
+    "addopts=",
+]
+COPIED = ["django_nextauth_jwt", "tests", "pyproject.toml", "README.md"]
+# Each check runs fresh processes: the edge tests, the module's own tests, then, for a
+# mutant they all miss, the whole fast suite.
+NEAR = {
+    "codec": [
+        "tests/codec",
+        "tests/security/test_jws_attacks.py",
+        "tests/security/test_jwe_attacks.py",
+        "tests/security/test_claim_attacks.py",
+        "tests/security/test_transport_attacks.py",
+        "tests/test_tokens.py",
+    ],
+    "claims": [
+        "tests/test_security_edges.py",
+        "tests/test_tokens.py",
+        "tests/security/test_claim_attacks.py",
+    ],
+    "policy": [
+        "tests/test_security_edges.py",
+        "tests/security/test_misconfiguration.py",
+        "tests/test_tokens.py",
+    ],
+    "transport": [
+        "tests/test_transport.py",
+        "tests/security/test_transport_attacks.py",
+        "tests/test_views.py",
+        "tests/test_middleware.py",
+    ],
+    "revocation": [
+        "tests/test_security_edges.py",
+        "tests/test_revocation.py",
+        "tests/test_views.py",
+    ],
+    "csrf": [
+        "tests/test_security_edges.py",
+        "tests/test_transport.py",
+        "tests/security/test_csrf_attacks.py",
+    ],
+    "redirects": [
+        "tests/test_redirects.py",
+        "tests/security/test_signin_attacks.py",
+        "tests/test_views.py",
+    ],
+}
+
+
+def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
+    """True when the module's own tests, or else the whole fast suite, fail in a fresh process.
+
+    The edge tests first (a second or two), then the module's own files, then everything.
+    """
+    edges = (
+        "tests/codec/test_codec_edges.py" if module == "codec" else "tests/test_security_edges.py"
+    )
+    for suite in ([edges], NEAR[module], FAST_SUITE):
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST, *suite],
+            cwd=cwd,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode not in (0, 5):
+            return True
+    return False
+
+
+KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"
+
+
+@dataclass
+class Mutant:
+    module: str  # "codec"
+    name: str  # mutmut's name, or "codec:_COMPACT#3" for the AST pass
+    where: str  # "codec._decode_v5": the function or constant mutated
+    before: str  # the changed line(s), stripped
+    after: str
+    status: str = SURVIVED
+    how: str = ""  # "mutmut", "re-check", "ast"
+    reason: str = ""
+
+
+# --------------------------------------------------------------------------- #
+# Equivalents
+# --------------------------------------------------------------------------- #
+
+
+def load_equivalents() -> list[dict[str, str]]:
+    if not EQUIVALENTS.exists():
+        return []
+    return list(tomllib.loads(EQUIVALENTS.read_text())["equivalent"])
+
+
+MATCHED: set[int] = set()  # the equivalents that matched a surviving mutant in this run
+
+
+def equivalent_reason(mutant: Mutant, equivalents: list[dict[str, str]]) -> str | None:
+    for index, entry in enumerate(equivalents):
+        if entry["where"] != mutant.where:
+            continue
+        if _norm(entry["before"]) == _norm(mutant.before) and _norm(entry["after"]) == _norm(
+            mutant.after
+        ):
+            MATCHED.add(index)
+            return entry["reason"]
+    return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- #
+# Pass 1 and 2: mutmut, then the broad re-check
+# --------------------------------------------------------------------------- #
+
+
+def mutmut_bin() -> str:
+    return str(Path(sys.executable).with_name("mutmut"))
+
+
+def run_mutmut(jobs: int, *, fresh: bool) -> None:
+    if fresh:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    log = ROOT / "mutmut-run.log"
+    with log.open("w") as out:
+        code = subprocess.call(
+            [mutmut_bin(), "run", "--max-children", str(jobs)], cwd=ROOT, stdout=out, stderr=out
+        )
+    shutil.move(log, ROOT / "mutants" / "mutmut-run.log")
+    if code != 0:
+        sys.exit(f"mutmut failed ({code}): see mutants/mutmut-run.log")
+
+
+def mutmut_results() -> Iterator[tuple[str, str, int | None]]:
+    """``(module, mutant name, exit code)`` of every mutant mutmut generated."""
+    for meta in sorted((ROOT / "mutants" / PACKAGE).glob("*.py.meta")):
+        module = meta.name.removesuffix(".py.meta")
+        data = json.loads(meta.read_text())
+        for name, code in data["exit_code_by_key"].items():
+            yield module, name, code
+
+
+def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
+    """``(function, removed lines, added lines)`` of a mutmut mutant, as ``mutmut show`` has it."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant  # only `make mutate` installs it
+
+    diff = get_diff_for_mutant(name, path=Path(PACKAGE) / f"{module}.py")
+    lines = diff.splitlines()[2:]  # past the --- and +++ header
+    removed = [ln[1:].strip() for ln in lines if ln.startswith("-")]
+    added = [ln[1:].strip() for ln in lines if ln.startswith("+")]
+    # django_nextauth_jwt.codec.x__decode_v5__mutmut_12, ...codec.xǁKeyringǁ__init____mutmut_3
+    function = name.split(".", 2)[2].rsplit("__mutmut_", 1)[0]
+    function = ".".join(function.split("ǁ")[1:]) if "ǁ" in function else function[2:]
+    return function, "\n".join(removed), "\n".join(added)
+
+
+def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
+    # mutmut's copy of the tests dates from its run: the re-check uses today's.
+    skip = shutil.ignore_patterns("node_modules", "__pycache__")
+    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", ignore=skip, dirs_exist_ok=True)
+    mutants: list[Mutant] = []
+    pending: list[Mutant] = []
+    for module, name, code in mutmut_results():
+        if code in (1, 3):
+            mutants.append(Mutant(module, name, module, "", "", KILLED, "mutmut"))
+            continue
+        function, before, after = mutmut_diff(module, name)
+        mutant = Mutant(module, name, f"{module}.{function}", before, after)
+        reason = equivalent_reason(mutant, equivalents)
+        if reason is not None:
+            mutant.status, mutant.reason = EQUIVALENT, reason
+        else:
+            pending.append(mutant)
+        mutants.append(mutant)
+    with ThreadPoolExecutor(jobs) as pool:
+        verdicts = pool.map(
+            lambda m: killed_by_tests(m.module, ROOT / "mutants", {"MUTANT_UNDER_TEST": m.name}),
+            pending,
+        )
+        for mutant, killed in zip(pending, verdicts, strict=True):
+            if killed:
+                mutant.status, mutant.how = KILLED, "re-check"
+    return mutants
+
+
+# --------------------------------------------------------------------------- #
+# Pass 3: constants and decorated functions, by AST
+# --------------------------------------------------------------------------- #
+
+MODULES = ["codec", "claims", "policy", "transport", "revocation", "csrf", "redirects"]
+# Parameters an attacker would like an allow-list to take (header sets), methods that
+# must never be "safe".
+WIDEN = {"alg": ["kid", "typ", "zip", "crit", "jku"], "GET": ["POST", "PATCH", "DELETE"]}
+# Counters and statistics, not behaviour.
+SKIPPED_NAMES = {"__all__", "logger", "_generation", "_derivations"}
+
+
+def _targets(tree: ast.Module) -> Iterator[tuple[str, ast.AST]]:
+    """``(name, node)``: module-level constants and decorated functions (mutmut skips both)."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if not isinstance(target, ast.Name) or target.id in SKIPPED_NAMES:
+                continue
+            if node.value is not None and _has_literal(node.value):
+                yield target.id, node
+        elif isinstance(node, ast.FunctionDef) and _decorated(node):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and _decorated(item):
+                    yield f"{node.name}.{item.name}", item
+
+
+def _decorated(node: ast.FunctionDef) -> bool:
+    names = {ast.unparse(d) for d in node.decorator_list}
+    return bool(names - {"staticmethod", "classmethod"})
+
+
+def _has_literal(value: ast.expr) -> bool:
+    # Type aliases (dict[str, Any]) and runtime state (threading.local()) are not constants.
+    if isinstance(value, ast.Subscript | ast.Name | ast.Attribute):
+        return False
+    return any(
+        isinstance(n, ast.Constant) and not isinstance(n.value, bool) for n in ast.walk(value)
+    ) or isinstance(value, ast.Dict)
+
+
+_ATOM = r"\\x[0-9A-Fa-f]{2}|\\.|[^\\]"
+_MEMBER = re.compile(rf"(?:{_ATOM})-(?:{_ATOM})|{_ATOM}")
+
+
+def _regex_variants(pattern: str) -> Iterator[str]:
+    """A character class loses one member (a base64 one gains "+", "=" or "/"); quantifiers move.
+
+    Only variants that still compile: a mutant that breaks the import proves nothing.
+    """
+    for variant in _raw_regex_variants(pattern):
+        try:
+            re.compile(variant)
+        except re.error:
+            continue
+        yield variant
+
+
+def _raw_regex_variants(pattern: str) -> Iterator[str]:
+    for match in re.finditer(r"\[(\^?)((?:\\.|[^\]])+)\]", pattern):
+        body = match.group(2)
+        members = _MEMBER.findall(body)
+        for i in range(len(members)):
+            rest = "".join(members[:i] + members[i + 1 :])
+            if rest:
+                yield pattern[: match.start(2)] + rest + pattern[match.end(2) :]
+        for extra in ("+", "=", "/") if "A-Z" in body else ():
+            if extra not in body:
+                yield pattern[: match.start(2)] + extra + pattern[match.start(2) :]
+    for match in re.finditer(r"\{(\d+),(\d+)\}", pattern):
+        low, high = int(match.group(1)), int(match.group(2))
+        for new in (f"{{{low},{high - 1}}}", f"{{{low},{high + 1}}}"):
+            yield pattern[: match.start()] + new + pattern[match.end() :]
+    for i, char in enumerate(pattern):
+        if char == "*" and (i == 0 or pattern[i - 1] != "\\"):
+            yield pattern[:i] + "+" + pattern[i + 1 :]
+
+
+def _literal_variants(node: ast.expr, context: str = "") -> Iterator[ast.expr]:
+    """Mutations of one literal expression, each a new node."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, int):
+            yield ast.Constant(value + 1)
+            yield ast.Constant(value - 1)
+        elif isinstance(value, str):
+            if context == "re":
+                for pattern in _regex_variants(value):
+                    yield ast.Constant(pattern)
+            elif context == "chars":
+                for i in range(len(value)):
+                    yield ast.Constant(value[:i] + value[i + 1 :])
+                alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                neighbours = {alphabet[(alphabet.find(c) + 1) % 64] for c in value}
+                for extra in sorted(neighbours - set(value))[:2]:
+                    yield ast.Constant(value + extra)
+            else:
+                yield ast.Constant("XX" + value + "XX")
+        elif isinstance(value, bytes):
+            if context == "maketrans":
+                yield ast.Constant(value[::-1])
+            else:
+                yield ast.Constant(value + b"=" if len(value) < 2 else value[:-1])
+        return
+    if isinstance(node, ast.Call) and node.args:
+        func = ast.unparse(node.func)
+        inner = {"re.compile": "re", "frozenset": "chars", "bytes.maketrans": "maketrans"}.get(
+            func, ""
+        )
+        arg = node.args[0]
+        if func == "frozenset" and isinstance(arg, ast.Set):
+            yield from _set_variants(node, arg)
+            return
+        for i, arg in enumerate(node.args):
+            for variant in _literal_variants(arg, inner):
+                new = copy.deepcopy(node)
+                new.args[i] = variant
+                yield new
+        return
+    if isinstance(node, ast.Set):
+        yield from _set_variants(node, node)
+        return
+    if isinstance(node, ast.Tuple | ast.List):
+        for i, element in enumerate(node.elts):
+            for variant in _literal_variants(element, context):
+                sequence = copy.deepcopy(node)
+                sequence.elts[i] = variant
+                yield sequence
+        return
+    if isinstance(node, ast.Dict):
+        for i in range(len(node.keys)):
+            dropped = copy.deepcopy(node)
+            del dropped.keys[i], dropped.values[i]
+            yield dropped
+            for variant in _literal_variants(node.values[i], context):
+                mapping = copy.deepcopy(node)
+                mapping.values[i] = variant
+                yield mapping
+        names = [i for i, v in enumerate(node.values) if isinstance(v, ast.Name)]
+        if len(names) >= 2:
+            swapped = copy.deepcopy(node)
+            a, b = names[0], names[1]
+            swapped.values[a], swapped.values[b] = swapped.values[b], swapped.values[a]
+            yield swapped
+
+
+def _set_variants(whole: ast.expr, members: ast.Set) -> Iterator[ast.expr]:
+    values = [e.value for e in members.elts if isinstance(e, ast.Constant)]
+    for i in range(len(members.elts)):
+        new = copy.deepcopy(whole)
+        inner = new.args[0] if isinstance(new, ast.Call) else new
+        assert isinstance(inner, ast.Set)
+        del inner.elts[i]
+        if inner.elts:
+            yield new
+    for key, extras in WIDEN.items():
+        if key in values:
+            for extra in extras:
+                if extra not in values:
+                    new = copy.deepcopy(whole)
+                    inner = new.args[0] if isinstance(new, ast.Call) else new
+                    assert isinstance(inner, ast.Set)
+                    inner.elts.append(ast.Constant(extra))
+                    yield new
+
+
+_SWAPS: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.And: ast.Or,
+    ast.Or: ast.And,
+}
+
+
+def _function_variants(func: ast.FunctionDef) -> Iterator[ast.FunctionDef]:
+    """The decorator removed (one at a time), then operator, constant and return mutations."""
+    for i in range(len(func.decorator_list)):
+        new = copy.deepcopy(func)
+        del new.decorator_list[i]
+        yield new
+    in_decorators = {id(n) for d in func.decorator_list for n in ast.walk(d)}
+    nodes = list(ast.walk(func))
+    for index, original in enumerate(nodes):
+        if id(original) in in_decorators:
+            continue
+        for kind in _kinds(original):
+            new = copy.deepcopy(func)
+            _apply(list(ast.walk(new))[index], kind)
+            yield new
+
+
+def _kinds(node: ast.AST) -> list[tuple[str, int]]:
+    """The mutations that apply to ``node``: ``(kind, position)``."""
+    if isinstance(node, ast.Compare):
+        return [("swap", k) for k, op in enumerate(node.ops) if type(op) in _SWAPS]
+    if isinstance(node, ast.BoolOp):
+        return [("flip", 0)]
+    if isinstance(node, ast.Return) and node.value is not None:
+        return [("none", 0)]
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool):
+            return [("negate", 0)]
+        if isinstance(value, int):
+            return [("plus", 0)]
+        # Docstrings and messages (they hold spaces) are not behaviour.
+        if isinstance(value, str | bytes) and value and " " not in str(value):
+            return [("chop", 0)]
+    return []
+
+
+def _apply(node: ast.AST, kind: tuple[str, int]) -> None:
+    name, position = kind
+    if name == "swap" and isinstance(node, ast.Compare):
+        node.ops[position] = _SWAPS[type(node.ops[position])]()
+    elif name == "flip" and isinstance(node, ast.BoolOp):
+        node.op = _SWAPS[type(node.op)]()
+    elif name == "none" and isinstance(node, ast.Return):
+        node.value = ast.Constant(None)
+    elif isinstance(node, ast.Constant):
+        value = node.value
+        if name == "negate":
+            node.value = not value
+        elif name == "plus" and isinstance(value, int):
+            node.value = value + 1
+        elif name == "chop" and isinstance(value, str | bytes):
+            node.value = value[:-1]
+
+
+class _DropNot(ast.NodeTransformer):
+    """``not x`` -> ``x`` for one node, by position."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.seen = -1
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            self.seen += 1
+            if self.seen == self.index:
+                return node.operand
+        return node
+
+
+def _drop_not_variants(func: ast.FunctionDef) -> Iterator[ast.FunctionDef]:
+    total = sum(
+        1 for n in ast.walk(func) if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.Not)
+    )
+    for index in range(total):
+        yield _DropNot(index).visit(copy.deepcopy(func))
+
+
+def ast_mutants(module: str) -> Iterator[tuple[Mutant, str]]:
+    """Every AST mutant of ``module``: the record, and the mutated module's source."""
+    path = ROOT / PACKAGE / f"{module}.py"
+    source = path.read_text()
+    tree = ast.parse(source)
+    for name, node in _targets(tree):
+        if isinstance(node, ast.FunctionDef):
+            variants: Iterator[ast.AST] = _function_variants(node)
+            variants = (*variants, *_drop_not_variants(node))  # type: ignore[assignment]
+        else:
+            assert isinstance(node, ast.Assign | ast.AnnAssign)
+            assert node.value is not None
+            variants = _literal_variants(node.value)
+        seen: set[tuple[str, str]] = set()
+        for number, variant in enumerate(variants):
+            if isinstance(node, ast.FunctionDef):
+                assert isinstance(variant, ast.FunctionDef)
+                new_node: ast.AST = variant
+            else:
+                new_node = copy.deepcopy(node)
+                assert isinstance(new_node, ast.Assign | ast.AnnAssign)
+                assert isinstance(variant, ast.expr)
+                new_node.value = variant
+            before, after = _changed_lines(ast.unparse(node), ast.unparse(new_node))
+            if before == after or (before, after) in seen:
+                continue
+            seen.add((before, after))
+            mutated = _replace_lines(source, node, ast.unparse(new_node))
+            mutant = Mutant(module, f"{module}:{name}#{number}", f"{module}.{name}", before, after)
+            yield mutant, mutated
+
+
+def _changed_lines(old: str, new: str) -> tuple[str, str]:
+    a, b = old.splitlines(), new.splitlines()
+    removed, added = [], []
+    for line in difflib.ndiff(a, b):
+        if line.startswith("- "):
+            removed.append(line[2:].strip())
+        elif line.startswith("+ "):
+            added.append(line[2:].strip())
+    return "\n".join(removed), "\n".join(added)
+
+
+def _replace_lines(source: str, node: ast.AST, text: str) -> str:
+    lines = source.splitlines(keepends=True)
+    start = node.lineno - 1  # type: ignore[attr-defined]
+    if isinstance(node, ast.FunctionDef) and node.decorator_list:
+        start = node.decorator_list[0].lineno - 1
+    end = node.end_lineno  # type: ignore[attr-defined]
+    indent = re.match(r"\s*", lines[start]).group()  # type: ignore[union-attr]
+    body = "".join(indent + ln + "\n" for ln in text.splitlines())
+    return "".join(lines[:start]) + body + "".join(lines[end:])
+
+
+AST_RESULTS = ROOT / "mutants" / "ast-results.json"
+
+
+def fingerprint(only: list[str]) -> str:
+    """What the AST pass's verdicts depend on: the modules, the tests, this script, the list."""
+    digest = hashlib.sha256()
+    files = [ROOT / PACKAGE / f"{m}.py" for m in only]
+    files += sorted((ROOT / "tests").rglob("*.py"), key=str)
+    files += [Path(__file__), EQUIVALENTS]
+    for path in files:
+        if "node_modules" not in path.parts and path.exists():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def ast_pass_cached(
+    jobs: int, equivalents: list[dict[str, str]], only: list[str], *, reuse: bool
+) -> list[Mutant]:
+    """The AST pass, or with ``reuse`` its saved verdicts when nothing they depend on changed."""
+    key = fingerprint(only)
+    if reuse and AST_RESULTS.exists():
+        saved = json.loads(AST_RESULTS.read_text())
+        if saved["fingerprint"] == key:
+            print("  (verdicts reused: modules, tests and equivalents unchanged)", flush=True)
+            reused = [Mutant(**m) for m in saved["mutants"]]
+            for mutant in reused:
+                if mutant.status == EQUIVALENT:
+                    equivalent_reason(mutant, equivalents)  # marks the entry as in use
+            return reused
+    results = ast_pass(jobs, equivalents, only)
+    AST_RESULTS.parent.mkdir(exist_ok=True)
+    data = {"fingerprint": key, "mutants": [dataclasses.asdict(m) for m in results]}
+    AST_RESULTS.write_text(json.dumps(data, indent=1))
+    return results
+
+
+def ast_pass(jobs: int, equivalents: list[dict[str, str]], only: list[str]) -> list[Mutant]:
+    todo: list[tuple[Mutant, str]] = []
+    results: list[Mutant] = []
+    for module in only:
+        for mutant, source in ast_mutants(module):
+            mutant.how = "ast"
+            reason = equivalent_reason(mutant, equivalents)
+            if reason is not None:
+                mutant.status, mutant.reason = EQUIVALENT, reason
+            else:
+                todo.append((mutant, source))
+            results.append(mutant)
+    workdirs = [Path(tempfile.mkdtemp(prefix="mutate-")) for _ in range(jobs)]
+    try:
+        for work in workdirs:
+            for name in COPIED:
+                src = ROOT / name
+                if src.is_dir():
+                    shutil.copytree(
+                        src,
+                        work / name,
+                        ignore=shutil.ignore_patterns("node_modules", "__pycache__"),
+                    )
+                else:
+                    shutil.copy2(src, work / name)
+        free = list(workdirs)
+
+        def run(item: tuple[Mutant, str]) -> None:
+            mutant, source = item
+            work = free.pop()
+            target = work / PACKAGE / f"{mutant.module}.py"
+            original = target.read_text()
+            try:
+                target.write_text(source)
+                if killed_by_tests(mutant.module, work, {}):
+                    mutant.status = KILLED
+            finally:
+                target.write_text(original)
+                free.append(work)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(run, todo))
+    finally:
+        for work in workdirs:
+            shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+# --------------------------------------------------------------------------- #
+# Report
+# --------------------------------------------------------------------------- #
+
+
+def report(mutants: list[Mutant], only: list[str], elapsed: float) -> bool:
+    print()
+    print(f"{'module':<12} {'killed':>7} {'survived':>9} {'equivalent':>11} {'score':>7}")
+    ok = True
+    for module in only:
+        mine = [m for m in mutants if m.module == module]
+        counts = Counter(m.status for m in mine)
+        judged = counts[KILLED] + counts[SURVIVED]
+        score = counts[KILLED] / judged if judged else 1.0
+        ok &= score >= THRESHOLD
+        print(
+            f"{module:<12} {counts[KILLED]:>7} {counts[SURVIVED]:>9} {counts[EQUIVALENT]:>11}"
+            f" {score:>7.1%}"
+        )
+    how = Counter(m.how for m in mutants if m.status == KILLED)
+    print(
+        f"killed by mutmut {how['mutmut']}, by the broad re-check {how['re-check']},"
+        f" by the AST pass {how['ast']}; threshold {THRESHOLD:.0%} per module;"
+        f" {elapsed / 60:.1f} min"
+    )
+    survivors = [m for m in mutants if m.status == SURVIVED]
+    if survivors:
+        print(f"\n{len(survivors)} new survivor(s): kill each, or list it in {EQUIVALENTS.name}")
+        for m in survivors:
+            print(f"\n  {m.name}  ({m.where})")
+            for line in m.before.splitlines():
+                print(f"    - {line}")
+            for line in m.after.splitlines():
+                print(f"    + {line}")
+    else:
+        print("\nno new survivors")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep mutmut's results for unchanged functions"
+    )
+    parser.add_argument("--no-mutmut", action="store_true", help="only the AST pass")
+    parser.add_argument("--no-ast", action="store_true", help="only mutmut and the re-check")
+    parser.add_argument("--module", action="append", help="AST pass: only this module")
+    parser.add_argument("--list", action="store_true", help="print the AST mutants, run none")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    if args.list:
+        for module in args.module or MODULES:
+            for mutant, _ in ast_mutants(module):
+                print(f"{mutant.name:<32} {mutant.before!r} -> {mutant.after!r}"[:240])
+        return 0
+    start = time.monotonic()
+    equivalents = load_equivalents()
+    only = args.module or MODULES
+    mutants: list[Mutant] = []
+    if not args.no_mutmut:
+        print("mutmut: generating and running mutants (mutants/mutmut-run.log)", flush=True)
+        run_mutmut(args.jobs, fresh=not args.reuse)
+        print("broad re-check of mutmut's survivors", flush=True)
+        mutants += mutmut_pass(args.jobs, equivalents)
+    if not args.no_ast:
+        print("AST pass: constants and decorated functions", flush=True)
+        mutants += ast_pass_cached(args.jobs, equivalents, only, reuse=args.reuse)
+    ok = report(mutants, only, time.monotonic() - start)
+    if not (args.no_mutmut or args.no_ast or args.module):
+        for index, entry in enumerate(equivalents):
+            if index not in MATCHED:
+                print(f"stale equivalent (killed now, or its line changed): {entry['where']}")
+                print(f"    + {entry['after']}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,530 @@
+"""The security modules' edges above the codec, each pinned exactly.
+
+Claims, the deny-list, NextAuth's CSRF proof, redirects and the policy: what mutation
+testing (``make mutate``) showed no test observed. Each test names the behaviour it pins.
+The codec's own edges are in ``tests/codec/test_codec_edges.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
+
+from django_nextauth_jwt import JWTAuth, codec, revocation
+from django_nextauth_jwt import exceptions as exc
+from django_nextauth_jwt.claims import build_payload, validate_claims
+from django_nextauth_jwt.csrf import (
+    SAFE_METHODS,
+    csrf_failure_reason,
+    django_csrf_failure,
+    nextauth_csrf_valid,
+)
+from django_nextauth_jwt.policy import policy
+from tests import forge
+from tests.request_helpers import OTHER_SECRET, SECRET, nextauth_csrf_cookie
+
+rf = RequestFactory()
+NOW = 1_700_000_000
+LEEWAY = 15  # NEXTAUTH_LEEWAY's default
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    caches["default"].clear()
+
+
+# --------------------------------------------------------------------------- #
+# Claims: the caller's clock and the exact boundaries
+# --------------------------------------------------------------------------- #
+
+
+def claims(**extra: Any) -> dict[str, Any]:
+    return {"sub": "42", "exp": NOW + 60, **extra}
+
+
+def test_the_callers_now_is_the_clock_claims_are_checked_against() -> None:
+    # A token that expired long ago in real time is valid at the caller's `now`, and one
+    # valid now is expired at a `now` far in the future.
+    assert validate_claims(claims(), now=NOW)["id"] == "42"
+    with pytest.raises(exc.TokenExpired):
+        validate_claims({"sub": "42", "exp": int(time.time()) + 60}, now=4_000_000_000)
+
+
+def test_exp_is_expired_from_now_minus_leeway_on() -> None:
+    assert validate_claims(claims(exp=NOW - LEEWAY + 1), now=NOW)["sub"] == "42"
+    with pytest.raises(exc.TokenExpired):
+        validate_claims(claims(exp=NOW - LEEWAY), now=NOW)
+
+
+@pytest.mark.parametrize("name", ["nbf", "iat"])
+def test_nbf_and_iat_are_valid_up_to_now_plus_leeway(name: str) -> None:
+    assert validate_claims(claims(**{name: NOW + LEEWAY}), now=NOW)["sub"] == "42"
+    with pytest.raises(exc.TokenNotYetValid):
+        validate_claims(claims(**{name: NOW + LEEWAY + 1}), now=NOW)
+
+
+def test_the_leeway_comes_from_the_policy(settings: Any) -> None:
+    settings.NEXTAUTH_LEEWAY = 0
+    with pytest.raises(exc.TokenExpired):
+        validate_claims(claims(exp=NOW), now=NOW)
+    with pytest.raises(exc.TokenNotYetValid):
+        validate_claims(claims(nbf=NOW + 1), now=NOW)
+    assert validate_claims(claims(exp=NOW + 1, nbf=NOW, iat=NOW), now=NOW)["sub"] == "42"
+
+
+def test_validate_claims_returns_a_copy_with_id_and_leaves_its_input_alone() -> None:
+    given = claims(email="ada@example.com")
+    result = validate_claims(given, now=NOW)
+    assert result == {**given, "id": "42"}
+    assert "id" not in given
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"sub": "42"},
+        {"sub": "42", "exp": None},
+        {"sub": "42", "exp": NOW + 60, "nbf": None},
+        {"sub": "42", "exp": NOW + 60, "iat": None},
+        {"sub": "42", "exp": True},
+        {"sub": "42", "exp": float(NOW + 60)},
+        {"sub": "42", "exp": str(NOW + 60)},
+        {"sub": "42", "exp": 253_402_300_800},
+        {"sub": "42", "exp": NOW + 60, "nbf": -253_402_300_800},
+        {"exp": NOW + 60},
+        {"sub": "", "exp": NOW + 60},
+        {"sub": 42, "exp": NOW + 60},
+    ],
+)
+def test_claims_of_the_wrong_type_or_range_are_invalid(payload: dict[str, Any]) -> None:
+    with pytest.raises(exc.TokenClaimsInvalid):
+        validate_claims(payload, now=NOW)
+
+
+def test_times_up_to_the_end_of_year_9999_are_numbers_a_token_may_carry() -> None:
+    last = 253_402_300_799
+    assert validate_claims(claims(exp=last), now=NOW)["exp"] == last
+    assert validate_claims(claims(nbf=-last, iat=-last), now=NOW)["nbf"] == -last
+
+
+def test_issuer_and_audience_are_matched_when_configured(settings: Any) -> None:
+    settings.NEXTAUTH_ISSUER = "https://app.example.com"
+    settings.NEXTAUTH_AUDIENCE = "api"
+    good = claims(iss="https://app.example.com", aud="api")
+    assert validate_claims(good, now=NOW)["sub"] == "42"
+    assert validate_claims({**good, "aud": ["other", "api"]}, now=NOW)["sub"] == "42"
+    for bad in (
+        {**good, "iss": "https://evil.example"},
+        {k: v for k, v in good.items() if k != "iss"},
+        {**good, "aud": "other"},
+        {**good, "aud": ["other"]},
+        {**good, "aud": ["api", 7]},
+        {k: v for k, v in good.items() if k != "aud"},
+    ):
+        with pytest.raises(exc.TokenClaimsInvalid):
+            validate_claims(bad, now=NOW)
+
+
+def test_build_payload_sets_sub_iat_exp_jti_and_the_configured_iss_and_aud(
+    settings: Any,
+) -> None:
+    settings.NEXTAUTH_ISSUER = "https://app.example.com"
+    settings.NEXTAUTH_AUDIENCE = "api"
+    before = int(time.time())
+    payload = build_payload({"id": 7, "email": "ada@example.com"}, max_age=100)
+    after = int(time.time())
+    assert payload["sub"] == "7"
+    assert "id" not in payload
+    assert before <= payload["iat"] <= after
+    assert payload["exp"] == payload["iat"] + 100
+    assert (payload["iss"], payload["aud"]) == ("https://app.example.com", "api")
+    assert len(payload["jti"]) == 36
+    assert build_payload({"id": 7})["jti"] != payload["jti"]
+    default = build_payload({"sub": "7"})
+    assert default["exp"] - default["iat"] == 30 * 24 * 3600
+    assert build_payload({"id": "7", "sub": "7"})["sub"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": None}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": ""}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": True}, r"^claims need an 'id' \(or 'sub'\)$"),
+        ({"id": 1, "sub": "2"}, r"^claims 'id' and 'sub' disagree$"),
+    ],
+)
+def test_build_payload_needs_one_subject(given: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_payload(given)
+
+
+# --------------------------------------------------------------------------- #
+# The deny-list
+# --------------------------------------------------------------------------- #
+
+
+def expected_key(name: str) -> str:
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16]
+    return "nextauth_jwt:rv:" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def test_revocation_of_one_copy_does_not_need_the_token_text(settings: Any) -> None:
+    # The same claims (same jti) encrypted twice: two texts, one session. Signing out of
+    # one copy signs out of the other, which a deny-list keyed by the text would miss.
+    settings.NEXTAUTH_ACCEPTED_FORMATS = ["jws", "authjs-v5"]
+    payload = build_payload({"id": "7"})
+    pol = policy()
+    first, second = (codec.encode(payload, pol.keys, format="authjs-v5") for _ in range(2))
+    assert first != second
+    assert "authjs-v5" in pol.accepted_formats
+    JWTAuth.revoke(first)
+    with pytest.raises(exc.TokenRevoked):
+        JWTAuth.verify(second)
+    resigned = forge.jws(payload, header={"alg": "HS256", "typ": "JWT", "kid": "another"})
+    with pytest.raises(exc.TokenRevoked):
+        JWTAuth.verify(resigned)
+
+
+def test_deny_list_keys_are_stable_across_releases() -> None:
+    # Processes of two releases share one Redis during a rolling deploy: both must name a
+    # revoked token the same way, the jti's or (without one) the token's hash.
+    revocation.revoke({"jti": "abc", "exp": int(time.time()) + 60}, "a.b.c")
+    revocation.revoke({"exp": int(time.time()) + 60}, "x.y.z")
+    revocation.revoke({"jti": "", "exp": int(time.time()) + 60}, "e.m.pty")
+    revocation.revoke({"jti": 12, "exp": int(time.time()) + 60}, "n.u.m")
+    cache = caches["default"]
+    for name in ("jti:abc", "token:x.y.z", "token:e.m.pty", "token:n.u.m"):
+        assert cache.get(expected_key(name)) is not None, name
+    # Literals, computed once: a change of prefix, hash, length or naming breaks these.
+    assert expected_key("jti:abc") == "nextauth_jwt:rv:ukXsFfuSAmDerP7QiegY4A"
+    assert expected_key("token:x.y.z") == "nextauth_jwt:rv:kKaexbUmOmF6PBmmPkqwOQ"
+
+
+def test_a_lone_surrogate_in_jti_still_names_a_deny_list_entry() -> None:
+    # The codec refuses such claims at verification; the deny-list's own functions take
+    # any claims mapping (sign-out of other sessions, other callers) and must not raise.
+    pol = policy()
+    lone = {"jti": "\ud800", "exp": int(time.time()) + 60}
+    other = {"jti": "\udfff", "exp": int(time.time()) + 60}
+    revocation.check(lone, "t", pol)
+    revocation.revoke(lone, "t", pol=pol)
+    with pytest.raises(exc.TokenRevoked):
+        revocation.check(lone, "t", pol)
+    revocation.check(other, "t", pol)
+    assert caches["default"].get(expected_key("jti:\ud800")) is not None
+
+
+def test_a_revocation_lasts_until_exp_plus_leeway_and_at_least_a_second() -> None:
+    cache = caches["default"]
+    now = int(time.time())
+    revocation.revoke({"jti": "soon", "exp": now + 100}, "t")
+    revocation.revoke({"jti": "past", "exp": now - 1000}, "t")
+    revocation.revoke({"jti": "none"}, "t")
+    revocation.revoke({"jti": "text", "exp": str(now + 100)}, "t")
+    expiry = cache._expire_info  # type: ignore[attr-defined]
+
+    def ttl(jti: str) -> float:
+        return float(expiry[cache.make_key(expected_key(f"jti:{jti}"))]) - time.time()
+
+    assert 100 < ttl("soon") <= 100 + LEEWAY + 1
+    for jti in ("past", "none", "text"):
+        assert 0 < ttl(jti) <= 1
+
+
+def test_revoke_and_check_use_the_configured_cache(settings: Any) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "deny": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "d"},
+    }
+    settings.NEXTAUTH_REVOCATION_CACHE = "deny"
+    token = JWTAuth.create({"id": "7"})
+    jti = JWTAuth.verify(token)["jti"]
+    JWTAuth.revoke(token)
+    with pytest.raises(exc.TokenRevoked):
+        JWTAuth.verify(token)
+    assert caches["default"].get(expected_key(f"jti:{jti}")) is None
+    assert caches["deny"].get(expected_key(f"jti:{jti}")) is not None
+    with pytest.raises(exc.TokenRevoked):
+        JWTAuth.verify(token)
+    caches["deny"].clear()
+    assert JWTAuth.verify(token)["id"] == "7"
+
+
+def test_a_changed_caches_setting_is_seen_by_the_deny_list(settings: Any) -> None:
+    token = JWTAuth.create({"id": "7"})
+    JWTAuth.revoke(token)
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "2"}
+    }
+    assert JWTAuth.verify(token)["id"] == "7"
+
+
+# --------------------------------------------------------------------------- #
+# NextAuth's double-submit CSRF proof
+# --------------------------------------------------------------------------- #
+
+
+def csrf_request(cookie: str | None, header: str | None, method: str = "post") -> Any:
+    request = getattr(rf, method)("/")
+    if header is not None:
+        request.META["HTTP_X_CSRF_TOKEN"] = header
+    request.COOKIES = {"next-auth.csrf-token": cookie} if cookie is not None else {}
+    return request
+
+
+@pytest.mark.parametrize(
+    "digest",
+    ["\u00e9" * 64, "g" * 64, "0" * 63 + "\u00e9", "\U0001f600" * 64, "0" * 63, "0" * 65],
+    ids=["non-ascii", "non-hex", "last-non-ascii", "astral", "short", "long"],
+)
+def test_a_csrf_cookie_whose_digest_is_not_64_hex_digits_is_refused_not_500(digest: str) -> None:
+    from urllib.parse import quote
+
+    cookie = quote(f"t0k|{digest}", safe="")
+    assert nextauth_csrf_valid(csrf_request(cookie, "t0k")) is False
+
+
+def test_the_csrf_cookie_splits_at_its_first_bar() -> None:
+    # NextAuth's token never holds "|"; the digest is everything after the first one.
+    genuine = nextauth_csrf_cookie("a|b", encode=False)
+    assert nextauth_csrf_valid(csrf_request(genuine.replace("|", "%7C"), "a|b")) is False
+    token, _, digest = nextauth_csrf_cookie("t0k", encode=False).partition("|")
+    assert nextauth_csrf_valid(csrf_request(f"{token}|{digest}", "t0k")) is True
+    assert nextauth_csrf_valid(csrf_request(f"|{digest}", "")) is False
+
+
+def test_a_single_secret_is_hashed_alone_not_as_a_joined_list(settings: Any) -> None:
+    settings.NEXTAUTH_SECRET = SECRET
+    assert nextauth_csrf_valid(csrf_request(nextauth_csrf_cookie("t", SECRET), "t"))
+    settings.NEXTAUTH_SECRET = [SECRET, OTHER_SECRET]
+    joined = f"{SECRET},{OTHER_SECRET}"
+    assert nextauth_csrf_valid(csrf_request(nextauth_csrf_cookie("t", joined), "t"))
+    assert not nextauth_csrf_valid(
+        csrf_request(nextauth_csrf_cookie("t", f"{OTHER_SECRET},{SECRET}"), "t")
+    )
+
+
+def test_a_token_with_a_lone_surrogate_is_compared_not_crashed_on() -> None:
+    # The header and cookie are text Django decoded; a lone surrogate must give an
+    # answer, not a 500.
+    digest = hashlib.sha256("t\ud800".encode("utf-8", "surrogatepass") + SECRET.encode())
+    cookie = f"t\ud800|{digest.hexdigest()}"
+    assert nextauth_csrf_valid(csrf_request(cookie, "t\ud800")) is True
+    assert nextauth_csrf_valid(csrf_request(cookie, "t\udfff")) is False
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "TRACE"])
+def test_safe_methods_need_no_csrf_proof(method: str) -> None:
+    assert method in SAFE_METHODS
+    assert csrf_failure_reason(csrf_request(None, None, method.lower())) is None
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "CONNECT"])
+def test_every_other_method_needs_csrf_proof(method: str) -> None:
+    request = rf.generic(method, "/")
+    request.COOKIES = {}
+    assert csrf_failure_reason(request) == "CSRF cookie not set."
+    assert method not in SAFE_METHODS
+
+
+def test_django_csrf_failure_reports_djangos_own_reason() -> None:
+    request = rf.post("/", headers={"Origin": "https://evil.example"})
+    request.COOKIES = {}
+    reason = django_csrf_failure(request)
+    assert reason is not None
+    assert "evil.example" in reason
+    token_request = rf.get("/")
+    assert django_csrf_failure(token_request) is None
+
+
+# --------------------------------------------------------------------------- #
+# The policy
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "NEXTAUTH_JWT_FORMAT",
+            "jwe",
+            r"^NEXTAUTH_JWT_FORMAT must be one of jws, nextauth-v4, authjs-v5\.$",
+        ),
+        (
+            "NEXTAUTH_ACCEPTED_FORMATS",
+            ["jws", "jwe"],
+            r"^NEXTAUTH_ACCEPTED_FORMATS may list only jws, nextauth-v4, authjs-v5\.$",
+        ),
+        (
+            "NEXTAUTH_JWS_ALGORITHM",
+            "RS256",
+            r"^NEXTAUTH_JWS_ALGORITHM must be one of HS256, HS384, HS512\.$",
+        ),
+        ("NEXTAUTH_SECRET", "x" * 31, r"^A NextAuth secret is shorter than 32 bytes: "),
+        ("NEXTAUTH_SECRET", [SECRET, "y" * 31], r"^A NextAuth secret is shorter than 32 bytes: "),
+    ],
+)
+def test_a_policy_that_cannot_work_is_improperly_configured(
+    settings: Any, name: str, value: Any, message: str
+) -> None:
+    setattr(settings, name, value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        policy()
+
+
+def test_a_32_byte_secret_is_enough(settings: Any) -> None:
+    settings.NEXTAUTH_SECRET = "z" * 32
+    assert policy().secrets == ("z" * 32,)
+    assert "z" * 32 not in repr(policy())
+
+
+# --------------------------------------------------------------------------- #
+# Redirects
+# --------------------------------------------------------------------------- #
+
+
+def test_a_redirect_target_may_be_2048_characters_and_no_more() -> None:
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    at_limit = "/" + "a" * 2047
+    assert safe_redirect_url(at_limit, "/home") == at_limit
+    assert safe_redirect_url(at_limit + "a", "/home") == "/home"
+    assert safe_redirect_url("", "/home") == "/home"
+
+
+def test_an_allowed_http_origin_is_an_allowed_redirect(settings: Any) -> None:
+    # Development front ends run on http://localhost: http stays allowed when listed,
+    # and is never upgraded to a requirement of https.
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    settings.NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = ["http://localhost:3000"]
+    assert safe_redirect_url("http://localhost:3000/dash", "/home") == "http://localhost:3000/dash"
+    assert safe_redirect_url("https://localhost:3000/dash", "/home") == "/home"
+    assert safe_redirect_url("http://localhost:3001/dash", "/home") == "/home"
+
+
+def test_allowed_origins_match_with_any_case_and_a_trailing_slash(settings: Any) -> None:
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    settings.NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = ["https://APPX/", "HTTPS://App.Example.com"]
+    assert safe_redirect_url("https://appx/next", "/home") == "https://appx/next"
+    assert safe_redirect_url("https://app.example.com/n", "/home") == "https://app.example.com/n"
+    assert safe_redirect_url("https://app/next", "/home") == "/home"
+
+
+# --------------------------------------------------------------------------- #
+# The session cookie's deletion
+# --------------------------------------------------------------------------- #
+
+
+def test_a_deleted_session_cookie_is_emptied_with_the_attributes_it_was_set_with() -> None:
+    # Browsers replace a cookie only when name, path and domain match; an expired, empty,
+    # HttpOnly, SameSite=Lax value at Path=/ is what NextAuth itself writes on sign-out.
+    from django.http import HttpResponse
+
+    from django_nextauth_jwt.transport import delete_session_cookie
+
+    response = HttpResponse()
+    held = rf.get("/")
+    held.COOKIES = {"authjs.session-token": "a.b.c", "authjs.session-token.1": "x"}
+    delete_session_cookie(response, name="__Secure-authjs.session-token")
+    delete_session_cookie(response, held, name="authjs.session-token")
+    assert response.cookies["authjs.session-token.1"]["max-age"] == 0
+    for name, secure in (("__Secure-authjs.session-token", True), ("authjs.session-token", "")):
+        cookie = response.cookies[name]
+        assert cookie.value == ""
+        assert cookie["max-age"] == 0
+        assert cookie["expires"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+        assert cookie["path"] == "/"
+        assert cookie["httponly"] is True
+        assert cookie["samesite"] == "Lax"
+        assert cookie["secure"] == secure
+
+
+def test_an_unknown_format_chunks_like_jws() -> None:
+    from django_nextauth_jwt.transport import chunk_size
+
+    assert chunk_size("jws") == chunk_size("something-else") == 3933
+    assert chunk_size("authjs-v5") == 3936
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/a\x7fb", "/a%7Fb", "/a%257Fb", "/a\\b", "/a%5Cb", "/a\x00b", "/a b", "/a\x1fb", "/a%20b"],
+)
+def test_del_backslash_space_and_controls_anywhere_in_a_target_are_refused(target: str) -> None:
+    from django_nextauth_jwt.redirects import safe_redirect_url
+
+    assert safe_redirect_url(target, "/home") == "/home"
+    assert safe_redirect_url("/a!b", "/home") == "/a!b"
+
+
+# --------------------------------------------------------------------------- #
+# Reading the token: escapes and chunk names
+# --------------------------------------------------------------------------- #
+
+
+def test_percent_escapes_take_either_case_and_need_two_hex_digits() -> None:
+    from django_nextauth_jwt.exceptions import TokenMalformed
+    from django_nextauth_jwt.transport import strict_url_decode
+
+    assert strict_url_decode("a%2eb%2Ec%7c%7C") == "a.b.c||"
+    assert strict_url_decode("%30%39%41%46%61%66") == "09AFaf"
+    for bad in ("%", "%2", "%G0", "%0G", "%g0", "a%2", "%%41"):
+        with pytest.raises(TokenMalformed):
+            strict_url_decode(bad)
+
+
+def test_a_chunk_index_has_at_most_six_digits_and_no_leading_zero() -> None:
+    from django_nextauth_jwt.exceptions import TokenMalformed
+    from django_nextauth_jwt.transport import get_cookie_token
+
+    name = "next-auth.session-token"
+    # A seventh digit or a leading zero makes it some other cookie, ignored.
+    for other in (f"{name}.1000000", f"{name}.01", f"{name}.x"):
+        request = rf.get("/")
+        request.COOKIES = {f"{name}.0": "a.b", f"{name}.1": ".c", other: "z"}
+        assert get_cookie_token(request, name) == "a.b.c"
+    # Six digits is a chunk: the run then has a gap and is refused.
+    request = rf.get("/")
+    request.COOKIES = {f"{name}.0": "a.b", f"{name}.1": ".c", f"{name}.999999": "z"}
+    with pytest.raises(TokenMalformed):
+        get_cookie_token(request, name)
+
+
+def test_genuine_csrf_proofs_with_every_hex_digit_are_accepted() -> None:
+    digests = ""
+    for i in range(8):
+        token = f"t{i}"
+        cookie = nextauth_csrf_cookie(token)
+        digests += cookie.rpartition("%7C")[2]
+        assert nextauth_csrf_valid(csrf_request(cookie, token)) is True
+    assert set(digests) == set("0123456789abcdef")
+
+
+def test_an_unreachable_deny_list_logs_one_exact_line(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    token = JWTAuth.create({"id": "7"})
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    with caplog.at_level(logging.WARNING), pytest.raises(exc.RevocationUnavailable):
+        JWTAuth.verify(token)
+    lines = [r.getMessage() for r in caplog.records if r.name == revocation.__name__]
+    assert lines == ["revocation store unavailable: ConnectionError"]
