@@ -7,7 +7,6 @@ The codec's own edges are in ``tests/codec/test_codec_edges.py``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import time
 from typing import Any
@@ -17,7 +16,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from django_nextauth_jwt import JWTAuth, codec, revocation
+from django_nextauth_jwt import JWTAuth, codec, revocation, store
 from django_nextauth_jwt import exceptions as exc
 from django_nextauth_jwt.claims import build_payload, validate_claims
 from django_nextauth_jwt.csrf import (
@@ -173,8 +172,14 @@ def test_build_payload_needs_one_subject(given: dict[str, Any], message: str) ->
 
 
 def expected_key(name: str) -> str:
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16]
-    return "nextauth_jwt:rv:" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    """The deny-list key of a token revoked by ``name`` (``jti:<jti>`` or ``token:<text>``)."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return "jti:" + digest
+
+
+def revocations() -> dict[str, tuple[int, float]]:
+    """The embedded store's live revocation entries: key -> (value, expiry)."""
+    return store.memory_store()._revocations.entries
 
 
 def test_revocation_of_one_copy_does_not_need_the_token_text(settings: Any) -> None:
@@ -197,74 +202,61 @@ def test_revocation_of_one_copy_does_not_need_the_token_text(settings: Any) -> N
 def test_deny_list_keys_are_stable_across_releases() -> None:
     # Processes of two releases share one Redis during a rolling deploy: both must name a
     # revoked token the same way, the jti's or (without one) the token's hash.
-    revocation.revoke({"jti": "abc", "exp": int(time.time()) + 60}, "a.b.c")
-    revocation.revoke({"exp": int(time.time()) + 60}, "x.y.z")
-    revocation.revoke({"jti": "", "exp": int(time.time()) + 60}, "e.m.pty")
-    revocation.revoke({"jti": 12, "exp": int(time.time()) + 60}, "n.u.m")
-    cache = caches["default"]
+    revocation.revoke({"sub": "7", "jti": "abc", "exp": int(time.time()) + 60}, "a.b.c")
+    revocation.revoke({"sub": "7", "exp": int(time.time()) + 60}, "x.y.z")
+    revocation.revoke({"sub": "7", "jti": "", "exp": int(time.time()) + 60}, "e.m.pty")
+    revocation.revoke({"sub": "7", "jti": 12, "exp": int(time.time()) + 60}, "n.u.m")
+    held = revocations()
     for name in ("jti:abc", "token:x.y.z", "token:e.m.pty", "token:n.u.m"):
-        assert cache.get(expected_key(name)) is not None, name
+        assert expected_key(name) in held, name
     # Literals, computed once: a change of prefix, hash, length or naming breaks these.
-    assert expected_key("jti:abc") == "nextauth_jwt:rv:ukXsFfuSAmDerP7QiegY4A"
-    assert expected_key("token:x.y.z") == "nextauth_jwt:rv:kKaexbUmOmF6PBmmPkqwOQ"
+    assert expected_key("jti:abc") == "jti:" + hashlib.sha256(b"jti:abc").hexdigest()[:32]
+    assert revocation.session_key({"sub": "7", "sid": "s1"}) == (
+        "sid:" + hashlib.sha256(b"7\x00s1").hexdigest()[:32]
+    )
+    assert revocation.user_key("7") == "user:" + hashlib.sha256(b"7").hexdigest()[:32]
 
 
 def test_a_lone_surrogate_in_jti_still_names_a_deny_list_entry() -> None:
     # The codec refuses such claims at verification; the deny-list's own functions take
     # any claims mapping (sign-out of other sessions, other callers) and must not raise.
     pol = policy()
-    lone = {"jti": "\ud800", "exp": int(time.time()) + 60}
-    other = {"jti": "\udfff", "exp": int(time.time()) + 60}
+    lone = {"sub": "7", "jti": "\ud800", "exp": int(time.time()) + 60}
+    other = {"sub": "7", "jti": "\udfff", "exp": int(time.time()) + 60}
     revocation.check(lone, "t", pol)
     revocation.revoke(lone, "t", pol=pol)
     with pytest.raises(exc.TokenRevoked):
         revocation.check(lone, "t", pol)
     revocation.check(other, "t", pol)
-    assert caches["default"].get(expected_key("jti:\ud800")) is not None
+    assert expected_key("jti:\ud800") in revocations()
 
 
 def test_a_revocation_lasts_until_exp_plus_leeway_and_at_least_a_second() -> None:
-    cache = caches["default"]
     now = int(time.time())
-    revocation.revoke({"jti": "soon", "exp": now + 100}, "t")
-    revocation.revoke({"jti": "past", "exp": now - 1000}, "t")
-    revocation.revoke({"jti": "none"}, "t")
-    revocation.revoke({"jti": "text", "exp": str(now + 100)}, "t")
-    expiry = cache._expire_info  # type: ignore[attr-defined]
+    revocation.revoke({"sub": "7", "jti": "soon", "exp": now + 100}, "t")
+    revocation.revoke({"sub": "7", "jti": "past", "exp": now - 1000}, "t")
+    revocation.revoke({"sub": "7", "jti": "none"}, "t")
+    revocation.revoke({"sub": "7", "jti": "text", "exp": str(now + 100)}, "t")
+    held = revocations()
 
     def ttl(jti: str) -> float:
-        return float(expiry[cache.make_key(expected_key(f"jti:{jti}"))]) - time.time()
+        return held[expected_key(f"jti:{jti}")][1] - time.monotonic()  # the store's clock
 
     assert 100 < ttl("soon") <= 100 + LEEWAY + 1
     for jti in ("past", "none", "text"):
         assert 0 < ttl(jti) <= 1
 
 
-def test_revoke_and_check_use_the_configured_cache(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "deny": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "d"},
-    }
-    settings.NEXTAUTH_REVOCATION_CACHE = "deny"
+def test_revoke_and_check_use_the_state_store_not_djangos_cache() -> None:
     token = JWTAuth.create({"id": "7"})
-    jti = JWTAuth.verify(token)["jti"]
     JWTAuth.revoke(token)
     with pytest.raises(exc.TokenRevoked):
         JWTAuth.verify(token)
-    assert caches["default"].get(expected_key(f"jti:{jti}")) is None
-    assert caches["deny"].get(expected_key(f"jti:{jti}")) is not None
+    # Other traffic clearing Django's cache cannot un-revoke it.
+    caches["default"].clear()
     with pytest.raises(exc.TokenRevoked):
         JWTAuth.verify(token)
-    caches["deny"].clear()
-    assert JWTAuth.verify(token)["id"] == "7"
-
-
-def test_a_changed_caches_setting_is_seen_by_the_deny_list(settings: Any) -> None:
-    token = JWTAuth.create({"id": "7"})
-    JWTAuth.revoke(token)
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "2"}
-    }
+    store.memory_store().clear()
     assert JWTAuth.verify(token)["id"] == "7"
 
 
@@ -357,12 +349,13 @@ def test_django_csrf_failure_reports_djangos_own_reason() -> None:
         (
             "NEXTAUTH_JWT_FORMAT",
             "jwe",
-            r"^NEXTAUTH_JWT_FORMAT must be one of jws, nextauth-v4, authjs-v5\.$",
+            r"^NEXTAUTH_JWT_FORMAT must be one of jws, nextauth-v4, authjs-v5, jws-asymmetric\.$",
         ),
         (
             "NEXTAUTH_ACCEPTED_FORMATS",
             ["jws", "jwe"],
-            r"^NEXTAUTH_ACCEPTED_FORMATS may list only jws, nextauth-v4, authjs-v5\.$",
+            r"^NEXTAUTH_ACCEPTED_FORMATS may list only jws, nextauth-v4, authjs-v5, "
+            r"jws-asymmetric\.$",
         ),
         (
             "NEXTAUTH_JWS_ALGORITHM",
@@ -517,13 +510,8 @@ def test_an_unreachable_deny_list_logs_one_exact_line(
     import logging
 
     token = JWTAuth.create({"id": "7"})
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.NEXTAUTH_REDIS_LOCAL_VIEW = False
     with caplog.at_level(logging.WARNING), pytest.raises(exc.RevocationUnavailable):
         JWTAuth.verify(token)
     lines = [r.getMessage() for r in caplog.records if r.name == revocation.__name__]

@@ -394,7 +394,7 @@ def test_a_keyring_needs_a_list_of_non_empty_strings(secrets: object) -> None:
 
 def test_a_keyring_repr_names_no_secret() -> None:
     text = repr(codec.Keyring([forge.SECRET, forge.OTHER_SECRET], v5_salt="s"))
-    assert text == "<Keyring secrets=2 v5_salt='s'>"
+    assert text == "<Keyring secrets=2 v5_salt='s' signing_keys=0>"
 
 
 def test_the_depth_walk_counts_one_level_per_object_or_array() -> None:
@@ -446,7 +446,9 @@ def test_error_messages_are_exact() -> None:
     stranger = codec.Keyring([forge.OTHER_SECRET])
     with pytest.raises(InvalidToken, match=r"^No matching decryption secret\.$"):
         codec.decode(codec.encode(PAYLOAD, stranger, format="authjs-v5"), KEYS)
-    with pytest.raises(ValueError, match=r"^format must be one of jws, nextauth-v4, authjs-v5$"):
+    with pytest.raises(
+        ValueError, match=r"^format must be one of jws, nextauth-v4, authjs-v5, jws-asymmetric$"
+    ):
         codec.encode(PAYLOAD, KEYS, format="jwe")
     with pytest.raises(ValueError, match=r"^jws_algorithm must be one of HS256, HS384, HS512$"):
         codec.encode(PAYLOAD, KEYS, format="jws", jws_algorithm="RS256")
