@@ -168,13 +168,7 @@ def _no_secret_matches(token: str, fmt: str, pol: Policy) -> Diagnosis:
 
 def _expired(token: str, pol: Policy, now: int) -> Diagnosis | None:
     try:
-        payload = codec.decode(
-            token,
-            pol.keys,
-            formats=pol.accepted_formats,
-            jws_algorithm=pol.jws_algorithm,
-            max_length=pol.max_token_length,
-        )
+        payload = pol.decode(token)
     except InvalidToken:
         return None
     exp = payload.get("exp")

@@ -166,3 +166,14 @@ def matching(rows: Iterable[Any], fields: Sequence[str], value: str, *, what: st
         )
         raise Ambiguous(len(found))
     return next(iter(found.values()), None)
+
+
+def has_field(model: Any, name: str) -> bool:
+    """Whether ``model`` has a field called ``name`` (custom user models may lack an email)."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from django_nextauth_jwt import codec
 from django_nextauth_jwt.codec import Keyring
 from django_nextauth_jwt.conf import (
     FORMAT_JWS_ASYMMETRIC,
@@ -56,6 +57,16 @@ class Policy:
     #: Payloads of tokens this policy decoded lately, by token (see ``tokens.decode``): they
     #: live and die with the policy, so a retired secret's keys are not kept alive by them.
     recent: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """Verify or decrypt ``token`` with this policy's keys, formats and limits (the codec)."""
+        return codec.decode(
+            token,
+            self.keys,
+            formats=self.accepted_formats,
+            jws_algorithm=self.jws_algorithm,
+            max_length=self.max_token_length,
+        )
 
     def __repr__(self) -> str:
         # Never let a secret reach a log line through a repr.

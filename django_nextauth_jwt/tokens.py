@@ -59,13 +59,7 @@ def decode(token: str, *, pol: Policy | None = None) -> dict[str, Any]:
     if pol.key_sources is not None and pol.key_sources.clients:
         # Keys fetched from a JWKS can be withdrawn by their issuer while this policy
         # lives: every token is verified against the keys held now, never remembered.
-        return codec.decode(
-            token,
-            pol.keys,
-            formats=pol.accepted_formats,
-            jws_algorithm=pol.jws_algorithm,
-            max_length=pol.max_token_length,
-        )
+        return pol.decode(token)
     recent = pol.recent
     if type(token) is str:
         known = recent.get(token)
@@ -74,13 +68,7 @@ def decode(token: str, *, pol: Policy | None = None) -> dict[str, Any]:
         # with objects or lists may share them with its first caller: decoded afresh.
         if known is not None and not any(type(v) in _NESTED for v in known.values()):
             return dict(known)
-    payload = codec.decode(
-        token,
-        pol.keys,
-        formats=pol.accepted_formats,
-        jws_algorithm=pol.jws_algorithm,
-        max_length=pol.max_token_length,
-    )
+    payload = pol.decode(token)
     if len(token) <= RECENT_MAX_LENGTH:
         if len(recent) >= RECENT_TOKENS:
             recent.clear()

@@ -288,7 +288,7 @@ def _provision(user_model: Any, field: str, value: Any, claims: dict[str, Any]) 
     email = _str_or_none(claims.get("email"))
     email_field = user_model.get_email_field_name()
     values: dict[str, Any] = {field: value}
-    if email and _has_field(user_model, email_field):
+    if email and identity.has_field(user_model, email_field):
         if field != email_field:  # looked up by email: no row matches it, just checked
             taken = manager.filter(identity.candidates_query([email_field], email))
             if any(identity.same_identity(getattr(u, email_field), email) for u in taken):
@@ -307,13 +307,3 @@ def _provision(user_model: Any, field: str, value: Any, claims: dict[str, Any]) 
         user.save(force_insert=True)
         apply_role(user, _str_or_none(claims.get("role")))
     return user
-
-
-def _has_field(model: Any, name: str) -> bool:
-    from django.core.exceptions import FieldDoesNotExist
-
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True

@@ -180,16 +180,6 @@ def csrf_failure_response(request: HttpRequest) -> HttpResponse:
     return error_response(403, "csrf_failed", "CSRF verification failed.")
 
 
-def _has_field(model: Any, name: str) -> bool:
-    from django.core.exceptions import FieldDoesNotExist
-
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
-
-
 def _text(value: object) -> TypeGuard[str]:
     """A string that can be encoded: JSON's ``\\ud800`` escapes give lone surrogates."""
     if not isinstance(value, str):
@@ -283,7 +273,11 @@ class CustomLoginView(View):
         user_model = get_user_model()
         fields = [user_model.USERNAME_FIELD]
         email_field = user_model.get_email_field_name()
-        if "@" in identifier and email_field not in fields and _has_field(user_model, email_field):
+        if (
+            "@" in identifier
+            and email_field not in fields
+            and identity.has_field(user_model, email_field)
+        ):
             fields.append(email_field)
         rows = user_model._default_manager.filter(identity.candidates_query(fields, identifier))
         try:
