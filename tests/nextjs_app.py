@@ -16,7 +16,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tests.servers import (
     free_port,
     go_toolchain,
     neighbour_server,
+    start_all,
     wait_until_up,
 )
 
@@ -176,19 +176,7 @@ def frontend_mesh(variant: Variant, tmp_path: Path, go_binary: Path) -> Iterator
         "go": neighbour_server("go", shared, go_binary=go_binary),
     }
     with contextlib.ExitStack() as stack:
-        with ThreadPoolExecutor(len(servers)) as pool:
-            futures = {name: pool.submit(server.__enter__) for name, server in servers.items()}
-        bases: dict[str, str] = {}
-        failures: list[BaseException] = []
-        for name, future in futures.items():
-            try:
-                bases[name] = future.result()
-            except Exception as error:  # re-raised below, once the others are stopped
-                failures.append(error)
-            else:
-                stack.push(servers[name])
-        if failures:
-            raise failures[0]
+        bases = start_all(stack, servers)
         app_env = {
             **shared,
             "NEXTAUTH_JWT_FORMAT": variant.format,

@@ -18,7 +18,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,3 +209,24 @@ def neighbour_server(
     environment = {"PORT": str(port), "HOST": "127.0.0.1", **env}
     with running(commands[kind], f"{base}/healthz", cwd=SERVICES / kind, env=environment):
         yield base
+
+
+def start_all(
+    stack: contextlib.ExitStack[Any], servers: Mapping[str, contextlib.AbstractContextManager[str]]
+) -> dict[str, str]:
+    """Start every server at once; each one that started is pushed onto ``stack`` (stopped
+    when it closes). Their URLs by name; the first failure is raised once all have answered."""
+    with ThreadPoolExecutor(len(servers)) as pool:
+        futures = {name: pool.submit(server.__enter__) for name, server in servers.items()}
+    bases: dict[str, str] = {}
+    failures: list[BaseException] = []
+    for name, future in futures.items():
+        try:
+            bases[name] = future.result()
+        except Exception as error:  # raised below, once the others are stopped with the stack
+            failures.append(error)
+        else:
+            stack.push(servers[name])
+    if failures:
+        raise failures[0]
+    return bases

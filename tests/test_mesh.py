@@ -14,7 +14,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from tests.servers import (
     express_installed,
     go_toolchain,
     neighbour_server,
+    start_all,
 )
 
 OLD_SECRET = "mesh-test-secret-old-0123456789-abcdefghij"
@@ -109,19 +109,7 @@ def start_mesh(
         "go": neighbour_server("go", env, go_binary=go_binary),
     }
     with contextlib.ExitStack() as stack:
-        with ThreadPoolExecutor(len(servers)) as pool:
-            futures = {name: pool.submit(server.__enter__) for name, server in servers.items()}
-        bases: dict[str, str] = {}
-        failures: list[BaseException] = []
-        for name, future in futures.items():
-            try:
-                bases[name] = future.result()
-            except Exception as error:  # re-raised below, once the others are stopped
-                failures.append(error)
-            else:
-                stack.push(servers[name])
-        if failures:
-            raise failures[0]
+        bases = start_all(stack, servers)
         paths = {"django": "/api/me/", "express": "/whoami", "fastapi": "/whoami", "go": "/whoami"}
         yield Mesh({name: bases[name] + paths[name] for name in SERVICES})
 

@@ -15,7 +15,6 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import pytest
 from django_nextauth_jwt import jwk
 from tests import forge
 from tests.forge import b64, claims, js
-from tests.servers import example_server, free_port, neighbour_server
+from tests.servers import example_server, free_port, neighbour_server, start_all
 from tests.test_mesh import (
     SERVICES,
     Mesh,
@@ -84,19 +83,7 @@ def start_asymmetric_mesh(
             "fastapi": neighbour_server("fastapi", neighbour_env),
             "go": neighbour_server("go", neighbour_env, go_binary=go_binary),
         }
-        with ThreadPoolExecutor(len(servers)) as pool:
-            futures = {name: pool.submit(server.__enter__) for name, server in servers.items()}
-        bases = {"django": django}
-        failures: list[BaseException] = []
-        for name, future in futures.items():
-            try:
-                bases[name] = future.result()
-            except Exception as error:  # re-raised below, once the others are stopped
-                failures.append(error)
-            else:
-                stack.push(servers[name])
-        if failures:
-            raise failures[0]
+        bases = {"django": django, **start_all(stack, servers)}
         yield Mesh({name: bases[name] + PATHS[name] for name in SERVICES})
 
 
