@@ -76,7 +76,7 @@ from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from django_nextauth_jwt import JWTAuth  # noqa: E402
 from django_nextauth_jwt.middleware import NextAuthJWTMiddleware  # noqa: E402
-from tests.servers import free_port, running  # noqa: E402
+from tests.servers import free_port, redis_up, running  # noqa: E402
 
 FORMATS = ("jws", "nextauth-v4", "authjs-v5")
 COOKIES = {
@@ -119,15 +119,6 @@ AA_LABEL = "floor again (A/A: the noise)"
 #: A browser without a session still sends cookies: Django's CSRF and session cookies.
 OTHER_COOKIES = "csrftoken=" + "c" * 32 + "; sessionid=" + "s" * 32
 FLOOR_COOKIES = "floor, other cookies"
-
-
-def redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------- #

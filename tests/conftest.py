@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.node_bridge import NodeBridge, find_node
+from tests.servers import redis_up
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -20,15 +21,6 @@ def require(condition: bool, message: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +56,7 @@ def delete_prefix(url: str, prefix: str) -> int:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own in the shared Redis, emptied afterwards."""
-    require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    require(redis_up(), "Redis is needed at 127.0.0.1:6379")
     prefix = f"test-{uuid.uuid4().hex}"
     yield prefix
     delete_prefixed(prefix)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -29,6 +28,7 @@ from tests.servers import (
     go_toolchain,
     neighbour_server,
     start_all,
+    stop,
     wait_until_up,
 )
 
@@ -140,13 +140,7 @@ def nextjs_server(port: int, env: Mapping[str, str], log: Path) -> Iterator[str]
             raise RuntimeError(f"{error}\n{log.read_text(errors='replace')[-4000:]}") from None
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,27 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) 
 EXAMPLE = ROOT / "example_project"
 
 
+def redis_up() -> bool:
+    """Whether the shared Redis at 127.0.0.1:6379 answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in its own session, and its children: TERM, then KILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextlib.contextmanager
 def running(
     command: list[str],
@@ -71,13 +92,7 @@ def running(
         wait_until_up(health_url, proc, timeout)
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
 @contextlib.contextmanager

@@ -8,14 +8,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import _redis_up, require
-from tests.servers import ROOT
+from tests.conftest import require
+from tests.servers import ROOT, redis_up
 
 FORMATS = ("jws", "nextauth-v4", "authjs-v5")
 
 
 def test_request_benchmark_prints_every_row() -> None:
-    require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    require(redis_up(), "Redis is needed at 127.0.0.1:6379")
     result = subprocess.run(
         [sys.executable, "benchmarks/request.py", "--quick"],
         cwd=ROOT,

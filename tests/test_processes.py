@@ -19,9 +19,9 @@ import pytest
 
 from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt.throttle import client_address_signature
-from tests.conftest import REDIS_URL, _redis_up, delete_prefix, require
+from tests.conftest import REDIS_URL, delete_prefix, require
 from tests.forge import SECRET
-from tests.servers import django_server, example_server
+from tests.servers import django_server, example_server, redis_up
 
 
 def call(
@@ -65,7 +65,7 @@ def refresh(token: str) -> str:
 
 @pytest.fixture
 def state_prefix() -> Iterator[str]:
-    require(_redis_up(), "Redis is needed at 127.0.0.1:6379")
+    require(redis_up(), "Redis is needed at 127.0.0.1:6379")
     prefix = f"procs-{uuid.uuid4().hex}:"
     try:
         yield prefix
