@@ -202,8 +202,8 @@ KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"
 # mutmut's exit codes of a mutant its tests caught: a failure, or a timeout (its CPU-time limit,
 # many times the tests' own time: a loop that never ends, a lock never released).
 MUTMUT_CAUGHT = {1, 3, 24, -24, 36, 152, 255}
-# Seconds one re-check run may take (the whole fast suite takes a few minutes on one core).
-SUITE_TIMEOUT = 1800
+# Seconds one re-check run may take: the whole fast suite takes under a minute on one core.
+SUITE_TIMEOUT = 600
 
 
 @dataclass
