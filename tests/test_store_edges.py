@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt import localview, store
 from tests.conftest import REDIS_URL, require
@@ -86,6 +87,17 @@ def test_the_expiry_heap_is_rebuilt_once_stale_items_dominate(clock: Clock) -> N
     assert memory.get_many(["k"]) == [4097]
 
 
+def test_the_embedded_store_holds_100000_revocations_and_100000_counters(clock: Clock) -> None:
+    memory = store.MemoryStore()
+    for i in range(100_000):
+        memory.put_max(f"r{i}", 1, 100)
+        memory.incr(f"c{i}", 100)
+    with pytest.raises(store.StoreFull):
+        memory.put_max("one-more", 1, 100)
+    with pytest.raises(store.StoreFull):
+        memory.incr("one-more", 100)
+
+
 def test_a_counters_seconds_left_round_up(clock: Clock) -> None:
     memory = store.MemoryStore()
     assert memory.incr("c", 60) == (1, 60)
@@ -102,6 +114,13 @@ def test_a_one_second_redis_counter_reports_one_second(redis_store: str) -> None
     redis_backend = store.current()
     assert isinstance(redis_backend, store.RedisStore)
     assert redis_backend.incr("c", 1) == (1, 1)
+
+
+@pytest.mark.parametrize("url", ["redis:/127.0.0.1:6379", "rediss:/127.0.0.1", "unix:/tmp/r.sock"])
+def test_a_redis_url_needs_its_scheme_and_both_slashes(settings: Any, url: str) -> None:
+    settings.NEXTAUTH_REDIS_URL = url
+    with pytest.raises(ImproperlyConfigured, match="E038"):
+        store.current()
 
 
 @pytest.fixture

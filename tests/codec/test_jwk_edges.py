@@ -181,6 +181,23 @@ def test_an_unusable_public_key_is_refused_naming_its_cause(value: Any, message:
     assert str(refused.value) == message
 
 
+def test_a_kid_is_at_most_256_characters() -> None:
+    assert jwk.load_public_key({**ED, "kid": "k" * 256}).kid == "k" * 256
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        jwk.load_public_key({**ED, "kid": "k" * 257})
+    assert str(refused.value) == "a kid must be a non-empty string of at most 256 characters"
+
+
+@pytest.mark.parametrize("member", ["d", "p", "q", "dp", "dq", "qi", "oth", "k"])
+def test_each_private_or_symmetric_member_is_refused(member: str) -> None:
+    entry = {**RSA, member: "AQAB"}
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        jwk.parse_jwks(document(ED, entry))
+    assert str(refused.value) == "the JWK Set publishes private or symmetric key material"
+    with pytest.raises(ValueError, match="private members"):
+        jwk.load_public_key(entry)
+
+
 def test_rsa_keys_of_2048_to_8192_bits_and_exponents_3_to_2_32_load() -> None:
     for n, e in ((BITS_2048, 3), (BITS_8192, 3), (RSA_N, 2**32 - 1), (RSA_N, 65537)):
         key = jwk.load_public_key(rsa_public(n, e))
@@ -318,6 +335,13 @@ def test_an_unsafe_jwk_set_is_refused_naming_its_cause(body: bytes, message: str
     with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
         jwk.parse_jwks(body, max_keys=3)
     assert str(refused.value) == message
+
+
+def test_a_jwk_set_holds_at_most_32_keys() -> None:
+    assert len(jwk.parse_jwks(document(*[ED] * 32))) == 32
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        jwk.parse_jwks(document(*[ED] * 33))
+    assert str(refused.value) == "the JWK Set has more than 32 keys"
 
 
 def test_a_jwk_set_of_exactly_max_keys_is_read() -> None:
