@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -121,6 +122,63 @@ def test_a_redis_url_needs_its_scheme_and_both_slashes(settings: Any, url: str) 
     settings.NEXTAUTH_REDIS_URL = url
     with pytest.raises(ImproperlyConfigured, match="E038"):
         store.current()
+
+
+def test_a_redis_store_has_its_local_view_unless_told_otherwise(redis_prefix: str) -> None:
+    with_view = store.RedisStore(REDIS_URL, f"{redis_prefix}:")
+    without = store.RedisStore(REDIS_URL, f"{redis_prefix}:", local_view=False)
+    try:
+        assert with_view.view is not None
+        assert without.view is None
+    finally:
+        with_view.close()
+        without.close()
+
+
+def test_a_redis_store_times_out_in_a_second_and_retries_once_at_once(redis_prefix: str) -> None:
+    # What keeps an unreachable store from holding every request: short timeouts, one
+    # immediate retry (not redis-py's default backoff of several seconds).
+    from redis.backoff import NoBackoff
+
+    redis_backend = store.RedisStore(REDIS_URL, f"{redis_prefix}:", local_view=False)
+    try:
+        settings_used = redis_backend.client.connection_pool.connection_kwargs
+        assert settings_used["socket_connect_timeout"] == 1
+        assert settings_used["socket_timeout"] == 1
+        assert settings_used["health_check_interval"] == 30
+        retry = redis_backend.client.get_retry()
+        assert retry.get_retries() == 1
+        assert isinstance(retry._backoff, NoBackoff)
+    finally:
+        redis_backend.close()
+
+
+def test_without_redis_py_a_redis_url_is_improperly_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis fails
+    with pytest.raises(ImproperlyConfigured) as refused:
+        store.RedisStore("redis://127.0.0.1:6379/0", "p:")
+    assert str(refused.value) == (
+        "NEXTAUTH_REDIS_URL needs redis-py: pip install django-nextauth-jwt[redis]"
+    )
+
+
+def test_what_the_view_holds_counts_when_it_is_not_live(redis_prefix: str) -> None:
+    # Redis restarted and rewritten with an older cut-off, the view not live: the larger wins.
+    redis_backend = store.RedisStore(REDIS_URL, f"{redis_prefix}:")
+    try:
+        assert redis_backend.view is not None
+        redis_backend.view.stop()
+        redis_backend.view.apply("user:7", 200, 60_000)
+        redis_backend.view.apply("user:8", 100, 60_000)
+        redis_backend.client.set(f"{redis_prefix}:rv:user:7", 100, ex=60)
+        redis_backend.client.set(f"{redis_prefix}:rv:user:8", 300, ex=60)
+        redis_backend.client.set(f"{redis_prefix}:rv:user:9", 50, ex=60)
+        found = redis_backend.get_many(["user:7", "user:8", "user:9", "user:10"])
+        assert found == [200, 300, 50, None]
+    finally:
+        redis_backend.close()
 
 
 @pytest.fixture
