@@ -64,7 +64,8 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
     A request already authenticated (the middleware ran, then DRF asks) is not
     verified again: the stored result is reused, its user resolved if needed.
     """
-    previous = getattr(request, "nextauth", None)
+    # The instance's own attributes: getattr() would raise and catch AttributeError first.
+    previous = request.__dict__.get("nextauth")
     if isinstance(previous, AuthResult):
         if not (resolve_user and previous.success and previous.user is None):
             return previous
@@ -97,8 +98,12 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
                 result = AuthResult(success=True, claims=JWTAuth.verify(credentials.token))
             except InvalidToken as exc:
                 result = AuthResult.failure(exc)
-    if result.exception is not None:
+    if result.exception is not None and (
+        result is not _NO_TOKEN
+        or diagnostics.SESSION_COOKIE_MARK in request.META.get("HTTP_COOKIE", "")
+    ):
         # Tell the operator which setting to fix (once per cause); the client gets the code.
+        # No token and no cookie named like a session's: nothing to diagnose.
         diagnostics.report(
             result.exception,
             credentials.token if credentials else None,

@@ -197,8 +197,15 @@ def get_cookie_token(request: HttpRequest, name: str) -> str | None:
     for a broken set of chunks.
     """
     cookies = request.COOKIES
+    return _cookie_token(request, cookies, cookies, name)
+
+
+def _cookie_token(
+    request: HttpRequest, cookies: dict[str, str], keys: Iterable[str], name: str
+) -> str | None:
+    """:func:`get_cookie_token`, its chunks looked for among ``keys`` (a subset of cookies)."""
     exact = cookies.get(name)
-    chunks = _chunk_indexes(cookies, name)
+    chunks = _chunk_indexes(keys, name)
     if (exact is not None or chunks) and _duplicated(request, name):
         raise TokenAmbiguous()
     if not chunks:
@@ -213,6 +220,14 @@ def get_cookie_token(request: HttpRequest, name: str) -> str | None:
     if not all(pieces):
         raise TokenMalformed()
     return "".join(pieces)
+
+
+@derived
+def _session_cookie_prefixes() -> tuple[str, ...]:
+    # Every name read, and its chunks' prefix: one startswith() per cookie tells whether a
+    # cookie may be ours.
+    names = session_cookie_names()
+    return names + tuple(name + "." for name in names)
 
 
 def ambiguous_candidates(request: HttpRequest) -> list[str]:
@@ -248,8 +263,15 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
     if has_authorization_header(request):
         token = get_bearer_token(request)
         return Credentials(token, "header") if token is not None else None
+    cookies = request.COOKIES
+    # One pass over the cookies (a browser sends its csrftoken, sessionid, analytics...): only
+    # those named like a session cookie or its chunks are looked at again, name by name.
+    prefixes = _session_cookie_prefixes()
+    keys = [key for key in cookies if key.startswith(prefixes)]
+    if not keys:
+        return None
     for name in session_cookie_names():
-        token = get_cookie_token(request, name)
+        token = _cookie_token(request, cookies, keys, name)
         if token is not None:
             return Credentials(token, "cookie", name)
     return None
