@@ -77,9 +77,9 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
             result = dataclasses.replace(previous, user=user)
         request.nextauth = result  # type: ignore[attr-defined]
         return result
-    if offers_nothing(request):
-        # No header that could carry a token and no cookie to diagnose: the same answer
-        # as below, without the work (a token-less request should cost next to nothing).
+    if offers_nothing(request, unless=diagnostics.SESSION_COOKIE_MARK):
+        # No header that could carry a token and no cookie to read or diagnose: the same
+        # answer as below, without the work (a token-less request should cost next to nothing).
         request.nextauth = _NO_TOKEN  # type: ignore[attr-defined]
         request.nextauth_source = None  # type: ignore[attr-defined]
         return _NO_TOKEN
@@ -98,12 +98,8 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
                 result = AuthResult(success=True, claims=JWTAuth.verify(credentials.token))
             except InvalidToken as exc:
                 result = AuthResult.failure(exc)
-    if result.exception is not None and (
-        result is not _NO_TOKEN
-        or diagnostics.SESSION_COOKIE_MARK in request.META.get("HTTP_COOKIE", "")
-    ):
+    if result.exception is not None:
         # Tell the operator which setting to fix (once per cause); the client gets the code.
-        # No token and no cookie named like a session's: nothing to diagnose.
         diagnostics.report(
             result.exception,
             credentials.token if credentials else None,
@@ -243,7 +239,10 @@ class NextAuthJWTMiddleware:
 
     def process(self, request: HttpRequest) -> HttpResponseBase | None:
         """Authenticate ``request``; a response when it must be refused, else ``None``."""
-        protected = path_is_protected(request.path_info)
+        # path_is_protected() inline: this runs on every request, with a token or not.
+        protected_paths, public_paths, _ = _paths()
+        path = request.path_info
+        protected = path.startswith(protected_paths) and not path.startswith(public_paths)
         # Protected paths resolve the user now, so an inactive one is refused here.
         result = authenticate_request(request, resolve_user=protected)
         if result.success:

@@ -117,14 +117,28 @@ def has_authorization_header(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META
 
 
-def offers_nothing(request: HttpRequest) -> bool:
-    """True when the request has neither an ``Authorization`` nor a ``Cookie`` header.
+def offers_nothing(request: HttpRequest, *, unless: str = "") -> bool:
+    """True when the request cannot hold a token: no ``Authorization`` header, no session cookie.
 
-    Such a request (a health check, a call without credentials) carries no token
-    anywhere: :func:`get_credentials` would return ``None``. Two dictionary lookups.
+    No ``Cookie`` header, or one in which no session cookie name (and ``unless``, when given)
+    appears anywhere: a substring search of the raw header per name, without parsing it.
+    :func:`get_credentials` would return ``None`` for such a request (a health check, a browser
+    without a session), so a token-less request costs next to nothing.
     """
     meta = request.META
-    return "HTTP_AUTHORIZATION" not in meta and "HTTP_COOKIE" not in meta
+    if "HTTP_AUTHORIZATION" in meta:
+        return False
+    header = meta.get("HTTP_COOKIE")
+    if not header:
+        return True
+    if unless and unless in header:
+        return False
+    # Every cookie name is a substring of the header (Django does not unquote names), so a
+    # name that is not in the header is no cookie, whole or chunked.
+    for name in session_cookie_names():
+        if name in header:
+            return False
+    return True
 
 
 @derived
