@@ -100,6 +100,11 @@ def get_bearer_token(request: HttpRequest) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
+    return _bearer(header)
+
+
+def _bearer(header: str) -> str | None:
+    """:func:`get_bearer_token` for the ``Authorization`` header's value."""
     parts = header.split()
     if not parts or parts[0].lower() != BEARER:
         return None
@@ -110,11 +115,6 @@ def get_bearer_token(request: HttpRequest) -> str | None:
     if not token or token != token.strip():
         raise TokenMalformed()
     return token
-
-
-def has_authorization_header(request: HttpRequest) -> bool:
-    """True when the request carries any ``Authorization`` header (even one for another scheme)."""
-    return "HTTP_AUTHORIZATION" in request.META
 
 
 def offers_nothing(request: HttpRequest, *, unless: str = "") -> bool:
@@ -135,7 +135,7 @@ def offers_nothing(request: HttpRequest, *, unless: str = "") -> bool:
         return False
     # Every cookie name is a substring of the header (Django does not unquote names), so a
     # name that is not in the header is no cookie, whole or chunked.
-    for name in session_cookie_names():
+    for name in session_cookie_names():  # noqa: SIM110 - no generator on every request
         if name in header:
             return False
     return True
@@ -274,8 +274,9 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
     of another scheme, which suppresses the cookie). Raises ``TokenMalformed``
     when what it offers cannot be a token.
     """
-    if has_authorization_header(request):
-        token = get_bearer_token(request)
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if header is not None:
+        token = _bearer(header)
         return Credentials(token, "header") if token is not None else None
     cookies = request.COOKIES
     # One pass over the cookies (a browser sends its csrftoken, sessionid, analytics...): only
