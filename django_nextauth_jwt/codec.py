@@ -364,7 +364,8 @@ class _MacKey:
         inner.update(data)
         outer = self.outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
+        mac: bytes = outer.digest()
+        return mac
 
 
 # --------------------------------------------------------------------------- #

@@ -196,7 +196,12 @@ def test_a_cookie_header_without_a_session_cookie_is_not_diagnosed(
 ) -> None:
     calls: list[object] = []
     original = diagnostics.report
-    monkeypatch.setattr(diagnostics, "report", lambda *a: calls.append(a) or original(*a))
+
+    def recording(*args: Any) -> None:
+        calls.append(args)
+        original(*args)
+
+    monkeypatch.setattr(diagnostics, "report", recording)
     assert refused(caplog, "token_missing", PLAIN, HTTP_COOKIE="csrftoken=abc; theme=dark") == []
     assert calls == []  # the gate, not diagnose_cookies, said no
     settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"

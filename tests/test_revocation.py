@@ -152,7 +152,12 @@ def test_a_check_reads_exactly_the_keys_sign_out_writes_in_one_store_read(
     reads: list[tuple[str, ...]] = []
     store = memory_store()
     original = store.get_many
-    monkeypatch.setattr(store, "get_many", lambda keys: reads.append(tuple(keys)) or original(keys))
+
+    def recording(keys: Any) -> list[int | None]:
+        reads.append(tuple(keys))
+        return original(keys)
+
+    monkeypatch.setattr(store, "get_many", recording)
     with_sid = JWTAuth.create(SEED)
     JWTAuth.verify(with_sid)
     claims = _claims(with_sid)

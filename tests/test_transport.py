@@ -401,12 +401,12 @@ def test_fuzzed_csrf_input_never_raises(cookie, header):
 
 
 def raw(cookie: str | None = None, authorization: str | None = None) -> Any:
-    extra = {}
+    req = rf.get("/")
     if cookie is not None:
-        extra["HTTP_COOKIE"] = cookie
+        req.META["HTTP_COOKIE"] = cookie  # request.COOKIES is parsed from it when first read
     if authorization is not None:
-        extra["HTTP_AUTHORIZATION"] = authorization
-    return rf.get("/", **extra)
+        req.META["HTTP_AUTHORIZATION"] = authorization
+    return req
 
 
 @pytest.mark.parametrize(
