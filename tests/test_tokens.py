@@ -646,10 +646,8 @@ def test_time_claims_beyond_any_date_are_refused(mint: Forge, claim: str, value:
 # --------------------------------------------------------------------------- #
 
 
-def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
-    fmt: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = JWTAuth.create(SEED)
+def count_codec_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens the codec decodes from now on (the cryptography a remembered token skips)."""
     calls: list[str] = []
     real = codec.decode
 
@@ -658,6 +656,14 @@ def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(codec, "decode", counting)
+    return calls
+
+
+def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = JWTAuth.create(SEED)
+    calls = count_codec_decodes(monkeypatch)
     JWTAuth.verify(token)  # a first sighting: decoded, not remembered
     first = JWTAuth.verify(token)  # decoded again, and remembered
     first["role"] = "changed"
@@ -722,14 +728,7 @@ def test_a_token_is_remembered_the_second_time_it_is_decoded(
     # comes back (a browser's session) is, and the third decode costs no cryptography.
     pol = policy()
     token = JWTAuth.create(SEED)
-    calls: list[str] = []
-    original = codec.decode
-
-    def counting(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        calls.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(codec, "decode", counting)
+    calls = count_codec_decodes(monkeypatch)
     decode(token, pol=pol)
     assert token not in pol.recent
     assert hash(token) in pol.seen
