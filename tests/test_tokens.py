@@ -659,7 +659,7 @@ def count_codec_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
+def test_a_repeated_token_is_remembered_and_each_caller_owns_its_claims(
     fmt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = JWTAuth.create(SEED)
