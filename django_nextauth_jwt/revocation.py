@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 def _digest(name: str) -> str:
     """A fixed-size, backend-safe key for ``name``: 128 bits of SHA-256 in hex."""
-    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    # The first 16 bytes in hex: hexdigest()[:32] without writing the other 32 characters.
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()[:16].hex()
 
 
 #: Digests of the subjects, sessions and ``jti`` values seen lately (most requests come from a
