@@ -726,7 +726,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="interleaved in-process rounds")
     parser.add_argument("--requests", type=int, default=100, help="requests per case and round")
-    parser.add_argument("--http-rounds", type=int, default=9)
+    parser.add_argument("--http-rounds", type=int, default=15)
     parser.add_argument("--http-requests", type=int, default=300, help="per case and round")
     parser.add_argument("--http-threads", type=int, default=4, help="client threads")
     parser.add_argument("--http-seconds", type=float, default=10, help="cap per case and round")
