@@ -285,7 +285,13 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
     keys = [key for key in cookies if key.startswith(prefixes)]
     if not keys:
         return None
-    for name in session_cookie_names():
+    names = session_cookie_names()
+    if len(keys) == 1 and keys[0] in names:
+        # One session cookie, whole (the usual request): the other names have nothing.
+        name = keys[0]
+        token = _cookie_token(request, cookies, keys, name)
+        return Credentials(token, "cookie", name) if token is not None else None
+    for name in names:
         token = _cookie_token(request, cookies, keys, name)
         if token is not None:
             return Credentials(token, "cookie", name)
