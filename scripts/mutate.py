@@ -57,6 +57,8 @@ THRESHOLD = 0.95
 FAST_SUITE = [
     "tests/codec/test_codec_edges.py",
     "tests/test_security_edges.py",
+    "tests/codec/test_jwk_edges.py",
+    "tests/test_store_edges.py",
     "tests/security",
     "tests/codec",
     "tests/test_tokens.py",
@@ -72,6 +74,11 @@ FAST_SUITE = [
     "tests/test_checks.py",
     "tests/test_google.py",
     "tests/test_commands.py",
+    "tests/test_identity.py",
+    "tests/test_state_store.py",
+    "tests/test_local_view.py",
+    "tests/test_sessions.py",
+    "tests/test_asymmetric.py",
 ]
 PYTEST = [
     "-x",
@@ -127,6 +134,43 @@ NEAR = {
         "tests/security/test_signin_attacks.py",
         "tests/test_views.py",
     ],
+    "jwk": [
+        "tests/codec",
+        "tests/security/test_jwks_attacks.py",
+        "tests/security/test_jws_attacks.py",
+        "tests/test_asymmetric.py",
+    ],
+    "jwks": [
+        "tests/codec/test_jwk.py",
+        "tests/security/test_jwks_attacks.py",
+        "tests/test_asymmetric.py",
+    ],
+    "identity": [
+        "tests/test_identity.py",
+        "tests/security/test_identity_attacks.py",
+        "tests/test_users.py",
+        "tests/test_views.py",
+    ],
+    "store": [
+        "tests/test_state_store.py",
+        "tests/test_revocation.py",
+        "tests/test_throttle.py",
+        "tests/test_local_view.py",
+        "tests/test_sessions.py",
+    ],
+    "localview": [
+        "tests/test_local_view.py",
+        "tests/test_state_store.py",
+    ],
+}
+# The edge tests each module's mutants meet first (a second or two).
+EDGES = {
+    "codec": "tests/codec/test_codec_edges.py",
+    "jwk": "tests/codec/test_jwk_edges.py",
+    "jwks": "tests/codec/test_jwk_edges.py",
+    "identity": "tests/test_identity.py",
+    "store": "tests/test_store_edges.py",
+    "localview": "tests/test_store_edges.py",
 }
 
 
@@ -135,24 +179,31 @@ def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
 
     The edge tests first (a second or two), then the module's own files, then everything.
     """
-    edges = (
-        "tests/codec/test_codec_edges.py" if module == "codec" else "tests/test_security_edges.py"
-    )
+    edges = EDGES.get(module, "tests/test_security_edges.py")
     for suite in ([edges], NEAR[module], FAST_SUITE):
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", *PYTEST, *suite],
-            cwd=cwd,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", *PYTEST, *suite],
+                cwd=cwd,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=SUITE_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            return True  # a mutant that hangs the tests (a lock never released) is caught
         if result.returncode not in (0, 5):
             return True
     return False
 
 
 KILLED, SURVIVED, EQUIVALENT = "killed", "survived", "equivalent"
+# mutmut's exit codes of a mutant its tests caught: a failure, or a timeout (its CPU-time limit,
+# many times the tests' own time: a loop that never ends, a lock never released).
+MUTMUT_CAUGHT = {1, 3, 24, -24, 36, 152, 255}
+# Seconds one re-check run may take: the whole fast suite takes under a minute on one core.
+SUITE_TIMEOUT = 600
 
 
 @dataclass
@@ -249,7 +300,7 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
     mutants: list[Mutant] = []
     pending: list[Mutant] = []
     for module, name, code in mutmut_results():
-        if code in (1, 3):
+        if code in MUTMUT_CAUGHT:
             mutants.append(Mutant(module, name, module, "", "", KILLED, "mutmut"))
             continue
         function, before, after = mutmut_diff(module, name)
@@ -275,7 +326,20 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
 # Pass 3: constants and decorated functions, by AST
 # --------------------------------------------------------------------------- #
 
-MODULES = ["codec", "claims", "policy", "transport", "revocation", "csrf", "redirects"]
+MODULES = [
+    "codec",
+    "claims",
+    "policy",
+    "transport",
+    "revocation",
+    "csrf",
+    "redirects",
+    "jwk",
+    "jwks",
+    "identity",
+    "store",
+    "localview",
+]
 # Parameters an attacker would like an allow-list to take (header sets), methods that
 # must never be "safe".
 WIDEN = {"alg": ["kid", "typ", "zip", "crit", "jku"], "GET": ["POST", "PATCH", "DELETE"]}
@@ -730,6 +794,11 @@ def main() -> int:
             for mutant, _ in ast_mutants(module):
                 print(f"{mutant.name:<32} {mutant.before!r} -> {mutant.after!r}"[:240])
         return 0
+    # A path pytest cannot find is a usage error (exit 4): every mutant would count as killed.
+    paths = {*FAST_SUITE, *EDGES.values(), *(p for near in NEAR.values() for p in near)}
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    if missing:
+        sys.exit(f"test paths not found: {', '.join(missing)}")
     start = time.monotonic()
     equivalents = load_equivalents()
     only = args.module or MODULES

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import pytest
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import connections, models
+from django.db.models import Q
 
 from django_nextauth_jwt import identity
 
@@ -127,3 +132,127 @@ def test_booleans_and_other_types_name_nothing() -> None:
 def test_text_key_with_nul_names_nothing() -> None:
     assert identity.canonical_value(models.CharField(max_length=20), "ada\x00") is None
     assert identity.canonical_value(models.CharField(max_length=20), "ada") == "ada"
+
+
+# --------------------------------------------------------------------------- #
+# Edges mutation testing (make mutate) showed no test observed
+# --------------------------------------------------------------------------- #
+
+
+def test_fits_takes_an_integer_at_either_end_of_the_column_range() -> None:
+    field = models.BigIntegerField()
+    assert identity.fits(field, -(2**63))
+    assert identity.fits(field, 2**63 - 1)
+
+
+def test_fits_asks_the_range_of_the_columns_own_type() -> None:
+    # SQLite reports 0 and up for the positive types only.
+    assert not identity.fits(models.PositiveIntegerField(), -1)
+    assert identity.fits(models.IntegerField(), -1)
+
+
+@pytest.fixture
+def no_backend_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database reports no integer ranges, as SQLite did before Django 5.0."""
+    monkeypatch.setattr(connections["default"].ops, "integer_field_range", lambda _: (None, None))
+
+
+@pytest.mark.usefixtures("no_backend_ranges")
+def test_without_a_range_from_the_backend_the_types_standard_range_applies() -> None:
+    assert identity.fits(models.SmallIntegerField(), 32767)
+    assert not identity.fits(models.SmallIntegerField(), 32768)
+    assert not identity.fits(models.BigIntegerField(), 2**63)
+    assert not identity.fits(models.PositiveIntegerField(), -1)
+
+
+class OddIntegerField(models.IntegerField):  # type: ignore[type-arg]
+    def get_internal_type(self) -> str:
+        return "OddIntegerField"
+
+
+@pytest.mark.usefixtures("no_backend_ranges")
+def test_without_any_known_range_an_integer_fits() -> None:
+    assert identity.fits(OddIntegerField(), 2**70)
+
+
+class RecordingRouter:
+    """Sends nothing anywhere special; remembers which models it was asked about."""
+
+    asked: ClassVar[list[Any]] = []
+
+    def db_for_write(self, model: Any, **hints: Any) -> None:
+        RecordingRouter.asked.append(model)
+
+
+def test_fits_takes_the_range_of_the_database_the_model_is_written_to(settings: Any) -> None:
+    settings.DATABASE_ROUTERS = [f"{__name__}.RecordingRouter"]
+    RecordingRouter.asked = []
+    user_model = get_user_model()
+    assert identity.fits(user_model._meta.get_field("id"), 42)
+    assert identity.fits(models.BigIntegerField(), 42)  # a field of no model: the default
+    assert RecordingRouter.asked == [user_model]
+
+
+def test_an_integer_beyond_the_key_column_names_no_user() -> None:
+    field = models.BigAutoField(primary_key=True)
+    assert identity.canonical_value(field, str(2**63 - 1)) == 2**63 - 1
+    assert identity.canonical_value(field, str(2**63)) is None
+    assert identity.canonical_value(field, 2**63) is None
+
+
+def test_an_integer_claim_names_a_text_key_as_its_string_and_never_a_uuid() -> None:
+    assert identity.canonical_value(models.CharField(max_length=20), 42) == "42"
+    assert identity.canonical_value(models.UUIDField(primary_key=True), 42) is None
+    key = uuid.UUID(int=42)
+    assert identity.canonical_value(models.UUIDField(primary_key=True), str(key)) == key
+
+
+def test_candidates_query_asks_every_field_in_both_normal_forms() -> None:
+    query = identity.candidates_query(["email", "username"], "Jos\u00e9")
+    expected = (
+        Q(email__iexact="Jos\u00e9")
+        | Q(email__iexact="Jose\u0301")
+        | Q(username__iexact="Jos\u00e9")
+        | Q(username__iexact="Jose\u0301")
+    )
+    assert query == expected
+
+
+def rows(*pairs: tuple[int, str]) -> list[SimpleNamespace]:
+    return [SimpleNamespace(pk=pk, email=email) for pk, email in pairs]
+
+
+def test_matching_finds_the_one_row_and_refuses_two(caplog: pytest.LogCaptureFixture) -> None:
+    found = identity.matching(
+        rows((9, "ADA@example.com"), (3, "bob@example.com")),
+        ["email"],
+        "ada@example.com",
+        what="email claim",
+    )
+    assert found.pk == 9
+    assert (
+        identity.matching(rows((3, "bob@example.com")), ["email"], "ada@example.com", what="x")
+        is None
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.identity"),
+        pytest.raises(identity.Ambiguous) as refused,
+    ):
+        identity.matching(
+            rows((9, "ada@example.com"), (10, "ADA@example.com"), (11, "bob@example.com")),
+            ["email"],
+            "Ada@Example.com",
+            what="email claim",
+        )
+    assert refused.value.count == 2
+    assert str(refused.value) == "2 rows match one identity"
+    # The rows' keys in text order, never the value.
+    assert [r.getMessage() for r in caplog.records] == [
+        "2 users match one email claim (pks 10, 9): refused; give each a distinct address"
+    ]
+
+
+def test_has_field_tells_a_field_from_a_missing_one() -> None:
+    user_model = get_user_model()
+    assert identity.has_field(user_model, "email")
+    assert not identity.has_field(user_model, "no_such_field")

@@ -7,8 +7,11 @@ The codec's own edges are in ``tests/codec/test_codec_edges.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -245,6 +248,98 @@ def test_a_revocation_lasts_until_exp_plus_leeway_and_at_least_a_second() -> Non
     assert 100 < ttl("soon") <= 100 + LEEWAY + 1
     for jti in ("past", "none", "text"):
         assert 0 < ttl(jti) <= 1
+
+
+def ttl_of(key: str) -> float:
+    return revocations()[key][1] - time.monotonic()
+
+
+def test_a_session_revocation_outlives_max_age_when_the_token_does() -> None:
+    pol = policy()
+    now = int(time.time())
+    far = {"sub": "7", "sid": "far", "exp": now + pol.max_age + 1000}
+    revocation.revoke(far, "t", pol=pol)
+    left = ttl_of(revocation.session_key(far) or "")
+    assert pol.max_age + 1000 + LEEWAY - 2 < left <= pol.max_age + 1000 + LEEWAY + 1
+
+
+@pytest.mark.parametrize("exp", [None, "4000000000", 10], ids=["none", "text", "past"])
+def test_a_session_revocation_lasts_max_age_plus_leeway_at_least(exp: Any) -> None:
+    pol = policy()
+    claims = {"sub": "7", "sid": f"s-{exp}", "exp": exp}
+    revocation.revoke(claims, "t", pol=pol)
+    left = ttl_of(revocation.session_key(claims) or "")
+    assert pol.max_age + LEEWAY - 1 < left <= pol.max_age + LEEWAY
+
+
+@pytest.mark.parametrize("sub", ["", None, 42])
+def test_revoke_user_needs_a_non_empty_string(sub: Any) -> None:
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        revocation.revoke_user(sub)
+    assert str(refused.value) == "sub must be a non-empty string"
+
+
+def test_revoke_user_writes_the_cut_off_it_is_given() -> None:
+    assert revocation.revoke_user("7", at=123) == 123
+    assert revocations()[revocation.user_key("7")][0] == 123
+
+
+CUTOFF = 1_700_000_000
+
+
+@pytest.mark.parametrize(
+    ("times", "revoked"),
+    [
+        ({"auth_time": CUTOFF - 10, "iat": CUTOFF + 10}, True),  # signed in before: refused
+        ({"auth_time": CUTOFF + 10, "iat": CUTOFF - 10}, False),  # a sign-in after it
+        ({"auth_time": CUTOFF}, True),  # the same second counts as before
+        ({"iat": CUTOFF - 10}, True),
+        ({"iat": CUTOFF + 10}, False),
+        ({"auth_time": str(CUTOFF + 10), "iat": CUTOFF - 10}, True),  # text: iat decides
+        ({"auth_time": True, "iat": CUTOFF + 10}, False),  # a boolean is not a time
+        ({}, True),  # neither: refused while the cut-off stands
+    ],
+)
+def test_a_cut_off_compares_auth_time_else_iat(times: dict[str, Any], revoked: bool) -> None:
+    revocation.revoke_user("7", at=CUTOFF)
+    assert revocation.is_revoked({"sub": "7", **times}, "t") is revoked
+    assert revocation.is_revoked({"sub": "8", **times}, "t") is False
+
+
+@pytest.fixture
+def full_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[store.MemoryStore]:
+    """An embedded store with room for two revocations, both taken."""
+    small = store.MemoryStore(max_revocations=2)
+    monkeypatch.setattr(store, "_memory", small)
+    store.current.cache_clear()
+    small.put_max("a", 1, 600)
+    small.put_max("b", 1, 600)
+    yield small
+    store.current.cache_clear()
+
+
+def test_a_full_store_turns_a_session_revocation_into_the_users_cut_off(
+    full_store: store.MemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    pol = dataclasses.replace(policy(), max_age=1234)
+    now = int(time.time())
+    this = {"sub": "7", "sid": "this", "auth_time": now - 5, "exp": now + 60}
+    other = {"sub": "7", "sid": "other", "auth_time": now - 50, "exp": now + 60}
+    stranger = {"sub": "8", "sid": "x", "auth_time": now - 5, "exp": now + 60}
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.revocation"):
+        revocation.revoke(this, "t", pol=pol)
+    assert [r.getMessage() for r in caplog.records] == [
+        "revocation store full: signing the user out everywhere instead"
+    ]
+    assert revocation.is_revoked(this, "t")
+    assert revocation.is_revoked(other, "t")  # every session of the user
+    assert not revocation.is_revoked(stranger, "t")
+    assert revocation.session_key(this) not in full_store._revocations.entries
+    held = full_store._revocations.entries[revocation.user_key("7")]
+    # The cut-off lasts the policy's max_age plus leeway (the caller's policy, not the default).
+    assert 1234 + LEEWAY - 1 < held[1] - time.monotonic() <= 1234 + LEEWAY
+    with pytest.raises(exc.TokenRevoked):
+        revocation.check(other, "t", pol)
 
 
 def test_revoke_and_check_use_the_state_store_not_djangos_cache() -> None:

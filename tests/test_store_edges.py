@@ -1,0 +1,348 @@
+"""The edges of the state store and the deny-list's local view, each pinned exactly.
+
+What mutation testing (``make mutate``) showed no test observed in ``store`` and
+``localview``: expiry at the exact moment, the expiry heaps' rebuild, a counter's seconds
+left, the Redis counter's transaction, the view's heartbeat, trust boundary, malformed
+messages, reconnects, its load (against a scripted Redis) and a fork. Each test names the
+behaviour it pins. Keys in the shared Redis stay under the test's own prefix
+(``redis_prefix``) and are deleted afterwards; command counts come from a private
+redis-server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from django_nextauth_jwt import localview, store
+from tests.conftest import REDIS_URL, require
+from tests.servers import free_port
+
+#: A generous bound for every wait (never asserted as a duration).
+BOUND = 15.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {BOUND} s: {what}")
+        time.sleep(0.005)
+
+
+# --------------------------------------------------------------------------- #
+# The embedded store, on a fake clock
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr("django_nextauth_jwt.store.time.monotonic", fake)
+    return fake
+
+
+def test_a_revocation_is_gone_exactly_at_its_expiry(clock: Clock) -> None:
+    memory = store.MemoryStore()
+    memory.put_max("k", 1, 10)
+    clock.now = 1009.5
+    assert memory.get_many(["k"]) == [1]
+    clock.now = 1010.0
+    assert memory.get_many(["k"]) == [None]
+
+
+def test_an_entry_expiring_now_makes_room_at_the_cap(clock: Clock) -> None:
+    memory = store.MemoryStore(max_revocations=1)
+    memory.put_max("old", 1, 10)
+    clock.now = 1010.0
+    memory.put_max("new", 1, 10)  # no StoreFull: "old" expires at this very moment
+    assert len(memory) == 1
+
+
+def test_the_expiry_heap_is_rebuilt_once_stale_items_dominate(clock: Clock) -> None:
+    # Every raise of one entry leaves a heap item behind; past 4 x max(entries, 1024)
+    # items the heap is rebuilt from the table.
+    memory = store.MemoryStore()
+    for value in range(1, 4097):
+        memory.put_max("k", value, 100)
+    assert len(memory._revocations.expiries) == 4096
+    memory.put_max("k", 4097, 100)
+    assert len(memory._revocations.expiries) == 1
+    assert memory.get_many(["k"]) == [4097]
+
+
+def test_the_embedded_store_holds_100000_revocations_and_100000_counters(clock: Clock) -> None:
+    memory = store.MemoryStore()
+    for i in range(100_000):
+        memory.put_max(f"r{i}", 1, 100)
+        memory.incr(f"c{i}", 100)
+    with pytest.raises(store.StoreFull):
+        memory.put_max("one-more", 1, 100)
+    with pytest.raises(store.StoreFull):
+        memory.incr("one-more", 100)
+
+
+def test_a_counters_seconds_left_round_up(clock: Clock) -> None:
+    memory = store.MemoryStore()
+    assert memory.incr("c", 60) == (1, 60)
+    clock.now = 1059.5
+    assert memory.incr("c", 60) == (2, 1)
+
+
+# --------------------------------------------------------------------------- #
+# RedisStore
+# --------------------------------------------------------------------------- #
+
+
+def test_a_one_second_redis_counter_reports_one_second(redis_store: str) -> None:
+    redis_backend = store.current()
+    assert isinstance(redis_backend, store.RedisStore)
+    assert redis_backend.incr("c", 1) == (1, 1)
+
+
+@pytest.mark.parametrize("url", ["redis:/127.0.0.1:6379", "rediss:/127.0.0.1", "unix:/tmp/r.sock"])
+def test_a_redis_url_needs_its_scheme_and_both_slashes(settings: Any, url: str) -> None:
+    settings.NEXTAUTH_REDIS_URL = url
+    with pytest.raises(ImproperlyConfigured, match="E038"):
+        store.current()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[str]:
+    """A redis-server of this test's own: its command counts are the test's alone."""
+    require(shutil.which("redis-server") is not None, "redis-server is needed")
+    from tests.test_local_view import redis_server
+
+    port = free_port()
+    with redis_server(port):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def commands(url: str) -> dict[str, int]:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
+
+
+def test_a_redis_counter_is_created_counted_and_timed_in_one_transaction(
+    private_redis: str,
+) -> None:
+    redis_backend = store.RedisStore(private_redis, "p:", local_view=False)
+    try:
+        assert redis_backend.incr("c", 60) == (1, 60)
+    finally:
+        redis_backend.close()
+    calls = commands(private_redis)
+    assert (calls.get("multi"), calls.get("exec")) == (1, 1)
+
+
+def test_a_live_view_pings_redis_once_per_heartbeat(private_redis: str) -> None:
+    view = localview.LocalView(private_redis, entry_prefix="p:rv:", index="p:rv", channel="p:rv")
+    try:
+        assert view.wait_live(BOUND)
+        before = commands(private_redis).get("ping", 0)
+        time.sleep(0.5)
+        pings = commands(private_redis).get("ping", 0) - before
+    finally:
+        view.stop()
+    # About five in half a second; a ping on every pass would be hundreds.
+    assert 1 <= pings <= 5 * 3
+
+
+# --------------------------------------------------------------------------- #
+# LocalView on its own: a fake clock, no thread
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def view_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr("django_nextauth_jwt.localview.time.monotonic", fake)
+    return fake
+
+
+@pytest.fixture
+def idle_view(view_clock: Clock) -> localview.LocalView:
+    """A view whose thread never starts, told it is live and heard from now."""
+    view = localview.LocalView(
+        "redis://127.0.0.1:1/0", entry_prefix="p:rv:", index="p:rv", channel="p:rv"
+    )
+    view._stop.set()
+    view.live, view.heard = True, view_clock.now
+    return view
+
+
+def test_a_view_entry_is_gone_exactly_at_its_expiry(
+    idle_view: localview.LocalView, view_clock: Clock
+) -> None:
+    idle_view.apply("a", 1, 10_000)
+    view_clock.now = idle_view.heard = 1009.5
+    assert idle_view.peek(["a"]) == idle_view.get_many(["a"]) == [1]
+    view_clock.now = idle_view.heard = 1010.0
+    assert idle_view.peek(["a"]) == idle_view.get_many(["a"]) == [None]
+    idle_view.prune()
+    assert idle_view.entries == {}
+
+
+def test_a_view_heard_from_exactly_stale_after_ago_is_still_trusted(
+    idle_view: localview.LocalView, view_clock: Clock
+) -> None:
+    idle_view.apply("a", 1, 60_000)
+    view_clock.now = idle_view.heard + localview.STALE_AFTER
+    assert idle_view.is_live()
+    assert idle_view.get_many(["a"]) == [1]
+
+
+def test_pruning_an_entry_raised_twice_with_one_expiry(
+    idle_view: localview.LocalView, view_clock: Clock
+) -> None:
+    idle_view.apply("a", 1, 10_000)
+    idle_view.apply("a", 2, 10_000)  # a larger value, the same expiry: two heap items
+    view_clock.now = 1011.0
+    idle_view.prune()
+    assert idle_view.entries == {}
+
+
+def test_the_view_rebuilds_its_expiry_heap_once_stale_items_dominate(
+    idle_view: localview.LocalView,
+) -> None:
+    for value in range(1, 4097):
+        idle_view.apply("k", value, 100_000)
+    idle_view.prune()
+    assert len(idle_view._expiries) == 4096
+    idle_view.apply("k", 4097, 100_000)
+    idle_view.prune()
+    assert len(idle_view._expiries) == 1
+    assert idle_view.get_many(["k"]) == [4097]
+
+
+@pytest.mark.parametrize("data", [b"a\t1\t1000", b"a  1 1000", b"a 1 1000 ", b"a\n1 1000"])
+def test_a_message_not_split_by_single_spaces_is_ignored_and_logged(
+    idle_view: localview.LocalView, data: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.localview"):
+        idle_view._receive(data)
+    assert idle_view.entries == {}
+    assert [r.getMessage() for r in caplog.records] == [
+        "deny-list view: ignored a malformed message on p:rv"
+    ]
+
+
+def test_a_reconnect_under_the_view_stops_it_being_trusted(
+    idle_view: localview.LocalView,
+) -> None:
+    idle_view.apply("a", 1, 60_000)
+    idle_view._on_reconnect(None)
+    assert not idle_view.is_live()
+    assert idle_view.get_many(["a"]) is None
+
+
+class FakeRedis:
+    """TIME and ZSCAN answered from a script; MGET from a dictionary."""
+
+    def __init__(self, time_: tuple[int, int], pages: dict[int, tuple[int, list[Any]]]) -> None:
+        self.time_ = time_
+        self.pages = pages
+        self.values: dict[str, bytes] = {}
+        self.cursors: list[int] = []
+
+    @contextlib.contextmanager
+    def pipeline(self, transaction: bool = True) -> Iterator[Any]:
+        yield self
+
+    def time(self) -> None:
+        pass
+
+    def zscan(self, name: str, cursor: int = 0, count: int | None = None) -> None:
+        self.cursors.append(cursor)
+        if len(self.cursors) > 10:
+            raise RuntimeError("the scan does not end")
+
+    def execute(self) -> list[Any]:
+        return [self.time_, self.pages[self.cursors[-1]]]
+
+    def mget(self, names: list[str]) -> list[bytes | None]:
+        return [self.values.get(name) for name in names]
+
+
+def test_the_load_follows_the_scan_and_keeps_each_entrys_time_left(
+    idle_view: localview.LocalView, view_clock: Clock
+) -> None:
+    now_ms = 1_700_000_000 * 1000 + 2  # TIME: 1,700,000,000 s and 2,001 us
+    redis = FakeRedis(
+        (1_700_000_000, 2001),
+        {
+            0: (7, [(b"live", now_ms + 60_000), (b"expired", now_ms), (b"gone", now_ms + 5)]),
+            7: (0, [(b"later", now_ms + 1_500)]),
+        },
+    )
+    redis.values = {"p:rv:live": b"1", "p:rv:expired": b"1", "p:rv:later": b"3"}
+    idle_view._load(redis)
+    assert redis.cursors == [0, 7]
+    assert idle_view.entries == {"live": (1, 1060.0), "later": (3, 1001.5)}
+
+
+def test_a_forked_child_starts_with_no_view_thread(idle_view: localview.LocalView) -> None:
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        fresh = not idle_view.live and idle_view._thread is None and idle_view.links == 0
+        os._exit(0 if fresh else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert idle_view.live  # the parent's view is untouched
+
+
+# --------------------------------------------------------------------------- #
+# A view on the shared Redis, under this test's own prefix
+# --------------------------------------------------------------------------- #
+
+
+def test_a_view_relinks_and_reloads_after_a_reconnect_and_says_so_once(
+    redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    names = {"entry_prefix": f"{redis_prefix}:rv:", "index": f"{redis_prefix}:rv"}
+    view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.localview"):
+            assert view.wait_live(BOUND)
+            time.sleep(1.2)  # heartbeats and a pruning pass: one link, not a word
+            assert view.links == 1
+            assert caplog.records == []
+            # A write the view never heard of (no message): only a reload brings it.
+            seconds, micros = client.time()
+            expires_ms = seconds * 1000 + micros // 1000 + 60_000
+            client.set(f"{redis_prefix}:rv:missed", 5, px=60_000)
+            client.zadd(names["index"], {"missed": expires_ms})
+            view._on_reconnect(None)  # what redis-py calls when it made the link again
+            wait_for(lambda: view.get_many(["missed"]) == [5], "the missed write, reloaded")
+            assert view.links == 2
+        assert [r.getMessage() for r in caplog.records] == [
+            "deny-list view: Redis is back, checks are local again"
+        ]
+    finally:
+        view.stop()
+        client.close()
