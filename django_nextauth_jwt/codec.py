@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -101,10 +100,7 @@ _JWS_SIG_LENGTHS = {"HS256": 32, "HS384": 48, "HS512": 64}
 # x5u, x5c, cty, b64, p2c, epk, ...) is refused: none is needed by NextAuth or
 # by a stock HMAC signer, and every one of them has been an attack vector.
 _JWS_HEADER_KEYS = frozenset({"alg", "typ", "kid"})
-_V4_HEADER_KEYS = frozenset({"alg", "enc"})
 _V5_HEADER_KEYS = frozenset({"alg", "enc", "kid"})
-
-_COMPACT = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 # --------------------------------------------------------------------------- #
@@ -205,7 +201,9 @@ def _split(token: object, max_length: int) -> list[str]:
         raise TokenMissing() if not token else TokenMalformed()
     if len(token) > max_length:
         raise TokenMalformed("Token is too large.")
-    if not _COMPACT.fullmatch(token):
+    if not token.isascii():
+        # The alphabet of every segment is checked as it is decoded (jwk.unb64); ASCII here
+        # keeps the signing input and the AAD, taken from the text, exactly the bytes sent.
         raise TokenMalformed()
     parts = token.split(".")
     count = len(parts)
@@ -280,6 +278,7 @@ class Keyring:
         self.secrets: tuple[str, ...] = tuple(secrets)
         self.v5_salt = v5_salt
         self.hmac_keys: tuple[bytes, ...] = tuple(s.encode() for s in self.secrets)
+        self._jws_macs: dict[str, tuple[_MacKey, ...]] = {}
         self.signing_keys: tuple[SigningKey, ...] = tuple(signing_keys)
         self.public_keys = public_keys
 
@@ -294,6 +293,14 @@ class Keyring:
         if not self.secrets:
             raise ValueError("this format needs a secret, and the keyring has none")
         return self.secrets[0]
+
+    def jws_macs(self, alg: str) -> tuple[_MacKey, ...]:
+        """The HMAC keys that verify ``jws`` tokens under ``alg``, one per secret, in order."""
+        found = self._jws_macs.get(alg)
+        if found is None:
+            digest = _JWS_DIGESTS[alg]
+            found = self._jws_macs[alg] = tuple(_MacKey(key, digest) for key in self.hmac_keys)
+        return found
 
     @functools.cached_property
     def v4_ciphers(self) -> tuple[AESGCM, ...]:
@@ -333,7 +340,7 @@ _OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
 class _MacKey:
-    """HMAC-SHA-512 (RFC 2104) with the key's two padded blocks hashed once, not per token.
+    """HMAC (RFC 2104) over a SHA-2 hash, the key's two padded blocks hashed once, not per token.
 
     ``hmac.digest`` derives them on every call, and that is half of its cost on a
     session-sized message; copying the two prepared hash states is not.
@@ -341,10 +348,13 @@ class _MacKey:
 
     __slots__ = ("inner", "outer")
 
-    def __init__(self, key: bytes) -> None:
-        block = key.ljust(128, b"\0")  # 128: SHA-512's block; v5 MAC keys are 32 bytes
-        self.inner = hashlib.sha512(block.translate(_IPAD))
-        self.outer = hashlib.sha512(block.translate(_OPAD))
+    def __init__(self, key: bytes, hash: Callable[..., Any] = hashlib.sha512) -> None:
+        block_size = hash().block_size  # 64 for SHA-256, 128 for SHA-384 and SHA-512
+        if len(key) > block_size:
+            key = hash(key).digest()  # RFC 2104: a key longer than a block is hashed first
+        block = key.ljust(block_size, b"\0")
+        self.inner = hash(block.translate(_IPAD))
+        self.outer = hash(block.translate(_OPAD))
 
     def __repr__(self) -> str:
         return "<_MacKey>"
@@ -354,7 +364,8 @@ class _MacKey:
         inner.update(data)
         outer = self.outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
+        mac: bytes = outer.digest()
+        return mac
 
 
 # --------------------------------------------------------------------------- #
@@ -372,14 +383,16 @@ def _decode_jws(
         raise TokenUnsupported()
     if "kid" in header and not isinstance(header["kid"], str):
         raise TokenUnsupported()
+    # Both segments decoded (their alphabet checked) before any key is tried: a segment that
+    # is not base64url is malformed whatever the signature.
+    body = _unb64(parts[1])
     signature = _unb64(parts[2])
     if len(signature) != _JWS_SIG_LENGTHS[alg]:
         raise InvalidToken()
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    digest = _JWS_DIGESTS[alg]
-    for key in keys.hmac_keys:
-        if hmac.compare_digest(hmac.digest(key, signing_input, digest), signature):
-            return _payload(_unb64(parts[1]))
+    for key in keys.jws_macs(alg):
+        if hmac.compare_digest(key.digest(signing_input), signature):
+            return _payload(body)
     raise InvalidToken()
 
 
@@ -400,6 +413,7 @@ def _decode_jws_asymmetric(
     source = keys.public_keys
     if source is None:
         raise TokenUnsupported()
+    body = _unb64(parts[1])
     signature = _unb64(parts[2])
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     candidates = source.candidates(kid, token_alg)
@@ -407,7 +421,7 @@ def _decode_jws_asymmetric(
         raise InvalidToken("No matching verification key.")
     for key in candidates:
         if key.alg == token_alg and key.verify(signature, signing_input):
-            return _payload(_unb64(parts[1]))
+            return _payload(body)
     raise InvalidToken()
 
 
@@ -426,7 +440,17 @@ def _jwe_segments(parts: list[str], iv_len: int, tag_len: int) -> tuple[bytes, b
 def _decode_v4(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str) -> dict[str, Any]:
     if header != V4_HEADER:
         raise TokenUnsupported()
-    iv, ciphertext, tag = _jwe_segments(parts, 12, 16)
+    if parts[1]:
+        raise TokenUnsupported()  # "dir" has no encrypted key (see _jwe_segments)
+    # A 12-byte IV is exactly 16 characters, whole base64 groups: IV and ciphertext decode
+    # as one segment (the same bytes, the same checks, one call fewer).
+    if len(parts[2]) != 16:
+        raise TokenMalformed()
+    sealed = _unb64(parts[2] + parts[3])
+    tag = _unb64(parts[4])
+    if len(tag) != 16:
+        raise TokenMalformed()
+    iv, ciphertext = sealed[:12], sealed[12:]
     aad = parts[0].encode("ascii")
     for cipher in keys.v4_ciphers:
         try:

@@ -66,6 +66,11 @@ KNOWN_SESSION_COOKIES = tuple(
 )
 
 
+#: What every name in ``KNOWN_SESSION_COOKIES`` contains: a ``Cookie`` header without it holds
+#: no session cookie under a wrong name, so a request without a token needs no diagnosis.
+SESSION_COOKIE_MARK = "session-token"
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     """One cause (a stable key such as ``format_mismatch``) and the sentence naming the fix."""
@@ -205,7 +210,7 @@ def diagnose_cookies(cookie_names: Iterable[str], expected: Iterable[str]) -> Di
     """A NextAuth session cookie the browser sent under a name this service does not read."""
     wanted = tuple(expected)
     for name in cookie_names:
-        if "session-token" not in name:
+        if SESSION_COOKIE_MARK not in name:
             continue  # every known name has it: a cheap pass over csrftoken, sessionid...
         base = name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1].isdigit() else name
         if base in KNOWN_SESSION_COOKIES and base not in wanted:

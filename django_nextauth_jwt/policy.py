@@ -57,6 +57,8 @@ class Policy:
     #: Payloads of tokens this policy decoded lately, by token (see ``tokens.decode``): they
     #: live and die with the policy, so a retired secret's keys are not kept alive by them.
     recent: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    #: Hashes of the tokens decoded once (tokens.decode remembers a token the second time).
+    seen: set[int] = field(default_factory=set, compare=False)
 
     def decode(self, token: str) -> dict[str, Any]:
         """Verify or decrypt ``token`` with this policy's keys, formats and limits (the codec)."""

@@ -140,10 +140,15 @@ class MemoryStore:
 
     def get_many(self, keys: Sequence[str]) -> list[int | None]:
         """See :meth:`Store.get_many`."""
+        # No lock: each entry is one tuple, replaced whole by writers, and a dict read is
+        # atomic; a read racing a write sees the entry before it or after it.
         now = time.monotonic()
-        with self._lock:
-            found = [self._revocations.live(key, now) for key in keys]
-        return [entry[0] if entry else None for entry in found]
+        entries = self._revocations.entries
+        found: list[int | None] = []
+        for key in keys:
+            entry = entries.get(key)
+            found.append(entry[0] if entry is not None and entry[1] > now else None)
+        return found
 
     def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
         """See :meth:`Store.put_max`."""

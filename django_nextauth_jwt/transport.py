@@ -100,6 +100,11 @@ def get_bearer_token(request: HttpRequest) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
+    return _bearer(header)
+
+
+def _bearer(header: str) -> str | None:
+    """:func:`get_bearer_token` for the ``Authorization`` header's value."""
     parts = header.split()
     if not parts or parts[0].lower() != BEARER:
         return None
@@ -112,19 +117,28 @@ def get_bearer_token(request: HttpRequest) -> str | None:
     return token
 
 
-def has_authorization_header(request: HttpRequest) -> bool:
-    """True when the request carries any ``Authorization`` header (even one for another scheme)."""
-    return "HTTP_AUTHORIZATION" in request.META
+def offers_nothing(request: HttpRequest, *, unless: str = "") -> bool:
+    """True when the request cannot hold a token: no ``Authorization`` header, no session cookie.
 
-
-def offers_nothing(request: HttpRequest) -> bool:
-    """True when the request has neither an ``Authorization`` nor a ``Cookie`` header.
-
-    Such a request (a health check, a call without credentials) carries no token
-    anywhere: :func:`get_credentials` would return ``None``. Two dictionary lookups.
+    No ``Cookie`` header, or one in which no session cookie name (and ``unless``, when given)
+    appears anywhere: a substring search of the raw header per name, without parsing it.
+    :func:`get_credentials` would return ``None`` for such a request (a health check, a browser
+    without a session), so a token-less request costs next to nothing.
     """
     meta = request.META
-    return "HTTP_AUTHORIZATION" not in meta and "HTTP_COOKIE" not in meta
+    if "HTTP_AUTHORIZATION" in meta:
+        return False
+    header = meta.get("HTTP_COOKIE")
+    if not header:
+        return True
+    if unless and unless in header:
+        return False
+    # Every cookie name is a substring of the header (Django does not unquote names), so a
+    # name that is not in the header is no cookie, whole or chunked.
+    for name in session_cookie_names():  # noqa: SIM110 - no generator on every request
+        if name in header:
+            return False
+    return True
 
 
 @derived
@@ -197,8 +211,15 @@ def get_cookie_token(request: HttpRequest, name: str) -> str | None:
     for a broken set of chunks.
     """
     cookies = request.COOKIES
+    return _cookie_token(request, cookies, cookies, name)
+
+
+def _cookie_token(
+    request: HttpRequest, cookies: dict[str, str], keys: Iterable[str], name: str
+) -> str | None:
+    """:func:`get_cookie_token`, its chunks looked for among ``keys`` (a subset of cookies)."""
     exact = cookies.get(name)
-    chunks = _chunk_indexes(cookies, name)
+    chunks = _chunk_indexes(keys, name)
     if (exact is not None or chunks) and _duplicated(request, name):
         raise TokenAmbiguous()
     if not chunks:
@@ -213,6 +234,14 @@ def get_cookie_token(request: HttpRequest, name: str) -> str | None:
     if not all(pieces):
         raise TokenMalformed()
     return "".join(pieces)
+
+
+@derived
+def _session_cookie_prefixes() -> tuple[str, ...]:
+    # Every name read, and its chunks' prefix: one startswith() per cookie tells whether a
+    # cookie may be ours.
+    names = session_cookie_names()
+    return names + tuple(name + "." for name in names)
 
 
 def ambiguous_candidates(request: HttpRequest) -> list[str]:
@@ -245,11 +274,25 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
     of another scheme, which suppresses the cookie). Raises ``TokenMalformed``
     when what it offers cannot be a token.
     """
-    if has_authorization_header(request):
-        token = get_bearer_token(request)
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if header is not None:
+        token = _bearer(header)
         return Credentials(token, "header") if token is not None else None
-    for name in session_cookie_names():
-        token = get_cookie_token(request, name)
+    cookies = request.COOKIES
+    # One pass over the cookies (a browser sends its csrftoken, sessionid, analytics...): only
+    # those named like a session cookie or its chunks are looked at again, name by name.
+    prefixes = _session_cookie_prefixes()
+    keys = [key for key in cookies if key.startswith(prefixes)]
+    if not keys:
+        return None
+    names = session_cookie_names()
+    if len(keys) == 1 and keys[0] in names:
+        # One session cookie, whole (the usual request): the other names have nothing.
+        name = keys[0]
+        token = _cookie_token(request, cookies, keys, name)
+        return Credentials(token, "cookie", name) if token is not None else None
+    for name in names:
+        token = _cookie_token(request, cookies, keys, name)
         if token is not None:
             return Credentials(token, "cookie", name)
     return None

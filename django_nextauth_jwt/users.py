@@ -8,6 +8,7 @@ are imported inside functions: this module loads before the app registry.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django_nextauth_jwt import identity
@@ -58,11 +59,39 @@ class TokenUser:
         self.claims = claims
         self.id: str = claims["id"]
         self.pk: str = self.id
-        self.email: str | None = _str_or_none(claims.get("email"))
-        self.name: str | None = _str_or_none(claims.get("name"))
-        self.role: str | None = _str_or_none(claims.get("role"))
-        self.image: str | None = _str_or_none(claims.get("picture", claims.get("image")))
-        self.is_staff, self.is_superuser = _role_flags(self.role)
+
+    # The rest is read from the claims when first asked for: most requests only ask
+    # is_authenticated (DRF's IsAuthenticated) and pk.
+
+    @cached_property
+    def email(self) -> str | None:
+        """The ``email`` claim, when it is a string."""
+        return _str_or_none(self.claims.get("email"))
+
+    @cached_property
+    def name(self) -> str | None:
+        """The ``name`` claim, when it is a string."""
+        return _str_or_none(self.claims.get("name"))
+
+    @cached_property
+    def role(self) -> str | None:
+        """The ``role`` claim, when it is a string."""
+        return _str_or_none(self.claims.get("role"))
+
+    @cached_property
+    def image(self) -> str | None:
+        """The ``picture`` claim (NextAuth's), else ``image``, when it is a string."""
+        return _str_or_none(self.claims.get("picture", self.claims.get("image")))
+
+    @cached_property
+    def is_staff(self) -> bool:
+        """The role is one of ``NEXTAUTH_STAFF_ROLES`` or ``NEXTAUTH_SUPERUSER_ROLES``."""
+        return _role_flags(self.role)[0]
+
+    @cached_property
+    def is_superuser(self) -> bool:
+        """The role is one of ``NEXTAUTH_SUPERUSER_ROLES``."""
+        return _role_flags(self.role)[1]
 
     def __str__(self) -> str:
         return self.email or self.id

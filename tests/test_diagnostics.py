@@ -183,5 +183,29 @@ def test_nextauth_decode_explain_prints_the_fix(settings: Any) -> None:
 
 
 def test_every_known_session_cookie_passes_the_cheap_name_filter() -> None:
-    # diagnose_cookies skips names without "session-token" before any other work.
-    assert all("session-token" in name for name in diagnostics.KNOWN_SESSION_COOKIES)
+    # diagnose_cookies skips names without the mark before any other work, and a request
+    # without a token whose Cookie header lacks it is not diagnosed at all.
+    assert diagnostics.SESSION_COOKIE_MARK == "session-token"
+    assert all(
+        diagnostics.SESSION_COOKIE_MARK in name for name in diagnostics.KNOWN_SESSION_COOKIES
+    )
+
+
+def test_a_cookie_header_without_a_session_cookie_is_not_diagnosed(
+    settings: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    original = diagnostics.report
+
+    def recording(*args: Any) -> None:
+        calls.append(args)
+        original(*args)
+
+    monkeypatch.setattr(diagnostics, "report", recording)
+    assert refused(caplog, "token_missing", PLAIN, HTTP_COOKIE="csrftoken=abc; theme=dark") == []
+    assert calls == []  # the gate, not diagnose_cookies, said no
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    cookie = f"next-auth.session-token={forge.v4(forge.claims())}"
+    [line] = refused(caplog, "token_missing", PLAIN, HTTP_COOKIE=cookie)
+    assert "a session cookie named 'next-auth.session-token' arrived" in line
+    assert len(calls) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -307,3 +308,43 @@ def test_requests_without_a_token_share_one_frozen_result(rf: RequestFactory) ->
     assert authenticate_request(first) is authenticate_request(second)
     assert first.nextauth.error == "token_missing"  # type: ignore[attr-defined]
     assert first.nextauth_source is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "cookie", [None, "csrftoken=abc; theme=dark", "next-auth.session-token=", "theme=session-token"]
+)
+def test_a_token_less_request_passes_with_the_same_result_sync_and_async(
+    settings, cookie: str | None
+) -> None:
+    # The fast path (no token offered, path not protected) stores what authenticate_request
+    # would: a failed result with token_missing, no source, and the user left alone.
+    settings.NEXTAUTH_PROTECTED_PATHS = ["/private/"]
+    seen = []
+
+    def sync_view(request):
+        seen.append(request)
+        return HttpResponse("ok")
+
+    async def async_view(request):
+        seen.append(request)
+        return HttpResponse("ok")
+
+    def get(path: str) -> Any:
+        request = RequestFactory().get(path)
+        if cookie is not None:
+            request.META["HTTP_COOKIE"] = cookie
+        return request
+
+    sync_response = NextAuthJWTMiddleware(sync_view)(get("/page/"))
+    async_response = async_to_sync(NextAuthJWTMiddleware(async_view))(get("/page/"))
+    assert sync_response.status_code == async_response.status_code == 200
+    for request in seen:
+        assert request.nextauth.success is False
+        assert request.nextauth.error == "token_missing"
+        assert request.nextauth_source is None
+        assert not hasattr(request, "user")  # the middleware set none: no token
+    assert len(seen) == 2
+    # The same request on a protected path is refused (the fast path is not taken there).
+    refused = NextAuthJWTMiddleware(sync_view)(get("/private/x/"))
+    assert refused.status_code == 302
+    assert len(seen) == 2

@@ -140,3 +140,46 @@ def test_redis_tests_leave_nothing_behind_in_the_shared_redis(redis_prefix: str)
     assert delete_prefixed(redis_prefix) == 3
     assert cache.get("nextauth_jwt:rv:1") is None
     assert delete_prefixed(redis_prefix) == 0
+
+
+def test_a_check_reads_exactly_the_keys_sign_out_writes_in_one_store_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A token with a sid is revoked (and checked) by its session, one without by its jti (or
+    # itself), and every token by its user's cut-off: two keys, one read per check.
+    from django_nextauth_jwt import revocation
+
+    reads: list[tuple[str, ...]] = []
+    store = memory_store()
+    original = store.get_many
+
+    def recording(keys: Any) -> list[int | None]:
+        reads.append(tuple(keys))
+        return original(keys)
+
+    monkeypatch.setattr(store, "get_many", recording)
+    with_sid = JWTAuth.create(SEED)
+    JWTAuth.verify(with_sid)
+    claims = _claims(with_sid)
+    assert reads == [(revocation.session_key(claims), revocation.user_key("7"))]
+    without_sid = forge.jws(forge.claims())
+    reads.clear()
+    JWTAuth.verify(without_sid)
+    claims = _claims(without_sid)
+    assert "sid" not in claims
+    assert reads == [(revocation.token_key(claims, without_sid), revocation.user_key("42"))]
+    # And those are the keys sign-out writes.
+    for token in (with_sid, without_sid):
+        JWTAuth.revoke(token)
+        with pytest.raises(exc.TokenRevoked):
+            JWTAuth.verify(token)
+    assert set(store._revocations.entries) == {
+        revocation.session_key(_claims_unchecked(with_sid)),
+        revocation.token_key(_claims_unchecked(without_sid), without_sid),
+    }
+
+
+def _claims_unchecked(token: str) -> dict[str, Any]:
+    from django_nextauth_jwt.tokens import decode
+
+    return decode(token)

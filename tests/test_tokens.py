@@ -646,10 +646,8 @@ def test_time_claims_beyond_any_date_are_refused(mint: Forge, claim: str, value:
 # --------------------------------------------------------------------------- #
 
 
-def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
-    fmt: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = JWTAuth.create(SEED)
+def count_codec_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens the codec decodes from now on (the cryptography a remembered token skips)."""
     calls: list[str] = []
     real = codec.decode
 
@@ -658,14 +656,26 @@ def test_a_repeated_token_is_decoded_once_and_each_caller_owns_its_claims(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(codec, "decode", counting)
-    first = JWTAuth.verify(token)
+    return calls
+
+
+def test_a_repeated_token_is_remembered_and_each_caller_owns_its_claims(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = JWTAuth.create(SEED)
+    calls = count_codec_decodes(monkeypatch)
+    JWTAuth.verify(token)  # a first sighting: decoded, not remembered
+    first = JWTAuth.verify(token)  # decoded again, and remembered
     first["role"] = "changed"
     first["extra"] = 1
     second = JWTAuth.verify(token)
-    assert len(calls) == 1
-    assert second["role"] == "admin"
-    assert "extra" not in second
-    assert second is not first
+    second["role"] = "again"
+    third = JWTAuth.verify(token)
+    assert len(calls) == 2
+    for later in (second, third):
+        assert "extra" not in later
+        assert later is not first
+    assert third["role"] == "admin"
 
 
 def test_a_repeated_token_with_nested_claims_is_decoded_afresh(
@@ -698,17 +708,41 @@ def test_a_remembered_token_still_expires(settings: Any, monkeypatch: pytest.Mon
 def test_the_memory_of_tokens_is_bounded() -> None:
     pol = policy()
     for _ in range(tokens.RECENT_TOKENS + 5):
-        decode(JWTAuth.create(SEED), pol=pol)
+        token = JWTAuth.create(SEED)
+        decode(token, pol=pol)
+        decode(token, pol=pol)
     assert 0 < len(pol.recent) <= tokens.RECENT_TOKENS
+    for _ in range(tokens.SEEN_TOKENS + 5):
+        decode(JWTAuth.create(SEED), pol=pol)
+    assert 0 < len(pol.seen) <= tokens.SEEN_TOKENS
     long_token = forge.jws({"sub": "1", "exp": 4_000_000_000, "pad": "x" * 5000}, forge.SECRET)
-    decode(long_token, pol=pol)
+    for _ in range(2):
+        decode(long_token, pol=pol)
     assert long_token not in pol.recent
+
+
+def test_a_token_is_remembered_the_second_time_it_is_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A token seen once (a per-call service token) is not copied into the memory; one that
+    # comes back (a browser's session) is, and the third decode costs no cryptography.
+    pol = policy()
+    token = JWTAuth.create(SEED)
+    calls = count_codec_decodes(monkeypatch)
+    decode(token, pol=pol)
+    assert token not in pol.recent
+    assert hash(token) in pol.seen
+    decode(token, pol=pol)
+    assert token in pol.recent
+    assert decode(token, pol=pol)["sub"] == str(SEED["id"])
+    assert len(calls) == 2
 
 
 def test_a_repeated_token_is_remembered_by_the_policy(settings: Any) -> None:
     from django_nextauth_jwt.policy import policy
 
     token = forge.jws(forge.claims())
+    assert JWTAuth.verify(token)["id"] == "42"
     assert JWTAuth.verify(token)["id"] == "42"
     assert token in policy().recent
     assert JWTAuth.verify(token)["id"] == "42"

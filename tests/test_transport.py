@@ -393,3 +393,71 @@ def test_fuzzed_headers_and_cookies_never_raise_anything_else(header, cookies):
 @given(cookie=header_text, header=header_text)
 def test_fuzzed_csrf_input_never_raises(cookie, header):
     assert nextauth_csrf_valid(csrf_request(cookie, header)) in (True, False)
+
+
+# --------------------------------------------------------------------------- #
+# offers_nothing: the token-less fast path
+# --------------------------------------------------------------------------- #
+
+
+def raw(cookie: str | None = None, authorization: str | None = None) -> Any:
+    req = rf.get("/")
+    if cookie is not None:
+        req.META["HTTP_COOKIE"] = cookie  # request.COOKIES is parsed from it when first read
+    if authorization is not None:
+        req.META["HTTP_AUTHORIZATION"] = authorization
+    return req
+
+
+@pytest.mark.parametrize(
+    ("cookie", "authorization", "nothing"),
+    [
+        (None, None, True),
+        ("", None, True),
+        ("csrftoken=abc; sessionid=xyz", None, True),
+        (None, "Basic dXNlcjpwYXNz", False),  # another scheme: get_credentials decides
+        ("csrftoken=abc", "Bearer a.b.c", False),
+        (f"csrftoken=abc; {COOKIE}=a.b.c", None, False),
+        (f"{COOKIE}.0=a.b; {COOKIE}.1=c", None, False),
+        (f"theme={COOKIE}", None, False),  # a name in a value: looked at, found to be none
+        ("authjs.session-token=a.b.c", None, True),  # not a name read under these settings
+    ],
+)
+def test_offers_nothing_reads_the_raw_headers_only(
+    cookie: str | None, authorization: str | None, nothing: bool
+) -> None:
+    from django_nextauth_jwt.transport import offers_nothing
+
+    req = raw(cookie, authorization)
+    assert offers_nothing(req) is nothing
+    if nothing:
+        assert get_credentials(req) is None
+
+
+def test_offers_nothing_unless_the_header_mentions_what_the_caller_asks() -> None:
+    from django_nextauth_jwt.transport import offers_nothing
+
+    req = raw("authjs.session-token=a.b.c")
+    assert offers_nothing(req)
+    assert not offers_nothing(req, unless="session-token")  # diagnostics want to see it
+    assert offers_nothing(raw("theme=dark"), unless="session-token")
+
+
+@hsettings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [COOKIE, f"{COOKIE}.0", f"{COOKIE}.1", "csrftoken", "x", f"a{COOKIE}", "__Secure-x"]
+            ),
+            st.text(alphabet="abc.=%-_", max_size=8),
+        ),
+        max_size=4,
+    )
+)
+def test_a_request_said_to_offer_nothing_never_holds_a_token(pairs: list[tuple[str, str]]) -> None:
+    from django_nextauth_jwt.transport import offers_nothing
+
+    req = raw("; ".join(f"{k}={v}" for k, v in pairs))
+    if offers_nothing(req):
+        assert get_credentials(req) is None

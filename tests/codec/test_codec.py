@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+from typing import Any
 
 import pytest
 
@@ -200,6 +201,29 @@ def test_the_prepared_v5_mac_is_hmac_sha512(size: int) -> None:
     for key in (bytes(32), os.urandom(32), b"\xff" * 32):
         data = os.urandom(size)
         assert codec._MacKey(key).digest(data) == hmac.digest(key, data, hashlib.sha512)
+
+
+@pytest.mark.parametrize("hash", [hashlib.sha256, hashlib.sha384, hashlib.sha512])
+@pytest.mark.parametrize("key_size", [1, 32, 63, 64, 65, 127, 128, 129, 300])
+def test_the_prepared_jws_mac_is_hmac_for_every_key_length(hash: Any, key_size: int) -> None:
+    # Keys longer than the hash's block (64 bytes for SHA-256, 128 for SHA-384/512) are
+    # hashed first (RFC 2104); a secret is any string of at least 32 bytes.
+    key = os.urandom(key_size)
+    for size in (0, 55, 56, 64, 300):
+        data = os.urandom(size)
+        assert codec._MacKey(key, hash).digest(data) == hmac.digest(key, data, hash)
+
+
+@pytest.mark.parametrize("alg", ["HS256", "HS384", "HS512"])
+def test_a_jws_under_a_long_secret_verifies_with_the_prepared_mac(alg: str) -> None:
+    # A 100-character secret: longer than SHA-256's block, shorter than SHA-512's.
+    secrets = ["s" * 100, "t" * 200]
+    for secret in secrets:
+        token = codec.encode({"sub": "1"}, codec.Keyring([secret]), format="jws", jws_algorithm=alg)
+        keys = codec.Keyring(["other-secret-of-thirty-two-bytes!!", *secrets])
+        assert codec.decode(token, keys, jws_algorithm=alg) == {"sub": "1"}
+        with pytest.raises(InvalidToken):
+            codec.decode(token, codec.Keyring([secret + "x"]), jws_algorithm=alg)
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,8 @@ def test_every_non_canonical_twin_of_an_authentic_segment_is_malformed(fmt: str,
 
 @pytest.mark.parametrize("char", ["+", "/", "=", " ", "%", "\u00e9", "~", "!"])
 def test_characters_outside_base64url_and_dots_are_malformed_anywhere(char: str) -> None:
-    # _COMPACT's alphabet, and _B64URL's for a lone segment, both stay exactly base64url.
+    # Every segment's alphabet (checked as it is decoded, before any key is tried) and a lone
+    # segment's stay exactly base64url; a non-ASCII token is refused before it is split.
     token = codec.encode(PAYLOAD, KEYS, format="jws")
     head, body, sig = token.split(".")
     for forged in (f"{head}.{body}{char}.{sig}", f"{char}{token}", f"{token}{char}"):
