@@ -28,6 +28,7 @@ from django_nextauth_jwt.policy import policy
 from django_nextauth_jwt.tokens import decode
 from tests import forge
 from tests.conftest import require
+from tests.fake_clock import Clock
 from tests.servers import free_port
 
 #: A generous bound for every wait loop (never asserted as a duration).
@@ -209,14 +210,6 @@ def test_login_counters_stay_atomic_in_redis_with_the_view(
 # --------------------------------------------------------------------------- #
 # The view alone: merging, expiry, trust
 # --------------------------------------------------------------------------- #
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from django.test import Client
 from django_nextauth_jwt import JWTAuth, store
 from django_nextauth_jwt import exceptions as exc
 from tests.conftest import delete_prefix
+from tests.fake_clock import Clock
 
 LOGIN = "/api/auth/custom-login"
 PASSWORD = "correct horse battery staple"
@@ -98,14 +99,6 @@ def test_flood_of_anonymous_logins_does_not_evict_a_revocation_in_redis(redis_st
 # --------------------------------------------------------------------------- #
 # The embedded store: no eviction before expiry, a hard cap, refusal when full
 # --------------------------------------------------------------------------- #
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -25,18 +25,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt import localview, store
 from tests.conftest import REDIS_URL, require
+from tests.fake_clock import Clock
 from tests.servers import free_port
 
 #: A generous bound for every wait (never asserted as a duration).
 BOUND = 15.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def wait_for(condition: Any, what: str) -> None:

@@ -14,6 +14,7 @@ from django_nextauth_jwt import codec, jwk
 from django_nextauth_jwt.exceptions import InvalidToken, KeysUnavailable, TokenUnsupported
 from django_nextauth_jwt.jwks import JWKSClient, JWKSFetchError, KeySources
 from tests import forge
+from tests.fake_clock import Clock
 
 ALGS = forge.ASYMMETRIC_ALGS
 
@@ -225,14 +226,6 @@ class FakeIssuer:
         if self.down:
             raise JWKSFetchError("down")
         return self.body
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def client(issuer: FakeIssuer, clock: Clock) -> JWKSClient:

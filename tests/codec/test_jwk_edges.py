@@ -32,6 +32,7 @@ from django_nextauth_jwt import jwk, jwks
 from django_nextauth_jwt.exceptions import KeysUnavailable
 from django_nextauth_jwt.jwks import JWKSClient, JWKSFetchError, KeySources, fetch_url
 from tests import forge
+from tests.fake_clock import Clock
 
 ALGS = forge.ASYMMETRIC_ALGS
 #: A generous bound for a call that must not wait (never asserted as a duration).
@@ -566,14 +567,6 @@ class Issuer:
     @property
     def calls(self) -> int:
         return len(self.urls)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 URL = "https://issuer.test/jwks"
