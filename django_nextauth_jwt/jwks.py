@@ -81,6 +81,7 @@ def fetch_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
                     raise JWKSFetchError("the JWK Set is larger than the size limit")
             return bytes(body)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error is the response too: its socket closes now, not at collection
         raise JWKSFetchError(f"the JWKS URL answered {exc.code}") from None
     except (OSError, ValueError) as exc:  # URLError, timeouts, resets, bad URLs
         raise JWKSFetchError(f"the JWKS URL could not be read ({type(exc).__name__})") from None
