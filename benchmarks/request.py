@@ -733,6 +733,11 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn part")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--quick", action="store_true", help="a few rounds: proves it runs")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="only the rows whose label contains TEXT (besides the floor and simplejwt rows)",
+    )
     parser.add_argument("--probe", type=int, help=argparse.SUPPRESS)  # staleness's child
     args = parser.parse_args()
     if args.probe:
@@ -751,6 +756,8 @@ def main() -> int:
         print("# Redis is not answering at 127.0.0.1:6379: the Redis rows are skipped")
     print()
     cases = in_process_cases(with_redis)
+    if args.only:
+        cases = [c for c in cases if c.kind in ("floor", "simplejwt") or args.only in c.label]
     try:
         mgets = measure_in_process(cases, args.rounds, args.requests, args.seed)
         met, answered = report_in_process(cases)

@@ -95,7 +95,7 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
             result = JWTAuth.authenticate_token(credentials.token)
         else:
             try:
-                result = AuthResult(success=True, claims=JWTAuth.verify(credentials.token))
+                result = AuthResult(True, None, JWTAuth.verify(credentials.token))
             except InvalidToken as exc:
                 result = AuthResult.failure(exc)
     if result.exception is not None:

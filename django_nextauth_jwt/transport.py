@@ -287,10 +287,13 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
         return None
     names = session_cookie_names()
     if len(keys) == 1 and keys[0] in names:
-        # One session cookie, whole (the usual request): the other names have nothing.
+        # One session cookie, whole (the usual request): no chunk to gather, and the other
+        # names have nothing. _cookie_token() for this case, without its search for chunks.
         name = keys[0]
-        token = _cookie_token(request, cookies, keys, name)
-        return Credentials(token, "cookie", name) if token is not None else None
+        if _duplicated(request, name):
+            raise TokenAmbiguous()
+        token = cookies[name]
+        return Credentials(token, "cookie", name) if token else None
     for name in names:
         token = _cookie_token(request, cookies, keys, name)
         if token is not None:
