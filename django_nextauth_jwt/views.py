@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -60,6 +61,31 @@ def error_response(status: int, code: str, detail: str, **headers: str) -> JsonR
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
+
+
+def throttle_refusal(check: Callable[[], int | None]) -> JsonResponse | None:
+    """The answer when the sign-in throttle ``check`` refuses or cannot be asked; else ``None``.
+
+    ``check`` returns the seconds to wait, or ``None`` to let the attempt through.
+    """
+    try:
+        wait = check()
+    except throttle.ClientAddressInvalid:
+        # Only the Next.js server can sign this header: a browser forging it gets nothing.
+        return error_response(
+            400, "invalid_client_address", "The client address assertion is not valid."
+        )
+    except Exception as exc:  # every store backend fails in its own way (or is full)
+        # No counters, no brute-force protection: refuse rather than guess.
+        logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
+        return error_response(
+            503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"
+        )
+    if wait is not None:
+        return error_response(
+            429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
+        )
+    return None
 
 
 def session_payload(claims: dict[str, Any]) -> dict[str, Any]:
@@ -235,23 +261,9 @@ class CustomLoginView(View):
                 400, "invalid_request", "Send email and password as JSON or a form."
             )
         callback = safe_redirect_url(body.get("callbackUrl"))
-        try:
-            wait = throttle.check_login(request, identifier)
-        except throttle.ClientAddressInvalid:
-            # Only the Next.js server can sign this header: a browser forging it gets nothing.
-            return error_response(
-                400, "invalid_client_address", "The client address assertion is not valid."
-            )
-        except Exception as exc:  # every store backend fails in its own way (or is full)
-            # No counters, no brute-force protection: refuse rather than guess.
-            logger.warning("login throttle unavailable: %s", type(exc).__name__)
-            return error_response(
-                503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"
-            )
-        if wait is not None:
-            return error_response(
-                429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
-            )
+        refused = throttle_refusal(lambda: throttle.check_login(request, identifier))
+        if refused is not None:
+            return refused
         user = self.authenticate(request, identifier, password)
         if user is None:
             return self.failure(request, callback)
@@ -492,21 +504,9 @@ class GoogleSignInView(View):
             body = {}
         # The flow's state lives in the session: an unthrottled anonymous flood would
         # write one session row per request.
-        try:
-            wait = throttle.check_client(request, "google-start")
-        except throttle.ClientAddressInvalid:
-            return error_response(
-                400, "invalid_client_address", "The client address assertion is not valid."
-            )
-        except Exception as exc:  # every store backend fails in its own way (or is full)
-            logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
-            return error_response(
-                503, "throttle_unavailable", "Sign-in is unavailable; try again.", Retry_After="5"
-            )
-        if wait is not None:
-            return error_response(
-                429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
-            )
+        refused = throttle_refusal(lambda: throttle.check_client(request, "google-start"))
+        if refused is not None:
+            return refused
         backend = load_social_backend(request, self.backend_name)
         request.session[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
         response: HttpResponse = do_auth(backend)
