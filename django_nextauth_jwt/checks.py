@@ -33,6 +33,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _whole_number(name: str, default: int, low: int, high: int | None = None) -> bool:
+    """True when setting ``name`` (``default`` when unset) is a whole number from low to high."""
+    value = getattr(settings, name, default)
+    return _is_int(value) and low <= value and (high is None or value <= high)
+
+
 def _optional_text(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == value and value != "")
 
@@ -187,8 +193,7 @@ _AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 def _check_request_settings() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    chunks = getattr(settings, "NEXTAUTH_MAX_COOKIE_CHUNKS", 8)
-    if not _is_int(chunks) or not 1 <= chunks <= 64:
+    if not _whole_number("NEXTAUTH_MAX_COOKIE_CHUNKS", 8, 1, 64):
         errors.append(
             Error(
                 "NEXTAUTH_MAX_COOKIE_CHUNKS must be a whole number from 1 to 64.",
@@ -390,8 +395,7 @@ def _check_signin_settings() -> list[CheckMessage]:
                     id="nextauth_jwt.E034",
                 )
             )
-    proxies = getattr(settings, "NEXTAUTH_TRUSTED_PROXY_COUNT", 0)
-    if not _is_int(proxies) or proxies < 0:
+    if not _whole_number("NEXTAUTH_TRUSTED_PROXY_COUNT", 0, 0):
         errors.append(
             Error(
                 "NEXTAUTH_TRUSTED_PROXY_COUNT must be a whole number, zero or more.",
@@ -399,8 +403,7 @@ def _check_signin_settings() -> list[CheckMessage]:
                 id="nextauth_jwt.E035",
             )
         )
-    longest = getattr(settings, "NEXTAUTH_MAX_PASSWORD_LENGTH", 1024)
-    if not _is_int(longest) or not 64 <= longest <= 65536:
+    if not _whole_number("NEXTAUTH_MAX_PASSWORD_LENGTH", 1024, 64, 65536):
         errors.append(
             Error(
                 "NEXTAUTH_MAX_PASSWORD_LENGTH must be a whole number from 64 to 65536.",
@@ -408,8 +411,7 @@ def _check_signin_settings() -> list[CheckMessage]:
                 id="nextauth_jwt.E036",
             )
         )
-    body = getattr(settings, "NEXTAUTH_MAX_BODY_SIZE", 8192)
-    if not _is_int(body) or not 1024 <= body <= 1_048_576:
+    if not _whole_number("NEXTAUTH_MAX_BODY_SIZE", 8192, 1024, 1_048_576):
         errors.append(
             Error(
                 "NEXTAUTH_MAX_BODY_SIZE must be a whole number of bytes from 1024 to 1048576.",
@@ -460,8 +462,7 @@ def _check_state_store() -> list[CheckMessage]:
                 id="nextauth_jwt.E038",
             )
         )
-    max_age = getattr(settings, "NEXTAUTH_CLIENT_ADDRESS_MAX_AGE", 60)
-    if not _is_int(max_age) or not 1 <= max_age <= 600:
+    if not _whole_number("NEXTAUTH_CLIENT_ADDRESS_MAX_AGE", 60, 1, 600):
         errors.append(
             Error(
                 "NEXTAUTH_CLIENT_ADDRESS_MAX_AGE must be a whole number of seconds from 1 to 600.",
