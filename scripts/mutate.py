@@ -452,21 +452,13 @@ def _literal_variants(node: ast.expr, context: str = "") -> Iterator[ast.expr]:
         if func == "frozenset" and isinstance(arg, ast.Set):
             yield from _set_variants(node, arg)
             return
-        for i, arg in enumerate(node.args):
-            for variant in _literal_variants(arg, inner):
-                new = copy.deepcopy(node)
-                new.args[i] = variant
-                yield new
+        yield from _element_variants(node, "args", inner)
         return
     if isinstance(node, ast.Set):
         yield from _set_variants(node, node)
         return
     if isinstance(node, ast.Tuple | ast.List):
-        for i, element in enumerate(node.elts):
-            for variant in _literal_variants(element, context):
-                sequence = copy.deepcopy(node)
-                sequence.elts[i] = variant
-                yield sequence
+        yield from _element_variants(node, "elts", context)
         return
     if isinstance(node, ast.Dict):
         for i in range(len(node.keys)):
@@ -483,6 +475,15 @@ def _literal_variants(node: ast.expr, context: str = "") -> Iterator[ast.expr]:
             a, b = names[0], names[1]
             swapped.values[a], swapped.values[b] = swapped.values[b], swapped.values[a]
             yield swapped
+
+
+def _element_variants(node: ast.expr, field: str, context: str) -> Iterator[ast.expr]:
+    """``node`` with one element of its list ``field`` (a call's args, a tuple's elts) mutated."""
+    for i, element in enumerate(getattr(node, field)):
+        for variant in _literal_variants(element, context):
+            new = copy.deepcopy(node)
+            getattr(new, field)[i] = variant
+            yield new
 
 
 def _set_variants(whole: ast.expr, members: ast.Set) -> Iterator[ast.expr]:
