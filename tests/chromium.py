@@ -62,3 +62,10 @@ def headless_chromium(profile: Path) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+def signed_out(driver: webdriver.Chrome, origin: str) -> webdriver.Chrome:
+    """``driver`` without cookies for ``origin``'s host (cookies ignore ports)."""
+    driver.get(f"{origin}/healthz")
+    driver.delete_all_cookies()
+    return driver

@@ -104,6 +104,15 @@ def node() -> Iterator[NodeBridge]:
         bridge.close()
 
 
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One headless Chromium per module (and per xdist worker), always quit afterwards."""
+    from tests.chromium import headless_chromium  # Selenium only where a browser test runs
+
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
+
+
 #: Where each ``TEST_DB`` expects its server.
 DATABASE_SERVERS = {"postgresql": ("PostgreSQL", 5432), "mariadb": ("MariaDB", 3306)}
 

@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.chromium import headless_chromium
+from tests.chromium import signed_out
 from tests.servers import example_server
 
 COOKIE = "next-auth.session-token"
@@ -31,19 +31,10 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    """One headless Chromium per module (and per xdist worker), always quit afterwards."""
-    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
-        yield driver
-
-
 @pytest.fixture
 def browser(chromium: webdriver.Chrome, example: str) -> webdriver.Chrome:
     """The module's browser, signed out: no cookies for the example's origin."""
-    chromium.get(f"{example}/healthz")
-    chromium.delete_all_cookies()
-    return chromium
+    return signed_out(chromium, example)
 
 
 def wait_for_url(driver: webdriver.Chrome, url: str) -> None:

@@ -25,7 +25,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.chromium import headless_chromium
+from tests.chromium import signed_out
 from tests.nextjs_app import (
     SECRET,
     FrontendMesh,
@@ -81,18 +81,10 @@ def mesh(
     assert SECRET not in log
 
 
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
-        yield driver
-
-
 @pytest.fixture
 def browser(chromium: webdriver.Chrome, mesh: FrontendMesh) -> webdriver.Chrome:
     """Signed out: no cookies for 127.0.0.1 (Next.js and Django alike: cookies ignore ports)."""
-    chromium.get(f"{mesh.django}/healthz")
-    chromium.delete_all_cookies()
-    return chromium
+    return signed_out(chromium, mesh.django)
 
 
 # -- helpers ---------------------------------------------------------------------------------
