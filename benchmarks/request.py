@@ -11,15 +11,19 @@ DRF class: per format, Bearer and cookie, deny-list off / embedded (the per-proc
 Redis (``NEXTAUTH_REDIS_URL`` with its local, pub/sub-fed view: the default) / Redis without
 the view (``NEXTAUTH_REDIS_LOCAL_VIEW = False``: a round trip per check, distinct tokens
 only), a distinct token per request (a fresh ``jti`` each) or one token repeated. The view
-is live before the first timed batch, and the ``MGET`` commands the Redis rows sent are counted
-and printed (0 with the view: every check answered in process). Cost is the
-thread's CPU time per request; a case's auth overhead is its cost minus the floor's in
-the same round. Rounds are interleaved (every case once per round, in a shuffled order),
-and each ratio is taken within a round, then the median over rounds is printed with its
-interquartile range: on a shared machine absolute numbers wander, paired ratios much less.
-The middleware row compares a token-less request with and without ``NextAuthJWTMiddleware``;
-its target, "within noise", is the semi-interquartile range of the floor's paired difference
-from a second measurement of itself (the A/A row): a difference no larger than what two
+is live before the first timed batch, and the ``MGET`` commands the Redis rows sent are
+counted and printed (0 with the view: every check answered in process). Cost is the thread's
+CPU time per request; a case's auth overhead is its cost minus the floor's in the same
+round. For the cookie rows that floor receives the same session cookie (the "floor, <format>
+session cookie" rows): a browser sends it whether or not anything authenticates with it, and
+Django's CSRF middleware parses it either way; their ratio over the bare floor is printed
+beside them too (column "bare"). Rounds are interleaved (every case once per round, in a
+shuffled order), and each ratio is taken within a round, then the median over rounds is
+printed with its interquartile range: on a shared machine absolute numbers wander, paired
+ratios much less. The middleware row compares a token-less request with and without
+``NextAuthJWTMiddleware``; its target, "within noise", is the semi-interquartile range of
+the floor's paired difference from a second measurement of itself (the A/A row): a
+difference no larger than what two
 identical cases show from round to round.
 
 Over HTTP: the same site under gunicorn (2 sync workers, loopback), one server with the
@@ -201,7 +205,20 @@ class Case:
             yield warm, envs
 
 
-def in_process_cases(with_redis: bool) -> list[Case]:
+def session_floor(fmt: str) -> str:
+    """The label of the floor that receives a session cookie of ``fmt`` (and ignores it)."""
+    return f"floor, {fmt} session cookie"
+
+
+def in_process_cases(with_redis: bool, only: str | None = None) -> list[Case]:
+    """Every row; with ``only``, the floors, simplejwt's and the rows whose label contains it."""
+    cases = _all_cases(with_redis)
+    if only:
+        cases = [c for c in cases if c.kind in ("floor", "simplejwt") or only in c.label]
+    return cases
+
+
+def _all_cases(with_redis: bool) -> list[Case]:
     cases = [
         Case("floor (no authentication)", "floor", "/floor/"),
         Case(AA_LABEL, "floor", "/floor/"),
@@ -213,6 +230,12 @@ def in_process_cases(with_redis: bool) -> list[Case]:
             "/floor/",
             middleware=True,
             cookies=OTHER_COOKIES,
+        ),
+        *(
+            # The cookie a browser sends with every request whether or not anything reads it
+            # (Django's CSRF middleware parses it): the floor of the cookie rows.
+            Case(session_floor(fmt), "floor", "/floor/", fmt, cookies=f"{COOKIES[fmt]}={token}")
+            for fmt, token in ((fmt, mint("nextauth", fmt)) for fmt in FORMATS)
         ),
         Case("simplejwt Bearer distinct", "simplejwt", "/simplejwt/", transport="bearer"),
         Case(
@@ -340,16 +363,28 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
     def overhead(case: Case, base: Case = floor) -> list[float]:
         return [case.cpu[r] - base.cpu[r] for r in rounds]
 
-    def paired(case: Case) -> list[float]:
+    def base_of(case: Case) -> Case:
+        """What a case's request costs without authentication: the floor, with the same cookie.
+
+        A browser sends the session cookie whether or not anything authenticates with it, and
+        Django parses it either way (its CSRF middleware reads the cookies): that is not what
+        authenticating costs. Bearer rows and simplejwt's are measured over the bare floor.
+        """
+        if case.kind == "nextauth" and case.transport == "cookie":
+            return by_label[session_floor(case.fmt or "")]
+        return floor
+
+    def paired(case: Case, base: Case | None = None) -> list[float]:
         """The case's overhead over simplejwt's (same token reuse), round by round."""
         peer = by_label[
             "simplejwt Bearer repeated" if case.repeated else "simplejwt Bearer distinct"
         ]
-        return [a / b for a, b in zip(overhead(case), overhead(peer), strict=True) if b > 0]
+        ours = overhead(case, base or base_of(case))
+        return [a / b for a, b in zip(ours, overhead(peer), strict=True) if b > 0]
 
     print(
         f"{'case':<44} {'us/req':>7} {'overhead':>9} {'ratio':>6} {'(p25-p75)':>13} "
-        f"{'target':>8}  verdict"
+        f"{'bare':>5} {'target':>8}  verdict"
     )
     all_met, answered = True, True
     for case in cases:
@@ -357,7 +392,7 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
         cost = statistics.median(case.cpu)
         note = f"  ({case.failures} non-200)" if case.failures else ""
         if case is floor:
-            print(f"{case.label:<44} {cost:>7.1f} {'':>9} {'':>6} {'':>13} {'':>8}  -{note}")
+            print(f"{case.label:<44} {cost:>7.1f} {'':>45}  -{note}")
             continue
         if case.kind in ("floor", "middleware"):
             # Within noise: the middleware's median paired difference from the floor (with
@@ -372,7 +407,7 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
             shown = "" if quiet is None else f"<={noise:+.1f}"
             print(
                 f"{case.label:<44} {cost:>7.1f} {q2:>+9.2f} {'':>6} "
-                f"{f'({q1:+.1f}..{q3:+.1f})':>13} {shown:>8}  {verdict(quiet)}{note}"
+                f"{f'({q1:+.1f}..{q3:+.1f})':>13} {'':>5} {shown:>8}  {verdict(quiet)}{note}"
             )
             continue
         ratios = paired(case)
@@ -381,9 +416,13 @@ def report_in_process(cases: list[Case]) -> tuple[bool, bool]:
         ok: bool | None = None if limit is None else q2 <= limit
         all_met &= ok is not False
         shown = "" if limit is None else f"<={limit}"
+        base = base_of(case)
+        # "bare": a cookie row's ratio over the bare floor (Django's parse of the cookie
+        # counted as authentication's cost), for comparison.
+        bare = f"{statistics.median(paired(case, floor)):.2f}" if base is not floor else ""
         print(
-            f"{case.label:<44} {cost:>7.1f} {statistics.median(overhead(case)):>9.1f} "
-            f"{q2:>6.2f} {f'({q1:.2f}-{q3:.2f})':>13} {shown:>8}  {verdict(ok)}{note}"
+            f"{case.label:<44} {cost:>7.1f} {statistics.median(overhead(case, base)):>9.1f} "
+            f"{q2:>6.2f} {f'({q1:.2f}-{q3:.2f})':>13} {bare:>5} {shown:>8}  {verdict(ok)}{note}"
         )
     for which in ("redis", "redis-no-view"):
         rows = [c for c in cases if c.denylist == which and c.kind == "nextauth"]
@@ -441,7 +480,7 @@ def store_cost(n: int) -> None:
     """What one deny-list check's store read costs, and whether connections are reused."""
     from django_nextauth_jwt import store
 
-    keys = ["jti:bench-absent", "user:bench-absent", "sid:bench-absent"]
+    keys = ["sid:bench-absent", "user:bench-absent"]  # what a check reads: session, cut-off
     memory = store.MemoryStore()
     with_view, without = redis_store("redis"), redis_store("redis-no-view")
     rows = [
@@ -450,7 +489,7 @@ def store_cost(n: int) -> None:
         ("RedisStore.get_many, no view (one MGET)", lambda: without.get_many(keys)),
         ("redis-py PING (a round trip alone)", without.client.ping),
     ]
-    print(f"{'deny-list store read (3 keys)':<44} {'CPU us':>8} {'wall us':>8}")
+    print(f"{'deny-list store read (2 keys)':<44} {'CPU us':>8} {'wall us':>8}")
     for label, fn in rows:
         cpu, wall = cpu_per_call(fn, n)
         print(f"{label:<44} {cpu:>8.2f} {wall:>8.1f}")
@@ -722,7 +761,7 @@ def report_http(cases: list[HttpCase]) -> tuple[bool, bool]:
 # --------------------------------------------------------------------------- #
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="interleaved in-process rounds")
     parser.add_argument("--requests", type=int, default=100, help="requests per case and round")
@@ -739,7 +778,11 @@ def main() -> int:
         help="only the rows whose label contains TEXT (besides the floor and simplejwt rows)",
     )
     parser.add_argument("--probe", type=int, help=argparse.SUPPRESS)  # staleness's child
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     if args.probe:
         return probe(args.probe)
     if args.quick:
@@ -755,9 +798,7 @@ def main() -> int:
     if not with_redis:
         print("# Redis is not answering at 127.0.0.1:6379: the Redis rows are skipped")
     print()
-    cases = in_process_cases(with_redis)
-    if args.only:
-        cases = [c for c in cases if c.kind in ("floor", "simplejwt") or args.only in c.label]
+    cases = in_process_cases(with_redis, args.only)
     try:
         mgets = measure_in_process(cases, args.rounds, args.requests, args.seed)
         met, answered = report_in_process(cases)

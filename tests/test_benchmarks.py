@@ -33,6 +33,7 @@ def test_request_benchmark_prints_every_row() -> None:
         "middleware, no token",
         "floor, other cookies",
         "middleware, no token, other cookies",
+        *(f"floor, {fmt} session cookie" for fmt in FORMATS),
         "simplejwt Bearer distinct",
         "simplejwt Bearer repeated",
         *(
