@@ -33,7 +33,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from django_nextauth_jwt.exceptions import TokenMalformed
-from django_nextauth_jwt.formats import ASYMMETRIC_ALGORITHMS
 
 __all__ = [
     "MAX_JWKS_KEYS",
@@ -411,9 +410,7 @@ def parse_jwks(data: bytes, *, max_keys: int = MAX_JWKS_KEYS) -> tuple[PublicKey
             raise ValueError("a JWK Set entry is not an object")
         if PRIVATE_MEMBERS & entry.keys():
             raise ValueError("the JWK Set publishes private or symmetric key material")
-        if entry.get("alg") not in (None, *ASYMMETRIC_ALGORITHMS):
-            continue
-        try:
+        try:  # an alg its key type does not give is refused here too (_check_jwk_use)
             keys.append(load_public_key(entry))
         except (ValueError, TypeError):
             continue

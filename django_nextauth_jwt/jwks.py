@@ -153,9 +153,12 @@ class JWKSClient:
         fresh = state is not None and now - state[1] < self.cache_ttl
         if fresh and state is not None and (kid is None or kid in state[0]):
             return state[0]
-        usable = state is not None and now - state[1] < self.cache_ttl + self.max_stale
-        if not self._lock.acquire(blocking=not usable):
-            return state[0] if state is not None else None
+        if state is not None and now - state[1] < self.cache_ttl + self.max_stale:
+            # A usable set in hand: go on with it rather than wait for another thread's refresh.
+            if not self._lock.acquire(blocking=False):
+                return state[0]
+        else:
+            self._lock.acquire()
         try:
             state = self._state
             # Another thread may have refreshed while this one waited.

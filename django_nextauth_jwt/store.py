@@ -106,11 +106,15 @@ class _Table:
             if entry is not None and entry[1] <= now:
                 del self.entries[key]
 
-    def room_for(self, key: str, now: float) -> bool:
-        # Every write drops what has expired (cheap: only the heap's expired top is touched),
-        # so neither the table nor the heap outgrows what is live.
+    def has_room(self, now: float) -> bool:
+        """Room for one more entry, once what has expired is dropped.
+
+        Every write calls it (cheap: only the heap's expired top is touched), so neither the
+        table nor the heap outgrows what is live. A key still in the table after that is
+        live, and its writer updates it in place: only a new key needs room.
+        """
         self.prune(now)
-        return key in self.entries or len(self.entries) < self.cap
+        return len(self.entries) < self.cap
 
     def put(self, key: str, value: int, expires: float) -> None:
         self.entries[key] = (value, expires)
@@ -155,7 +159,7 @@ class MemoryStore:
         now = time.monotonic()
         table = self._revocations
         with self._lock:
-            room = table.room_for(key, now)
+            room = table.has_room(now)
             current = table.live(key, now)
             if current is None and bounded and not room:
                 raise StoreFull()
@@ -169,7 +173,7 @@ class MemoryStore:
         now = time.monotonic()
         table = self._counters
         with self._lock:
-            room = table.room_for(key, now)
+            room = table.has_room(now)
             current = table.live(key, now)
             if current is None:
                 if not room:
