@@ -18,7 +18,9 @@ Equivalent mutants (no test can tell them from the original) are listed with a r
 
 Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--no-ast] [--no-mutmut] [--list]``.
 ``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
-the AST pass's verdicts stand while the modules, the tests and the equivalents are unchanged.
+a mutant the re-check or the AST pass killed in an earlier run stays killed while its module
+and this script are unchanged (``mutants/kills.json``): only the rest run again. Valid while
+tests are only added; after changing or removing a test, run without it.
 Exit status 1 when a module falls below the threshold.
 """
 
@@ -27,7 +29,6 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import dataclasses
 import difflib
 import hashlib
 import json
@@ -216,6 +217,7 @@ class Mutant:
     status: str = SURVIVED
     how: str = ""  # "mutmut", "re-check", "ast"
     reason: str = ""
+    reused: bool = False  # killed in an earlier run (--reuse), not run again
 
 
 # --------------------------------------------------------------------------- #
@@ -293,7 +295,7 @@ def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
     return function, "\n".join(removed), "\n".join(added)
 
 
-def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
+def mutmut_pass(jobs: int, equivalents: list[dict[str, str]], kills: Kills) -> list[Mutant]:
     # mutmut's copy of the tests dates from its run: the re-check uses today's.
     skip = shutil.ignore_patterns("node_modules", "__pycache__")
     shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", ignore=skip, dirs_exist_ok=True)
@@ -309,7 +311,9 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
         if reason is not None:
             mutant.status, mutant.reason = EQUIVALENT, reason
         else:
-            pending.append(mutant)
+            mutant.how = "re-check"
+            if not kills.known(mutant):
+                pending.append(mutant)
         mutants.append(mutant)
     with ThreadPoolExecutor(jobs) as pool:
         verdicts = pool.map(
@@ -318,7 +322,7 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]]) -> list[Mutant]:
         )
         for mutant, killed in zip(pending, verdicts, strict=True):
             if killed:
-                mutant.status, mutant.how = KILLED, "re-check"
+                mutant.status = KILLED
     return mutants
 
 
@@ -655,43 +659,56 @@ def _replace_lines(source: str, node: ast.AST, text: str) -> str:
     return "".join(lines[:start]) + body + "".join(lines[end:])
 
 
-AST_RESULTS = ROOT / "mutants" / "ast-results.json"
+KILLS = ROOT / "mutants" / "kills.json"
 
 
-def fingerprint(only: list[str]) -> str:
-    """What the AST pass's verdicts depend on: the modules, the tests, this script, the list."""
-    digest = hashlib.sha256()
-    files = [ROOT / PACKAGE / f"{m}.py" for m in only]
-    files += sorted((ROOT / "tests").rglob("*.py"), key=str)
-    files += [Path(__file__), EQUIVALENTS]
-    for path in files:
-        if "node_modules" not in path.parts and path.exists():
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+class Kills:
+    """The mutants killed in earlier runs, for ``--reuse``: a killed mutant stays killed.
+
+    Valid while tests are only added (a test that is changed or removed may let a mutant
+    live again: run without ``--reuse`` then). A mutant is reused only when its module, the
+    tests' selection in this script and the mutant itself (its name and diff) are unchanged.
+    """
+
+    def __init__(self, *, reuse: bool) -> None:
+        self.modules = {m: self._hash(ROOT / PACKAGE / f"{m}.py") for m in MODULES}
+        self.script = self._hash(Path(__file__))
+        self.earlier: set[str] = set()
+        if reuse and KILLS.exists():
+            saved = json.loads(KILLS.read_text())
+            if saved.get("script") == self.script:
+                same = {m for m, h in saved["modules"].items() if self.modules.get(m) == h}
+                self.earlier = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
+        self.killed: set[str] = set()
+
+    @staticmethod
+    def _hash(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    @staticmethod
+    def key(mutant: Mutant) -> str:
+        return "|".join(
+            (mutant.how or "mutmut", mutant.module, mutant.name, mutant.before, mutant.after)
+        )
+
+    def known(self, mutant: Mutant) -> bool:
+        """True (and the mutant marked killed) when an earlier run killed this very mutant."""
+        if self.key(mutant) in self.earlier:
+            mutant.status, mutant.reused = KILLED, True
+            self.killed.add(self.key(mutant))
+            return True
+        return False
+
+    def save(self, mutants: list[Mutant]) -> None:
+        self.killed |= {self.key(m) for m in mutants if m.status == KILLED and m.before}
+        KILLS.parent.mkdir(exist_ok=True)
+        data = {"script": self.script, "modules": self.modules, "killed": sorted(self.killed)}
+        KILLS.write_text(json.dumps(data, indent=0))
 
 
-def ast_pass_cached(
-    jobs: int, equivalents: list[dict[str, str]], only: list[str], *, reuse: bool
+def ast_pass(
+    jobs: int, equivalents: list[dict[str, str]], only: list[str], kills: Kills
 ) -> list[Mutant]:
-    """The AST pass, or with ``reuse`` its saved verdicts when nothing they depend on changed."""
-    key = fingerprint(only)
-    if reuse and AST_RESULTS.exists():
-        saved = json.loads(AST_RESULTS.read_text())
-        if saved["fingerprint"] == key:
-            print("  (verdicts reused: modules, tests and equivalents unchanged)", flush=True)
-            reused = [Mutant(**m) for m in saved["mutants"]]
-            for mutant in reused:
-                if mutant.status == EQUIVALENT:
-                    equivalent_reason(mutant, equivalents)  # marks the entry as in use
-            return reused
-    results = ast_pass(jobs, equivalents, only)
-    AST_RESULTS.parent.mkdir(exist_ok=True)
-    data = {"fingerprint": key, "mutants": [dataclasses.asdict(m) for m in results]}
-    AST_RESULTS.write_text(json.dumps(data, indent=1))
-    return results
-
-
-def ast_pass(jobs: int, equivalents: list[dict[str, str]], only: list[str]) -> list[Mutant]:
     todo: list[tuple[Mutant, str]] = []
     results: list[Mutant] = []
     for module in only:
@@ -700,7 +717,7 @@ def ast_pass(jobs: int, equivalents: list[dict[str, str]], only: list[str]) -> l
             reason = equivalent_reason(mutant, equivalents)
             if reason is not None:
                 mutant.status, mutant.reason = EQUIVALENT, reason
-            else:
+            elif not kills.known(mutant):
                 todo.append((mutant, source))
             results.append(mutant)
     workdirs = [Path(tempfile.mkdtemp(prefix="mutate-")) for _ in range(jobs)]
@@ -764,6 +781,9 @@ def report(mutants: list[Mutant], only: list[str], elapsed: float) -> bool:
         f" by the AST pass {how['ast']}; threshold {THRESHOLD:.0%} per module;"
         f" {elapsed / 60:.1f} min"
     )
+    reused = sum(m.reused for m in mutants)
+    if reused:
+        print(f"({reused} of the kills are an earlier run's, reused: --reuse)")
     survivors = [m for m in mutants if m.status == SURVIVED]
     if survivors:
         print(f"\n{len(survivors)} new survivor(s): kill each, or list it in {EQUIVALENTS.name}")
@@ -807,11 +827,16 @@ def main() -> int:
     if not args.no_mutmut:
         print("mutmut: generating and running mutants (mutants/mutmut-run.log)", flush=True)
         run_mutmut(args.jobs, fresh=not args.reuse)
-        print("broad re-check of mutmut's survivors", flush=True)
-        mutants += mutmut_pass(args.jobs, equivalents)
-    if not args.no_ast:
-        print("AST pass: constants and decorated functions", flush=True)
-        mutants += ast_pass_cached(args.jobs, equivalents, only, reuse=args.reuse)
+    kills = Kills(reuse=args.reuse)
+    try:
+        if not args.no_mutmut:
+            print("broad re-check of mutmut's survivors", flush=True)
+            mutants += mutmut_pass(args.jobs, equivalents, kills)
+        if not args.no_ast:
+            print("AST pass: constants and decorated functions", flush=True)
+            mutants += ast_pass(args.jobs, equivalents, only, kills)
+    finally:
+        kills.save(mutants)
     ok = report(mutants, only, time.monotonic() - start)
     if not (args.no_mutmut or args.no_ast or args.module):
         for index, entry in enumerate(equivalents):
