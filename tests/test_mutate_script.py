@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def mutate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-def _mutant(mutate: ModuleType, after: str = "LIMIT = 2") -> object:
+def _mutant(mutate: ModuleType, after: str = "LIMIT = 2") -> Any:
     return mutate.Mutant("codec", "codec:LIMIT#0", "codec.LIMIT", "LIMIT = 1", after, how="ast")
 
 
