@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -315,14 +316,22 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]], kills: Kills) -> l
             if not kills.known(mutant):
                 pending.append(mutant)
         mutants.append(mutant)
+
+    done = Counter[str]()
+    print(f"  {len(pending)} to re-check", flush=True)
+
+    def check(mutant: Mutant) -> None:
+        env = {"MUTANT_UNDER_TEST": mutant.name}
+        if killed_by_tests(mutant.module, ROOT / "mutants", env):
+            mutant.status = KILLED
+            kills.record(mutant)
+        with kills.lock:
+            done[mutant.status] += 1
+            if done.total() % 25 == 0:
+                print(f"  {done.total()} re-checked, {done[SURVIVED]} survived", flush=True)
+
     with ThreadPoolExecutor(jobs) as pool:
-        verdicts = pool.map(
-            lambda m: killed_by_tests(m.module, ROOT / "mutants", {"MUTANT_UNDER_TEST": m.name}),
-            pending,
-        )
-        for mutant, killed in zip(pending, verdicts, strict=True):
-            if killed:
-                mutant.status = KILLED
+        list(pool.map(check, pending))
     return mutants
 
 
@@ -680,6 +689,7 @@ class Kills:
                 same = {m for m, h in saved["modules"].items() if self.modules.get(m) == h}
                 self.earlier = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
         self.killed: set[str] = set()
+        self.lock = threading.Lock()
 
     @staticmethod
     def _hash(path: Path) -> str:
@@ -699,8 +709,18 @@ class Kills:
             return True
         return False
 
+    def record(self, mutant: Mutant) -> None:
+        """Remember a kill at once: an interrupted run keeps what it found."""
+        with self.lock:
+            self.killed.add(self.key(mutant))
+            self._write()
+
     def save(self, mutants: list[Mutant]) -> None:
-        self.killed |= {self.key(m) for m in mutants if m.status == KILLED and m.before}
+        with self.lock:
+            self.killed |= {self.key(m) for m in mutants if m.status == KILLED and m.before}
+            self._write()
+
+    def _write(self) -> None:
         KILLS.parent.mkdir(exist_ok=True)
         data = {"script": self.script, "modules": self.modules, "killed": sorted(self.killed)}
         KILLS.write_text(json.dumps(data, indent=0))
@@ -744,6 +764,7 @@ def ast_pass(
                 target.write_text(source)
                 if killed_by_tests(mutant.module, work, {}):
                     mutant.status = KILLED
+                    kills.record(mutant)
             finally:
                 target.write_text(original)
                 free.append(work)
