@@ -116,6 +116,27 @@ def test_times_up_to_the_end_of_year_9999_are_numbers_a_token_may_carry() -> Non
     assert validate_claims(claims(nbf=-last, iat=-last), now=NOW)["nbf"] == -last
 
 
+def test_the_earliest_time_a_token_may_carry_is_an_expired_exp_not_a_bad_claim() -> None:
+    # Kills `exp <= -_MAX_TIMESTAMP`: the range is inclusive at both ends.
+    with pytest.raises(exc.TokenExpired):
+        validate_claims(claims(exp=-253_402_300_799), now=NOW)
+
+
+def test_build_payload_keeps_the_sid_and_auth_time_of_the_session_it_re_encodes() -> None:
+    # Kills every mutation of the sid and auth_time lines: a refresh keeps the session (the
+    # deny-list's key) and the sign-in time (sign out everywhere compares it).
+    kept = build_payload({"id": "7", "sid": "session-1", "auth_time": 1_700_000_000})
+    assert (kept["sid"], kept["auth_time"]) == ("session-1", 1_700_000_000)
+    before = int(time.time())
+    for fresh_claims in ({"id": "7"}, {"id": "7", "sid": "", "auth_time": "1700000000"}):
+        fresh = build_payload(fresh_claims)
+        assert len(fresh["sid"]) == 36
+        assert fresh["auth_time"] == fresh["iat"]
+        assert before <= fresh["auth_time"] <= int(time.time())
+    for bad_sid in (7, None, ["s"]):
+        assert len(build_payload({"id": "7", "sid": bad_sid})["sid"]) == 36
+
+
 def test_issuer_and_audience_are_matched_when_configured(settings: Any) -> None:
     settings.NEXTAUTH_ISSUER = "https://app.example.com"
     settings.NEXTAUTH_AUDIENCE = "api"

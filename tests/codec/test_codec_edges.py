@@ -13,7 +13,7 @@ import string
 
 import pytest
 
-from django_nextauth_jwt import codec
+from django_nextauth_jwt import codec, jwk
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
     TokenClaimsInvalid,
@@ -493,3 +493,91 @@ def test_an_empty_jwe_segment_other_than_the_key_is_malformed_before_any_decrypt
     with pytest.raises(TokenMalformed) as caught:
         codec.decode(".".join(parts), KEYS)
     assert caught.type is TokenMalformed
+
+
+# --------------------------------------------------------------------------- #
+# Header parsing, asymmetric headers, keyring caches and messages
+# --------------------------------------------------------------------------- #
+
+
+def test_a_header_with_surrounding_whitespace_is_read_and_still_refuses_duplicates() -> None:
+    # JSON with whitespace around it takes the slower parse: it must be as strict.
+    # Kills `_JSON_UNIQUE if unique and False` (the lenient parser for headers).
+    body = forge.b64(json.dumps(PAYLOAD))
+    assert codec.decode(forge.hs256_over(forge.b64('{"alg":"HS256"} '), body), KEYS) == PAYLOAD
+    for head in (' {"alg":"HS256","alg":"HS256"}', '{"alg":"HS256","typ":"JWT","typ":"JWT"}\n'):
+        with pytest.raises(TokenMalformed):
+            codec.decode(forge.hs256_over(forge.b64(head), body), KEYS)
+
+
+def test_a_payload_with_surrounding_whitespace_reads_duplicates_as_json_parse_does() -> None:
+    # Kills `_JSON_UNIQUE if unique or True`: payloads are never read as headers are.
+    raw = ' {"sub":"1","sub":"42","exp":4000000000}\n'
+    token = forge.hs256_over(forge.js({"alg": "HS256"}), forge.b64(raw))
+    assert codec.decode(token, KEYS) == PAYLOAD
+
+
+def asymmetric_keys() -> codec.Keyring:
+    public = jwk.load_public_key(forge.public_pem("EdDSA"))
+    return codec.Keyring([], public_keys=jwk.KeySet([public]))
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "jwt"])
+def test_an_asymmetric_token_may_omit_typ_or_say_jwt_in_any_case(typ: str | None) -> None:
+    header = {"alg": "EdDSA"} if typ is None else {"alg": "EdDSA", "typ": typ}
+    token = forge.asym_jws(PAYLOAD, "EdDSA", header=header)
+    assert codec.decode(token, asymmetric_keys(), formats=["jws-asymmetric"]) == PAYLOAD
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "JWS", 1, ["JWT"]])
+def test_an_asymmetric_token_of_another_typ_is_unsupported(typ: object) -> None:
+    token = forge.asym_jws(PAYLOAD, "EdDSA", header={"alg": "EdDSA", "typ": typ})
+    with pytest.raises(TokenUnsupported):
+        codec.decode(token, asymmetric_keys(), formats=["jws-asymmetric"])
+
+
+@pytest.mark.parametrize("kid", [7, "", "k" * (jwk.MAX_KID_LENGTH + 1), None, ["k"]])
+def test_an_asymmetric_kid_must_be_a_string_of_1_to_256_characters(kid: object) -> None:
+    token = forge.asym_jws(PAYLOAD, "EdDSA", header={"alg": "EdDSA", "kid": kid})
+    with pytest.raises(TokenUnsupported):
+        codec.decode(token, asymmetric_keys(), formats=["jws-asymmetric"])
+
+
+@pytest.mark.parametrize("kid", ["k", "k" * jwk.MAX_KID_LENGTH])
+def test_an_unknown_kid_of_allowed_length_finds_no_key(kid: str) -> None:
+    token = forge.asym_jws(PAYLOAD, "EdDSA", header={"alg": "EdDSA", "kid": kid})
+    with pytest.raises(InvalidToken, match=r"^No matching verification key\.$") as caught:
+        codec.decode(token, asymmetric_keys(), formats=["jws-asymmetric"])
+    assert caught.type is InvalidToken
+
+
+@pytest.mark.parametrize("kid", [["a"], {"k": 1}, 7])
+def test_a_v5_kid_that_is_not_a_string_finds_no_secret(kid: object) -> None:
+    # Looked up only when it is a string: a list would not even hash (a 500, not a 401).
+    header = {"alg": "dir", "enc": "A256CBC-HS512", "kid": kid}
+    with pytest.raises(InvalidToken, match=r"^No matching decryption secret\.$"):
+        codec.decode(forge.v5(PAYLOAD, header=header), KEYS)
+
+
+def test_a_keyring_derives_its_jws_keys_once_per_algorithm() -> None:
+    ring = codec.Keyring([forge.SECRET, forge.OTHER_SECRET])
+    first = ring.jws_macs("HS256")
+    assert ring.jws_macs("HS256") is first
+    assert len(first) == 2
+    assert ring.jws_macs("HS512") is not first
+
+
+def test_a_mac_key_repr_names_nothing_of_the_key() -> None:
+    assert repr(codec._MacKey(forge.SECRET.encode())) == "<_MacKey>"
+
+
+def test_keyring_programming_errors_say_what_is_missing() -> None:
+    with pytest.raises(ValueError, match=r"^secrets must be a sequence of strings$"):
+        codec.Keyring(forge.SECRET)
+    public_only = asymmetric_keys()
+    with pytest.raises(ValueError, match=r"^this format needs a secret, and the keyring has none$"):
+        codec.encode(PAYLOAD, public_only, format="authjs-v5")
+    with pytest.raises(
+        ValueError, match=r"^jws-asymmetric needs a signing key, and the keyring has none$"
+    ):
+        codec.encode(PAYLOAD, KEYS, format="jws-asymmetric")
