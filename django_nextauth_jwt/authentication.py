@@ -32,7 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from django_nextauth_jwt.conf import FORMAT_JWS, app_settings
-from django_nextauth_jwt.csrf import csrf_failure_reason
+from django_nextauth_jwt.csrf import SAFE_METHODS, csrf_failure_reason
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.middleware import authenticate_request, www_authenticate
 from django_nextauth_jwt.tokens import AuthResult
@@ -95,6 +95,8 @@ class NextAuthJWTAuthentication(BaseAuthentication):
 
     def enforce_csrf(self, request: Request) -> None:
         """Raise ``CSRFFailed`` unless ``request`` is safe or proves CSRF either way."""
+        if request._request.method in SAFE_METHODS:  # most requests: no more to look at
+            return
         reason = csrf_failure_reason(request._request)
         if reason is not None:
             raise CSRFFailed(reason)

@@ -47,9 +47,10 @@ def _digest(name: str) -> str:
 
 #: Digests of the subjects, sessions and ``jti`` values seen lately (most requests come from a
 #: session seen moments ago): a pure memo of :func:`_digest`, bounded, emptied when full. A
-#: whole token is never kept here.
+#: whole token is never kept here. Small: a larger memo is a working set that pushes the
+#: request's own out of the CPU caches (4096 measured about 1 us dearer per new session).
 _DIGESTS: dict[str, str] = {}
-_DIGESTS_MAX = 4096
+_DIGESTS_MAX = 256
 
 
 def _remembered(name: str) -> str:

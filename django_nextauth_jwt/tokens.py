@@ -42,7 +42,8 @@ RECENT_TOKENS = 64
 RECENT_MAX_LENGTH = 4096
 #: How many first sightings a policy keeps (a hash each): a token is remembered when it comes
 #: back, so a token seen once (a service's per-call token) costs a set insertion, not a copy.
-SEEN_TOKENS = 1024
+#: Small for the same reason as RECENT_TOKENS (1024 measured about 1 us dearer per request).
+SEEN_TOKENS = 256
 _NESTED = (dict, list)
 
 

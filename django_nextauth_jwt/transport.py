@@ -237,11 +237,11 @@ def _cookie_token(
 
 
 @derived
-def _session_cookie_prefixes() -> tuple[str, ...]:
-    # Every name read, and its chunks' prefix: one startswith() per cookie tells whether a
-    # cookie may be ours.
+def _session_cookies() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # Every name read, and (as prefixes) those names and their chunks' "name.": one
+    # startswith() per cookie tells whether a cookie may be ours. One derived call a request.
     names = session_cookie_names()
-    return names + tuple(name + "." for name in names)
+    return names, names + tuple(name + "." for name in names)
 
 
 def ambiguous_candidates(request: HttpRequest) -> list[str]:
@@ -281,11 +281,10 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
     cookies = request.COOKIES
     # One pass over the cookies (a browser sends its csrftoken, sessionid, analytics...): only
     # those named like a session cookie or its chunks are looked at again, name by name.
-    prefixes = _session_cookie_prefixes()
+    names, prefixes = _session_cookies()
     keys = [key for key in cookies if key.startswith(prefixes)]
     if not keys:
         return None
-    names = session_cookie_names()
     if len(keys) == 1 and keys[0] in names:
         # One session cookie, whole (the usual request): no chunk to gather, and the other
         # names have nothing. _cookie_token() for this case, without its search for chunks.
