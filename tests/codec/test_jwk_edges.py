@@ -14,6 +14,7 @@ import base64
 import contextlib
 import functools
 import gc
+import hashlib
 import http.server
 import json
 import logging
@@ -780,3 +781,32 @@ def test_an_issuer_that_is_down_does_not_hide_the_next_ones_keys() -> None:
     assert [k.kid for k in sources.candidates(theirs["kid"], "EdDSA")] == [theirs["kid"]]
     with pytest.raises(KeysUnavailable):
         sources.candidates("nobody", "EdDSA")
+
+
+def test_an_ec_coordinate_with_a_leading_zero_byte_keeps_its_32_bytes() -> None:
+    # RFC 7518 6.2.1.2-3: x and y are the full 32 bytes, leading zeros included. A key whose
+    # y starts with a zero byte (1 in 256) tells a fixed-size encoding from a minimal one.
+    while True:
+        private = ec.generate_private_key(ec.SECP256R1())
+        numbers = private.public_key().public_numbers()
+        if numbers.y < 1 << 248:
+            break
+    public = private.public_key()
+    members = json.loads(json.dumps(jwk.PublicKey(public).to_jwk()))
+    y = base64.urlsafe_b64decode(members["y"] + "=")
+    assert len(y) == 32
+    assert y[0] == 0
+    canonical = json.dumps(
+        {"crv": "P-256", "kty": "EC", "x": members["x"], "y": members["y"]},
+        separators=(",", ":"),
+    )
+    expected = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=")
+    assert jwk.thumbprint(public) == expected.decode()
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_a_signing_key_header_is_compact_json_like_json_stringify(alg: str) -> None:
+    # What jose's SignJWT writes: no spaces, alg then typ then kid.
+    key = jwk.load_signing_key(forge.private_pem(alg))
+    header = base64.urlsafe_b64decode(key.header + "=" * (-len(key.header) % 4))
+    assert header == f'{{"alg":"{alg}","typ":"JWT","kid":"{key.kid}"}}'.encode()
