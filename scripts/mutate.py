@@ -93,7 +93,8 @@ PYTEST = [
     "-o",
     "addopts=",
 ]
-COPIED = ["django_nextauth_jwt", "tests", "pyproject.toml", "README.md"]
+#: What the tests read besides the package and themselves (docs: every check id is documented).
+COPIED = ["django_nextauth_jwt", "tests", "pyproject.toml", "README.md", "docs"]
 # Each check runs fresh processes: the edge tests, the module's own tests, then, for a
 # mutant they all miss, the whole fast suite.
 NEAR = {
@@ -174,6 +175,26 @@ EDGES = {
     "store": "tests/test_store_edges.py",
     "localview": "tests/test_store_edges.py",
 }
+
+
+def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
+    """Stop unless the whole fast suite passes in ``cwd`` with no mutant applied.
+
+    A test that fails there for another reason (a file the copy lacks) would count every
+    mutant that reaches the fast suite as killed: the scores would mean nothing.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *PYTEST, *FAST_SUITE],
+        cwd=cwd,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=SUITE_TIMEOUT,
+    )
+    if result.returncode != 0:
+        print(result.stdout[-3000:], file=sys.stderr)
+        sys.exit(f"the fast suite fails in {what} with no mutant applied: fix that first")
 
 
 def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
@@ -297,9 +318,11 @@ def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
 
 
 def mutmut_pass(jobs: int, equivalents: list[dict[str, str]], kills: Kills) -> list[Mutant]:
-    # mutmut's copy of the tests dates from its run: the re-check uses today's.
+    # mutmut's copy of the tests (and of the docs they read) dates from its run: the re-check
+    # uses today's.
     skip = shutil.ignore_patterns("node_modules", "__pycache__")
-    shutil.copytree(ROOT / "tests", ROOT / "mutants" / "tests", ignore=skip, dirs_exist_ok=True)
+    for name in ("tests", "docs"):
+        shutil.copytree(ROOT / name, ROOT / "mutants" / name, ignore=skip, dirs_exist_ok=True)
     mutants: list[Mutant] = []
     pending: list[Mutant] = []
     for module, name, code in mutmut_results():
@@ -319,6 +342,9 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]], kills: Kills) -> l
 
     done = Counter[str]()
     print(f"  {len(pending)} to re-check", flush=True)
+    if pending:
+        # A name no function has: mutmut's trampolines run the original code.
+        require_a_green_baseline(ROOT / "mutants", {"MUTANT_UNDER_TEST": "none"}, "mutants/")
 
     def check(mutant: Mutant) -> None:
         env = {"MUTANT_UNDER_TEST": mutant.name}
@@ -753,6 +779,8 @@ def ast_pass(
                     )
                 else:
                     shutil.copy2(src, work / name)
+        if todo:
+            require_a_green_baseline(workdirs[0], {}, "the AST pass's copy of the project")
         free = list(workdirs)
 
         def run(item: tuple[Mutant, str]) -> None:
