@@ -397,3 +397,68 @@ def test_a_view_relinks_and_reloads_after_a_reconnect_and_says_so_once(
     finally:
         view.stop()
         client.close()
+
+
+def test_the_view_runs_in_one_named_daemon_thread(redis_prefix: str) -> None:
+    # A daemon: a process never waits on it at exit; named, so a thread dump says what it is.
+    names = {"entry_prefix": f"{redis_prefix}:rv:", "index": f"{redis_prefix}:rv"}
+    view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
+    try:
+        assert view.live is False
+        assert view.heard == float("-inf")
+        view.start()
+        thread = view._thread
+        assert thread is not None
+        view.start()  # running already: no second thread
+        assert view._thread is thread
+        assert thread.daemon
+        assert thread.name == f"nextauth-deny-list-view {redis_prefix}:rv"
+        assert view.wait_live(BOUND)
+    finally:
+        view.stop()
+    assert view.live is False
+    assert not thread.is_alive()
+
+
+def test_the_views_client_fails_fast_and_never_reconnects_behind_its_back() -> None:
+    # redis-py's retry would resubscribe silently: writes made meanwhile would never arrive.
+    from redis.backoff import NoBackoff
+
+    view = localview.LocalView(REDIS_URL, entry_prefix="p:rv:", index="p:rv", channel="p:rv")
+    client = view._client()
+    try:
+        used = client.connection_pool.connection_kwargs
+        assert used["socket_connect_timeout"] == 1
+        assert used["socket_timeout"] == 1
+        assert used["health_check_interval"] == 0
+        retry = client.get_retry()
+        assert retry.get_retries() == 0
+        assert isinstance(retry._backoff, NoBackoff)
+    finally:
+        client.close()
+
+
+def test_a_live_view_that_loses_redis_says_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, redis_prefix: str
+) -> None:
+    names = {"entry_prefix": f"{redis_prefix}:rv:", "index": f"{redis_prefix}:rv"}
+    view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
+    dropped = []
+
+    def live_then_lost(pubsub: Any) -> None:
+        view.live = True  # the link was up...
+        dropped.append(pubsub)
+        raise ConnectionError("gone")  # ...and Redis went away
+
+    try:
+        assert view.wait_live(BOUND)
+        monkeypatch.setattr(view, "_listen", live_then_lost)
+        with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.localview"):
+            view._on_reconnect(None)  # the running link ends; the next one is lost at once
+            wait_for(lambda: caplog.records, "the warning")
+    finally:
+        view.stop()
+    assert caplog.records[0].getMessage() == (
+        "deny-list view lost Redis (ConnectionError): checks read Redis until it is back"
+    )
+    assert dropped
