@@ -401,6 +401,20 @@ def test_a_csrf_cookie_whose_digest_is_not_64_hex_digits_is_refused_not_500(dige
     assert nextauth_csrf_valid(csrf_request(cookie, "t0k")) is False
 
 
+def test_a_csrf_cookie_sent_twice_proves_nothing() -> None:
+    # One copy may be planted for a parent domain: which is genuine is unknowable. Kills
+    # `count(...) >= 1`, `> 2`, `count(None)` and the refusal itself.
+    cookie = nextauth_csrf_cookie("t0k")
+    once = rf.post("/", HTTP_COOKIE=f"next-auth.csrf-token={cookie}", HTTP_X_CSRF_TOKEN="t0k")
+    assert nextauth_csrf_valid(once) is True
+    twice = rf.post(
+        "/",
+        HTTP_COOKIE=f"next-auth.csrf-token={cookie}; next-auth.csrf-token={cookie}",
+        HTTP_X_CSRF_TOKEN="t0k",
+    )
+    assert nextauth_csrf_valid(twice) is False
+
+
 def test_the_csrf_cookie_splits_at_its_first_bar() -> None:
     # NextAuth's token never holds "|"; the digest is everything after the first one.
     genuine = nextauth_csrf_cookie("a|b", encode=False)
@@ -632,3 +646,72 @@ def test_an_unreachable_deny_list_logs_one_exact_line(
         JWTAuth.verify(token)
     lines = [r.getMessage() for r in caplog.records if r.name == revocation.__name__]
     assert lines == ["revocation store unavailable: ConnectionError"]
+
+
+# --------------------------------------------------------------------------- #
+# Asymmetric settings
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://issuer.example/.well-known/jwks.json", True),
+        ("http://127.0.0.1:8000/api/auth/jwks", True),
+        (" https://issuer.example/jwks", False),
+        ("https://issuer.example/jwks ", False),
+        ("", False),
+        ("ftp://issuer.example/jwks", False),
+        ("https:///jwks", False),
+        ("/api/auth/jwks", False),
+        (7, False),
+        (None, False),
+    ],
+)
+def test_a_jwks_url_is_an_absolute_http_url_with_a_host_and_no_spaces(
+    url: object, valid: bool
+) -> None:
+    from django_nextauth_jwt.policy import valid_jwks_url
+
+    assert valid_jwks_url(url) is valid
+
+
+def test_each_jwks_url_gets_a_client_with_the_configured_cache_times(settings: Any) -> None:
+    settings.NEXTAUTH_JWKS_URL = ["https://a.example/jwks", "https://b.example/jwks"]
+    settings.NEXTAUTH_JWKS_CACHE_TTL = 123
+    settings.NEXTAUTH_JWKS_REFRESH_INTERVAL = 7
+    settings.NEXTAUTH_JWKS_MAX_STALE = 456
+    sources = policy().key_sources
+    assert sources is not None
+    assert [c.url for c in sources.clients] == ["https://a.example/jwks", "https://b.example/jwks"]
+    for client in sources.clients:
+        assert (client.cache_ttl, client.refresh_interval, client.max_stale) == (123, 7, 456)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "NEXTAUTH_SIGNING_KEYS",
+            ["not a key"],
+            r"^NEXTAUTH_SIGNING_KEYS: .+ \(nextauth_jwt\.E050\)\.$",
+        ),
+        (
+            "NEXTAUTH_PUBLIC_KEYS",
+            ["not a key"],
+            r"^NEXTAUTH_PUBLIC_KEYS: .+ \(nextauth_jwt\.E051\)\.$",
+        ),
+        (
+            "NEXTAUTH_JWKS_URL",
+            "/relative",
+            r"^NEXTAUTH_JWKS_URL must be an absolute http\(s\) URL or a list of them "
+            r"\(nextauth_jwt\.E052\)\.$",
+        ),
+    ],
+)
+def test_unusable_key_settings_fail_closed_naming_the_setting_and_its_check(
+    settings: Any, name: str, value: object, message: str
+) -> None:
+    setattr(settings, name, value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        policy()
