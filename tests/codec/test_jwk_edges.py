@@ -810,3 +810,66 @@ def test_a_signing_key_header_is_compact_json_like_json_stringify(alg: str) -> N
     key = jwk.load_signing_key(forge.private_pem(alg))
     header = base64.urlsafe_b64decode(key.header + "=" * (-len(key.header) % 4))
     assert header == f'{{"alg":"{alg}","typ":"JWT","kid":"{key.kid}"}}'.encode()
+
+
+def private_pem_of(private: Any, password: bytes | None = None) -> bytes:
+    encryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    return bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+    )
+
+
+NO_D = "a signing key needs its private part (the JWK has no 'd')"
+SIGNING_REFUSALS: list[tuple[str, Any, str]] = [
+    (
+        "p384_pem",
+        private_pem_of(ec.generate_private_key(ec.SECP384R1())),
+        "only P-256 EC keys (ES256) are supported",
+    ),
+    (
+        "x25519_pem",
+        private_pem_of(x25519.X25519PrivateKey.from_private_bytes(b"\1" * 32)),
+        "only Ed25519, P-256 and RSA keys are supported",
+    ),
+    (
+        "encrypted_pem",
+        private_pem_of(ec.generate_private_key(ec.SECP256R1()), b"passphrase"),
+        "the PEM is encrypted or of an unsupported type",
+    ),
+    ("public_jwk", ED, "a signing key needs its private part (the JWK has no 'd')"),
+    (
+        "public_jwk_json",
+        json.dumps(ED),
+        "a signing key needs its private part (the JWK has no 'd')",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [case[1:] for case in SIGNING_REFUSALS],
+    ids=[case[0] for case in SIGNING_REFUSALS],
+)
+def test_an_unusable_signing_key_is_refused_naming_its_cause(value: Any, message: str) -> None:
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        jwk.load_signing_key(value)
+    assert str(refused.value) == message
+
+
+def test_a_signing_key_of_another_type_is_refused_when_built_directly() -> None:
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        jwk.SigningKey(x25519.X25519PrivateKey.from_private_bytes(b"\1" * 32))  # type: ignore[arg-type]
+    assert str(refused.value) == "only Ed25519, P-256 and RSA keys are supported"
+
+
+def test_a_one_character_kid_is_a_kid_and_an_empty_one_is_not() -> None:
+    assert jwk.load_public_key({**ED, "kid": "k"}).kid == "k"
+    with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
+        jwk.load_public_key({**ED, "kid": ""})
+    assert str(refused.value) == "a kid must be a non-empty string of at most 256 characters"
