@@ -320,9 +320,8 @@ def _as_jwk(value: str | bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
         return value
     text = value.decode() if isinstance(value, bytes) else value
     if text.lstrip().startswith("{"):
-        parsed = json.loads(text)
-        if not isinstance(parsed, dict):
-            raise ValueError("a JWK must be a JSON object")
+        # JSON that starts with "{" is an object, or not JSON at all (ValueError).
+        parsed: dict[str, Any] = json.loads(text)
         return parsed
     return None
 

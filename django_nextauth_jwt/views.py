@@ -97,7 +97,7 @@ def session_payload(claims: dict[str, Any]) -> dict[str, Any]:
         "id": claims["id"],
         "role": claims.get("role"),
     }
-    expires = dt.datetime.fromtimestamp(claims["exp"], tz=dt.timezone.utc)
+    expires = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
     return {
         "user": user,
         "expires": expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

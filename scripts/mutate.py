@@ -40,13 +40,12 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "django_nextauth_jwt"
@@ -81,6 +80,11 @@ FAST_SUITE = [
     "tests/test_local_view.py",
     "tests/test_sessions.py",
     "tests/test_asymmetric.py",
+    "tests/test_cookie_ambiguity.py",
+    "tests/test_request_path.py",
+    "tests/test_diagnostics.py",
+    "tests/test_client_address.py",
+    "tests/test_csrf_plain_views.py",
 ]
 PYTEST = [
     "-x",
@@ -119,6 +123,8 @@ NEAR = {
     "transport": [
         "tests/test_transport.py",
         "tests/security/test_transport_attacks.py",
+        "tests/test_cookie_ambiguity.py",
+        "tests/test_request_path.py",
         "tests/test_views.py",
         "tests/test_middleware.py",
     ],
@@ -131,6 +137,7 @@ NEAR = {
         "tests/test_security_edges.py",
         "tests/test_transport.py",
         "tests/security/test_csrf_attacks.py",
+        "tests/test_csrf_plain_views.py",
     ],
     "redirects": [
         "tests/test_redirects.py",
@@ -702,12 +709,15 @@ class Kills:
 
     Valid while tests are only added (a test that is changed or removed may let a mutant
     live again: run without ``--reuse`` then). A mutant is reused only when its module, the
-    tests' selection in this script and the mutant itself (its name and diff) are unchanged.
+    test selection in this script (which suites, in which order, with which options) and the
+    mutant itself (its name and diff) are unchanged.
     """
 
     def __init__(self, *, reuse: bool) -> None:
         self.modules = {m: self._hash(ROOT / PACKAGE / f"{m}.py") for m in MODULES}
-        self.script = self._hash(Path(__file__))
+        # What a verdict depends on besides the module: the tests each mutant meets, and how.
+        selection = [FAST_SUITE, NEAR, EDGES, PYTEST, COPIED]
+        self.script = hashlib.sha256(json.dumps(selection, sort_keys=True).encode()).hexdigest()
         self.earlier: set[str] = set()
         if reuse and KILLS.exists():
             saved = json.loads(KILLS.read_text())

@@ -143,8 +143,8 @@ def test_dashboard_shows_times_in_utc_and_in_words(example: str) -> None:
     expires = re.search(r"expires in (.+?), on (\d+ \w+ \d{4}, \d\d:\d\d) UTC", text)
     assert expires, text[:2000]
     assert re.fullmatch(r"4\xa0weeks(, [12]\xa0days?)?", expires[1]), expires[1]
-    when = dt.datetime.strptime(expires[2], "%d %B %Y, %H:%M").replace(tzinfo=dt.timezone.utc)
-    lifetime = when - dt.datetime.now(dt.timezone.utc)
+    when = dt.datetime.strptime(expires[2], "%d %B %Y, %H:%M").replace(tzinfo=dt.UTC)
+    lifetime = when - dt.datetime.now(dt.UTC)
     assert dt.timedelta(days=29, hours=23) < lifetime <= dt.timedelta(days=30)
     # Time claims are shown as UTC dates, the raw number only beside them.
     assert re.search(r"<th>exp</th><td>\d+ \w+ \d{4}, \d\d:\d\d:\d\d UTC", text)

@@ -289,7 +289,7 @@ def test_sign_in_on_the_nextjs_page_shows_the_user_and_every_service(
     # The same token, straight from the test, gets the same answers: nothing is made up.
     direct = every_service(mesh, token)
     assert {name: status for name, (status, _) in direct.items()} == expected_statuses(mesh)
-    exp = dt.datetime.fromtimestamp(direct["django"][1]["claims"]["exp"], tz=dt.timezone.utc)
+    exp = dt.datetime.fromtimestamp(direct["django"][1]["claims"]["exp"], tz=dt.UTC)
     expires = browser.find_element(By.ID, "token-info").get_attribute("data-expires")
     assert expires == exp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 

@@ -15,13 +15,13 @@ import re
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-import tomllib
 
 from tests.conftest import require
 

@@ -58,7 +58,7 @@ def signin(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Protected by NextAuthJWTMiddleware (NEXTAUTH_PROTECTED_PATHS): no token, no page."""
     claims: dict[str, Any] = request.nextauth.claims  # type: ignore[attr-defined]
-    expires = dt.datetime.fromtimestamp(claims["exp"], tz=dt.timezone.utc)
+    expires = dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
     rows = [
         (key, value, _when(value) if key in TIME_CLAIMS else None)
         for key, value in sorted(claims.items())
@@ -69,7 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _when(value: Any) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc) if type(value) is int else None
+    return dt.datetime.fromtimestamp(value, tz=dt.UTC) if type(value) is int else None
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
