@@ -155,10 +155,10 @@ class LocalView:
     # -- the subscriber thread ----------------------------------------------------------
 
     def start(self) -> None:
-        """Start the subscriber thread unless it runs (cheap when it does)."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            return
+        """Start the subscriber thread unless it runs.
+
+        Reads call this only while the view is not live: the lock is rarely contended.
+        """
         with self._start_lock:
             if self._stop.is_set():
                 return
