@@ -158,3 +158,43 @@ def test_host_prefixed_cookie_is_never_given_a_domain(settings: Any) -> None:
     assert len(lines) == 1
     assert lines[0].startswith("__Host-session=")
     assert "Domain" not in lines[0]
+
+
+GONE = "expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=0; Path=/; SameSite=Lax"
+
+
+@pytest.mark.parametrize(
+    ("cookie_domain", "name", "expected"),
+    [
+        (
+            None,
+            COOKIE,
+            [f'{COOKIE}=""; {GONE}', f"{COOKIE}=; Domain=.example.com; {GONE}"],
+        ),
+        (
+            ".example.com",
+            COOKIE,
+            [f'{COOKIE}=""; Domain=.example.com; {GONE}', f"{COOKIE}=; {GONE}"],
+        ),
+        (
+            None,
+            f"__Secure-{COOKIE}",
+            [
+                f'__Secure-{COOKIE}=""; {GONE}; Secure',
+                f"__Secure-{COOKIE}=; Domain=.example.com; {GONE}; Secure",
+            ],
+        ),
+    ],
+    ids=["host-only-then-parent", "domain-then-host-only", "secure-prefix"],
+)
+def test_both_deletions_carry_the_attributes_the_cookie_was_set_with(
+    settings: Any, cookie_domain: str | None, name: str, expected: list[str]
+) -> None:
+    # A deletion that differs from the cookie in Path, Secure or SameSite is ignored by
+    # browsers: the second line (the other domain) must match the first in everything else.
+    settings.SESSION_COOKIE_DOMAIN = ".example.com"
+    settings.NEXTAUTH_COOKIE_DOMAIN = cookie_domain
+    settings.NEXTAUTH_COOKIE_NAME = name
+    response = Client().post("/api/auth/signout")
+    lines = sorted(line for line in set_cookie_lines(response) if line.startswith(f"{name}="))
+    assert lines == expected
