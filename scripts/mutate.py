@@ -184,14 +184,10 @@ EDGES = {
 }
 
 
-def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
-    """Stop unless the whole fast suite passes in ``cwd`` with no mutant applied.
-
-    A test that fails there for another reason (a file the copy lacks) would count every
-    mutant that reaches the fast suite as killed: the scores would mean nothing.
-    """
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *PYTEST, *FAST_SUITE],
+def pytest_in(cwd: Path, env: dict[str, str], suite: list[str]) -> subprocess.CompletedProcess[str]:
+    """``suite`` in a fresh process in ``cwd``, stopping at the first failure."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *PYTEST, *suite],
         cwd=cwd,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
         capture_output=True,
@@ -199,6 +195,15 @@ def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
         check=False,
         timeout=SUITE_TIMEOUT,
     )
+
+
+def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
+    """Stop unless the whole fast suite passes in ``cwd`` with no mutant applied.
+
+    A test that fails there for another reason (a file the copy lacks) would count every
+    mutant that reaches the fast suite as killed: the scores would mean nothing.
+    """
+    result = pytest_in(cwd, env, FAST_SUITE)
     if result.returncode != 0:
         print(result.stdout[-3000:], file=sys.stderr)
         sys.exit(f"the fast suite fails in {what} with no mutant applied: fix that first")
@@ -212,15 +217,7 @@ def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
     edges = EDGES.get(module, "tests/test_security_edges.py")
     for suite in ([edges], NEAR[module], FAST_SUITE):
         try:
-            result = subprocess.run(
-                [sys.executable, "-m", "pytest", *PYTEST, *suite],
-                cwd=cwd,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=SUITE_TIMEOUT,
-            )
+            result = pytest_in(cwd, env, suite)
         except subprocess.TimeoutExpired:
             return True  # a mutant that hangs the tests (a lock never released) is caught
         if result.returncode not in (0, 5):
