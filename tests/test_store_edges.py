@@ -462,3 +462,60 @@ def test_a_live_view_that_loses_redis_says_why(
         "deny-list view lost Redis (ConnectionError): checks read Redis until it is back"
     )
     assert dropped
+
+
+def a_view() -> localview.LocalView:
+    return localview.LocalView(
+        "redis://127.0.0.1:1/0", entry_prefix="p:rv:", index="p:rv", channel="p:rv"
+    )
+
+
+def test_a_stopped_view_is_not_live_even_if_its_thread_never_ran() -> None:
+    view = a_view()
+    view.live = True
+    view.stop()
+    assert view.live is False
+    view.start()  # stopped for good: no thread
+    assert view._thread is None
+
+
+class FakePubSub:
+    def __init__(self, closed: list[str], fail: bool) -> None:
+        self.closed, self.fail = closed, fail
+
+    def close(self) -> None:
+        self.closed.append("pubsub")
+        if self.fail:
+            raise ConnectionError("already broken")
+
+
+class FakeClient:
+    def __init__(self, closed: list[str], fail: bool) -> None:
+        self.closed, self.fail = closed, fail
+
+    def pubsub(self) -> FakePubSub:
+        return FakePubSub(self.closed, self.fail)
+
+    def close(self) -> None:
+        self.closed.append("client")
+        if self.fail:
+            raise ConnectionError("already broken")
+
+
+@pytest.mark.parametrize("close_fails", [False, True], ids=["clean", "close-fails-too"])
+def test_a_failed_link_closes_its_subscription_and_client(
+    monkeypatch: pytest.MonkeyPatch, close_fails: bool
+) -> None:
+    # Every attempt releases its connections, even when closing a broken one fails too.
+    view = a_view()
+    closed: list[str] = []
+    monkeypatch.setattr(view, "_client", lambda: FakeClient(closed, close_fails))
+
+    def link_fails(client: Any, pubsub: Any) -> None:
+        view._stop.set()  # one attempt only
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(view, "_link", link_fails)
+    view._run()  # returns: nothing escapes the loop
+    assert closed == ["pubsub", "client"]
+    assert view.live is False

@@ -873,3 +873,15 @@ def test_a_one_character_kid_is_a_kid_and_an_empty_one_is_not() -> None:
     with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
         jwk.load_public_key({**ED, "kid": ""})
     assert str(refused.value) == "a kid must be a non-empty string of at most 256 characters"
+
+
+def test_a_jwk_given_as_json_may_start_with_whitespace() -> None:
+    assert jwk.load_public_key("\n  " + json.dumps(ED)).kid == ED["kid"]
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_a_private_jwk_may_name_the_alg_its_type_gives(alg: str) -> None:
+    assert jwk.load_signing_key({**private_jwk(alg), "alg": alg}).alg == alg
+    other = next(a for a in ALGS if a != alg)
+    with pytest.raises(ValueError, match=r"^the JWK's alg does not match its key type$"):
+        jwk.load_signing_key({**private_jwk(alg), "alg": other})
