@@ -715,3 +715,27 @@ def test_unusable_key_settings_fail_closed_naming_the_setting_and_its_check(
     setattr(settings, name, value)
     with pytest.raises(ImproperlyConfigured, match=message):
         policy()
+
+
+def test_key_settings_read_files_named_by_a_path(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    from django_nextauth_jwt.policy import load_public_keys, load_signing_keys
+
+    private, public = tmp_path / "signing.pem", tmp_path / "public.pem"
+    private.write_text(forge.private_pem("EdDSA"))
+    public.write_text(forge.public_pem("ES256"))
+    (signing,) = load_signing_keys((Path(private),))
+    assert signing.alg == "EdDSA"
+    assert [k.alg for k in load_public_keys((Path(public), forge.public_pem("RS256")))] == [
+        "ES256",
+        "RS256",
+    ]
+
+
+def test_two_signing_keys_with_one_kid_are_refused() -> None:
+    from django_nextauth_jwt.policy import load_signing_keys
+
+    pem = forge.private_pem("EdDSA")
+    with pytest.raises(ValueError, match=r"^two signing keys have the same kid$"):
+        load_signing_keys((pem, pem))
