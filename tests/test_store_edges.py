@@ -519,3 +519,58 @@ def test_a_failed_link_closes_its_subscription_and_client(
     view._run()  # returns: nothing escapes the loop
     assert closed == ["pubsub", "client"]
     assert view.live is False
+
+
+class ScriptedPubSub:
+    """A subscription that answers ``get_message`` from a script (then None)."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self.messages = list(messages)
+        self.subscribed: list[str] = []
+        self.pinged = False
+        self.connection = self  # register_connect_callback lives on the connection
+
+    def register_connect_callback(self, callback: Any) -> None:
+        self.callback = callback
+
+    def subscribe(self, channel: str) -> None:
+        self.subscribed.append(channel)
+
+    def get_message(self, timeout: float) -> Any:
+        return self.messages.pop(0) if self.messages else None
+
+    def ping(self) -> None:
+        self.pinged = True
+
+
+def test_a_message_published_before_the_subscription_is_confirmed_is_applied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = a_view()
+    received: list[Any] = []
+    monkeypatch.setattr(view, "_receive", received.append)
+    monkeypatch.setattr(view, "_load", lambda client: None)
+    pubsub = ScriptedPubSub(
+        [None, {"type": "message", "data": b"1 60000 k"}, {"type": "subscribe", "data": 1}]
+    )
+    view._link(None, pubsub)
+    assert received == [b"1 60000 k"]
+    assert pubsub.subscribed == ["p:rv"]
+    assert pubsub.callback == view._on_reconnect
+    assert pubsub.pinged
+
+
+def test_a_subscription_never_confirmed_gives_up_just_past_relink_after(
+    view_clock: Clock,
+) -> None:
+    view = a_view()
+    start = view_clock.now
+
+    class Silent(ScriptedPubSub):
+        def get_message(self, timeout: float) -> Any:
+            view_clock.now += localview.RELINK_AFTER / 2  # the deadline exactly, then past it
+            return None
+
+    with pytest.raises(TimeoutError, match=r"^no subscription confirmed$"):
+        view._link(None, Silent([]))
+    assert view_clock.now == start + localview.RELINK_AFTER * 1.5
