@@ -560,7 +560,9 @@ class Issuer:
         self.urls.append(url)
         self.fetching.set()
         if self.gate is not None:
-            self.gate.wait(BOUND)
+            # Longer than any caller's join(BOUND): a caller that waits for this fetch is
+            # still waiting when the test looks (refresh_in_flight opens the gate at its end).
+            self.gate.wait(4 * BOUND)
         if self.down:
             raise JWKSFetchError("down")
         return self.body
