@@ -739,3 +739,35 @@ def test_two_signing_keys_with_one_kid_are_refused() -> None:
     pem = forge.private_pem("EdDSA")
     with pytest.raises(ValueError, match=r"^two signing keys have the same kid$"):
         load_signing_keys((pem, pem))
+
+
+def test_each_jwks_client_fetches_with_the_configured_timeout_and_size_limit(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_nextauth_jwt import jwks
+
+    settings.NEXTAUTH_JWKS_URL = "https://a.example/jwks"
+    settings.NEXTAUTH_JWKS_TIMEOUT = 1.5
+    settings.NEXTAUTH_JWKS_MAX_BYTES = 4096
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def recording(url: str, **limits: Any) -> bytes:
+        calls.append((url, limits))
+        return b'{"keys": []}'
+
+    monkeypatch.setattr(jwks, "fetch_url", recording)
+    sources = policy().key_sources
+    assert sources is not None
+    sources.clients[0].keys()
+    assert calls == [("https://a.example/jwks", {"timeout": 1.5, "max_bytes": 4096})]
+
+
+@pytest.mark.parametrize("sid", [123, ["s"], {"s": 1}, True])
+def test_a_token_whose_sid_is_not_a_string_is_revoked_as_itself(sid: Any) -> None:
+    # Sign-out keys such a token by its own jti (no session to name): the check must read
+    # the same key, or the signed-out token would still pass.
+    claims_ = {"sub": "42", "sid": sid, "jti": f"jti-{sid!r}", "exp": int(time.time()) + 60}
+    token = "not-read-when-there-is-a-jti"
+    assert not revocation.is_revoked(claims_, token)
+    revocation.revoke(claims_, token)
+    assert revocation.is_revoked(claims_, token)
