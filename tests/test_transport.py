@@ -17,7 +17,10 @@ from django_nextauth_jwt.exceptions import TokenAmbiguous, TokenMalformed
 from django_nextauth_jwt.transport import (
     Credentials,
     delete_session_cookie,
+    get_bearer_token,
     get_credentials,
+    offers_nothing,
+    raw_cookie_names,
     set_session_cookie,
 )
 from tests.request_helpers import OTHER_SECRET, SECRET, chunk, nextauth_csrf_cookie
@@ -57,6 +60,29 @@ def test_bearer_token_is_url_decoded_like_get_token():
 def test_malformed_bearer_header_is_token_malformed(header):
     with pytest.raises(TokenMalformed):
         get_credentials(request({"HTTP_AUTHORIZATION": header}, {COOKIE: "a.b.c"}))
+
+
+def test_get_bearer_token_reads_only_the_authorization_header():
+    assert get_bearer_token(request({"HTTP_AUTHORIZATION": "Bearer a%2Eb.c"})) == "a.b.c"
+    assert get_bearer_token(request({"HTTP_AUTHORIZATION": "Basic dXNlcjpwdw=="})) is None
+    assert get_bearer_token(request(cookies={COOKIE: "a.b.c"})) is None
+    assert get_bearer_token(request({"HTTP_X_AUTHORIZATION": "Bearer a.b.c"})) is None
+    with pytest.raises(TokenMalformed):
+        get_bearer_token(request({"HTTP_AUTHORIZATION": "Bearer a b"}))
+
+
+def test_raw_cookie_names_are_every_name_in_the_header_in_order_duplicates_kept():
+    header = "a=1; b; c=2;  d = 3;=4; a=5"
+    assert raw_cookie_names(rf.get("/", HTTP_COOKIE=header)) == ["a", "c", "d", "a"]
+    assert raw_cookie_names(rf.get("/")) == []
+
+
+def test_a_request_offers_nothing_without_a_header_or_a_session_cookie_name():
+    assert offers_nothing(rf.get("/"))
+    assert offers_nothing(rf.get("/", HTTP_COOKIE="XXXX=1; csrftoken=c"))
+    assert not offers_nothing(rf.get("/", HTTP_COOKIE=f"{COOKIE}.0=a"))
+    assert not offers_nothing(rf.get("/", HTTP_AUTHORIZATION="Basic x"))
+    assert not offers_nothing(rf.get("/", HTTP_COOKIE="mark=1"), unless="mark")
 
 
 def test_other_scheme_offers_nothing_and_suppresses_the_cookie():
