@@ -771,3 +771,14 @@ def test_a_token_whose_sid_is_not_a_string_is_revoked_as_itself(sid: Any) -> Non
     assert not revocation.is_revoked(claims_, token)
     revocation.revoke(claims_, token)
     assert revocation.is_revoked(claims_, token)
+
+
+def test_public_keys_alone_make_a_verifying_service(settings: Any) -> None:
+    # No signing key, no JWKS URL: a neighbour that only verifies.
+    settings.NEXTAUTH_SIGNING_KEYS = []
+    settings.NEXTAUTH_JWKS_URL = None
+    settings.NEXTAUTH_PUBLIC_KEYS = [forge.public_pem("EdDSA")]
+    sources = policy().key_sources
+    assert sources is not None
+    assert [key.alg for key in sources.static.keys] == ["EdDSA"]
+    assert policy().signing_keys == ()
