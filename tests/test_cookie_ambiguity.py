@@ -20,6 +20,7 @@ from django_nextauth_jwt.transport import delete_session_cookie, get_credentials
 from tests.request_helpers import MIDDLEWARE, chunk, nextauth_csrf_cookie
 
 COOKIE = "next-auth.session-token"
+rf = RequestFactory()
 VICTIM = {"id": "1", "email": "victim@example.com"}
 ATTACKER = {"id": "666", "email": "attacker@example.com"}
 
@@ -198,3 +199,31 @@ def test_both_deletions_carry_the_attributes_the_cookie_was_set_with(
     response = Client().post("/api/auth/signout")
     lines = sorted(line for line in set_cookie_lines(response) if line.startswith(f"{name}="))
     assert lines == expected
+
+
+def test_sign_out_candidates_are_every_whole_session_cookie_value_once() -> None:
+    from django_nextauth_jwt.transport import ambiguous_candidates
+
+    header = (
+        f'{COOKIE}=a.b.c; other=x; {COOKIE}="d.e.f"; junk; {COOKIE}=a.b.c; {COOKIE}=%zz; '
+        f"{COOKIE}=; {COOKIE}.0=chunk; {COOKIE}=g=h;  {COOKIE} = i.j.k "
+    )
+    assert ambiguous_candidates(raw(header)) == ["a.b.c", "d.e.f", "g=h", "i.j.k"]
+    assert ambiguous_candidates(rf.get("/")) == []
+    many = "; ".join(f"{COOKIE}=t{i}" for i in range(20))
+    assert ambiguous_candidates(raw(many)) == [f"t{i}" for i in range(8)]
+
+
+def test_a_cookie_named_like_a_chunk_but_not_one_is_no_duplicate() -> None:
+    # "name.x" is some other cookie: sent twice, it makes the session cookie no less certain.
+    header = f"{COOKIE}=a.b.c; {COOKIE}.x=1; {COOKIE}.x=2"
+    credentials = get_credentials(raw(header))
+    assert credentials is not None
+    assert credentials.token == "a.b.c"
+
+
+def test_a_whole_cookie_sent_twice_is_ambiguous_beside_other_candidates() -> None:
+    # Not the one-cookie fast path (a second name is a candidate): the same refusal.
+    header = f"{COOKIE}=a.b.c; {COOKIE}=d.e.f; {COOKIE}.x=1"
+    with pytest.raises(exc.TokenAmbiguous):
+        get_credentials(raw(header))
