@@ -30,14 +30,19 @@ install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/no
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e ".[drf,social,redis]"
 	touch $@
 
-# What `make run` needs and no more: the package with DRF and social-auth (no test tools).
+# What `make run` needs and no more: the package with DRF and social-auth (no test tools). A
+# current development install already has them: it is not reinstalled under running tests.
 $(VENV)/.example: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[drf,social]"
-	touch $@
+	@if [ $(VENV)/.installed -nt pyproject.toml ]; then \
+		echo "make run: the development install in $(VENV) has the example's packages"; \
+	else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[drf,social]"; \
+	fi
+	@touch $@
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
 	bash scripts/npm-ci.sh $(NODE_DIR)

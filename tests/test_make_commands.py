@@ -52,6 +52,17 @@ def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
     require(shutil.which("make") is not None, "make is needed")
     # As a person runs it: no test settings module inherited from pytest.
     env = {"SQLITE_PATH": str(tmp_path / "run.sqlite3"), "DJANGO_SETTINGS_MODULE": "mesh.settings"}
+    # The set-up first, to the end: a server that answers early (another test's, on a port taken
+    # in between) must not cut a pip install in the shared .venv short when `running` stops make.
+    setup = subprocess.run(
+        ["make", ".venv/.example"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
     for _ in range(3):
         port = free_port()
         try:
@@ -85,6 +96,27 @@ def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
     )
     assert '-e ".[drf,social]"' in dry.stdout
     assert "--group" not in dry.stdout
+
+
+@pytest.mark.xdist_group("make-run")
+def test_make_run_does_not_reinstall_over_a_current_development_install() -> None:
+    # make test's install has the example's packages: reinstalling the package under running
+    # tests (or a Ctrl-C in the middle) would leave the shared .venv half-installed.
+    installed = ROOT / ".venv" / ".installed"
+    require(installed.is_file(), "make test's development install (.venv/.installed) is needed")
+    assert installed.stat().st_mtime > (ROOT / "pyproject.toml").stat().st_mtime
+    # -W: as if pyproject.toml had just changed, so the example's set-up runs now.
+    result = subprocess.run(
+        ["make", "-W", "pyproject.toml", ".venv/.example"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "the development install in .venv has the example's packages" in result.stdout
+    assert "pip" not in result.stdout + result.stderr
 
 
 @pytest.mark.xdist_group("make-run")
