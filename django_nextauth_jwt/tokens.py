@@ -112,7 +112,7 @@ def clear_caches() -> None:
     policy.cache_clear()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AuthResult:
     """The outcome of an authentication attempt; never an exception.
 
@@ -127,10 +127,34 @@ class AuthResult:
     message: str | None = None
     exception: NextAuthJWTError | None = field(default=None, repr=False, compare=False)
 
+    def __init__(  # noqa: PLR0913, PLR0917 - the dataclass's own fields, in order
+        self,
+        success: bool,
+        user: Any = None,
+        claims: Claims | None = None,
+        error: str | None = None,
+        message: str | None = None,
+        exception: NextAuthJWTError | None = None,
+    ) -> None:
+        # The frozen dataclass's own __init__, through the slots' setters: its generated one
+        # goes through object.__setattr__ per field, about 0.3 us more on every request.
+        _set_success(self, success)
+        _set_user(self, user)
+        _set_claims(self, claims)
+        _set_error(self, error)
+        _set_message(self, message)
+        _set_exception(self, exception)
+
     @classmethod
     def failure(cls, exc: NextAuthJWTError) -> AuthResult:
         """A failed result carrying ``exc``'s code and message."""
         return cls(False, None, None, exc.code, exc.message, exc)
+
+
+_set_success, _set_user, _set_claims, _set_error, _set_message, _set_exception = (
+    AuthResult.__dict__[name].__set__
+    for name in ("success", "user", "claims", "error", "message", "exception")
+)
 
 
 class JWTAuth:

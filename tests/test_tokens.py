@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -101,6 +102,32 @@ def test_authenticate_token_never_raises(token: str | None, code: str) -> None:
     result = JWTAuth.authenticate_token(token)
     assert result == AuthResult(success=False, error=code, message=result.message)
     assert result.user is None
+
+
+def test_an_auth_result_is_a_frozen_dataclass_by_position_or_keyword() -> None:
+    # Its __init__ is written out (for speed): the dataclass's contract must hold all the same.
+    failure = exc.TokenExpired()
+    by_position = AuthResult(False, None, None, "token_expired", "expired", failure)
+    by_keyword = AuthResult(
+        success=False, error="token_expired", message="expired", exception=failure
+    )
+    assert by_position == by_keyword
+    assert [getattr(by_keyword, f.name) for f in dataclasses.fields(AuthResult)] == [
+        False,
+        None,
+        None,
+        "token_expired",
+        "expired",
+        failure,
+    ]
+    assert AuthResult(True) == AuthResult(True, None, None, None, None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        by_keyword.user = "someone"  # type: ignore[misc]
+    assert dataclasses.replace(by_keyword, user="u").user == "u"
+    assert by_keyword.user is None
+    assert "exception" not in repr(by_keyword)
+    with pytest.raises(TypeError):
+        AuthResult(True, nobody=1)  # type: ignore[call-arg]
 
 
 def test_authenticate_token_reports_expiry_code(mint: Forge) -> None:
