@@ -236,14 +236,6 @@ def _cookie_token(
     return "".join(pieces)
 
 
-@derived
-def _session_cookies() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    # Every name read, and (as prefixes) those names and their chunks' "name.": one
-    # startswith() per cookie tells whether a cookie may be ours. One derived call a request.
-    names = session_cookie_names()
-    return names, names + tuple(name + "." for name in names)
-
-
 def ambiguous_candidates(request: HttpRequest) -> list[str]:
     """Every whole session-cookie value the raw ``Cookie`` header carries (duplicates too).
 
@@ -281,8 +273,10 @@ def get_credentials(request: HttpRequest) -> Credentials | None:
     cookies = request.COOKIES
     # One pass over the cookies (a browser sends its csrftoken, sessionid, analytics...): only
     # those named like a session cookie or its chunks are looked at again, name by name.
-    names, prefixes = _session_cookies()
-    keys = [key for key in cookies if key.startswith(prefixes)]
+    names = session_cookie_names()
+    # Every name read is a prefix of its chunks' names ("name.0"): one startswith() per
+    # cookie tells whether a cookie may be ours.
+    keys = [key for key in cookies if key.startswith(names)]
     if not keys:
         return None
     if len(keys) == 1 and keys[0] in names:

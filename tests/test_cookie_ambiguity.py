@@ -201,6 +201,19 @@ def test_both_deletions_carry_the_attributes_the_cookie_was_set_with(
     assert lines == expected
 
 
+def test_sign_out_expires_every_chunk_on_both_domains(settings: Any) -> None:
+    # One deletion line per name and domain: each name's second line is its own, not shared.
+    settings.SESSION_COOKIE_DOMAIN = ".example.com"
+    settings.NEXTAUTH_COOKIE_NAME = COOKIE
+    client = Client()
+    client.cookies[f"{COOKIE}.0"] = "first-half"
+    client.cookies[f"{COOKIE}.1"] = "second-half"
+    lines = set_cookie_lines(client.post("/api/auth/signout"))
+    for name in (COOKIE, f"{COOKIE}.0", f"{COOKIE}.1"):
+        mine = sorted(line for line in lines if line.startswith(f"{name}="))
+        assert mine == [f'{name}=""; {GONE}', f"{name}=; Domain=.example.com; {GONE}"], name
+
+
 def test_sign_out_candidates_are_every_whole_session_cookie_value_once() -> None:
     from django_nextauth_jwt.transport import ambiguous_candidates
 
@@ -212,6 +225,10 @@ def test_sign_out_candidates_are_every_whole_session_cookie_value_once() -> None
     assert ambiguous_candidates(rf.get("/")) == []
     many = "; ".join(f"{COOKIE}=t{i}" for i in range(20))
     assert ambiguous_candidates(raw(many)) == [f"t{i}" for i in range(8)]
+    # Only quotes are taken off: an HS384 signature (64 base64url characters, all of them
+    # significant) may end in any letter, and a value may begin with one.
+    edges = f'{COOKIE}="Xa.b.cX"; {COOKIE}=Xd.e.fX'
+    assert ambiguous_candidates(raw(edges)) == ["Xa.b.cX", "Xd.e.fX"]
 
 
 def test_a_cookie_named_like_a_chunk_but_not_one_is_no_duplicate() -> None:

@@ -110,6 +110,27 @@ def test_a_one_second_redis_counter_reports_one_second(redis_store: str) -> None
     assert redis_backend.incr("c", 1) == (1, 1)
 
 
+def test_switching_the_local_view_keeps_the_store_of_the_same_url_and_prefix(
+    settings: Any, redis_store: str
+) -> None:
+    # Only another URL or prefix closes the stores held: the same Redis with the view switched
+    # off and on again is the same store, its view untouched.
+    with_view = store.current()
+    assert isinstance(with_view, store.RedisStore)
+    assert with_view.view is not None
+    settings.NEXTAUTH_REDIS_LOCAL_VIEW = False
+    without = store.current()
+    assert isinstance(without, store.RedisStore)
+    assert without is not with_view
+    assert without.view is None
+    settings.NEXTAUTH_REDIS_LOCAL_VIEW = True
+    assert store.current() is with_view
+    settings.NEXTAUTH_REDIS_KEY_PREFIX += "other:"
+    moved = store.current()
+    assert moved is not with_view
+    assert store.current() is moved
+
+
 @pytest.mark.parametrize("url", ["redis:/127.0.0.1:6379", "rediss:/127.0.0.1", "unix:/tmp/r.sock"])
 def test_a_redis_url_needs_its_scheme_and_both_slashes(settings: Any, url: str) -> None:
     settings.NEXTAUTH_REDIS_URL = url

@@ -6,7 +6,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -75,6 +75,9 @@ def test_raw_cookie_names_are_every_name_in_the_header_in_order_duplicates_kept(
     header = "a=1; b; c=2;  d = 3;=4; a=5; e=f=g"
     assert raw_cookie_names(rf.get("/", HTTP_COOKIE=header)) == ["a", "c", "d", "a", "e"]
     assert raw_cookie_names(rf.get("/")) == []
+    # RequestFactory always sends a (possibly empty) Cookie header; a server need not.
+    assert "HTTP_COOKIE" not in HttpRequest().META
+    assert raw_cookie_names(HttpRequest()) == []
 
 
 def test_a_request_offers_nothing_without_a_header_or_a_session_cookie_name():
