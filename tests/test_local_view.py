@@ -121,6 +121,51 @@ def test_this_process_reads_its_own_revocation_at_once(redis_store: str) -> None
     assert refused(token) == "token_revoked"  # no wait: the write is applied here directly
 
 
+def test_an_async_request_is_verified_on_the_event_loop_while_the_view_is_live(
+    redis_store: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the view live the deny-list check reads memory: no thread hop for it (a hop per
+    # request is what an async server pays for blocking I/O). Without it, Redis is read
+    # (one MGET) in a thread, off the event loop.
+    from asgiref.sync import async_to_sync, sync_to_async
+    from django.test import AsyncClient
+
+    from django_nextauth_jwt import middleware
+    from tests.request_helpers import MIDDLEWARE
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    hops: list[str] = []
+
+    def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", ""))
+        return sync_to_async(fn, *args, **kwargs)
+
+    monkeypatch.setattr(middleware, "sync_to_async", counting)
+    here = store.current()
+    assert isinstance(here, store.RedisStore)
+    assert here.view is not None
+    assert here.view.wait_live(BOUND)
+    token = JWTAuth.create({"id": "7"})
+
+    def get() -> Any:
+        async def run() -> Any:
+            return await AsyncClient().get(
+                "/async/page/", headers={"Authorization": f"Bearer {token}"}
+            )
+
+        return async_to_sync(run)()
+
+    assert get().json()["id"] == "7"
+    assert "process" not in hops
+    here.view.stop()
+    assert get().json()["id"] == "7"
+    assert hops.count("process") == 1
+    JWTAuth.revoke(token)
+    assert get().status_code == 200  # an unprotected page: the revoked token is no user
+    assert get().json()["authenticated"] is False
+    assert hops.count("process") == 3
+
+
 def test_entries_written_before_the_view_started_are_loaded(
     redis_store: str, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
