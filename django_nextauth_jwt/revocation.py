@@ -13,6 +13,11 @@ Three kinds of entry, all in :mod:`~django_nextauth_jwt.store` (never in Django'
 Session entries and cut-offs last ``NEXTAUTH_MAX_AGE`` plus leeway from when they are written
 (a copy minted just before can live that long); token entries until that token's ``exp``.
 
+Keys: in Redis (shared by processes, and by releases during a rolling deploy) a fixed-size,
+stable digest of what they name, ``sid:<hex>``, ``jti:<hex>``, ``user:<hex>``. In the embedded
+store, whose keys never leave the process, what they name as it is when it is short
+(``sid=<sub> NUL <sid>``, ``jti=jti:<jti>``, ``user=<sub>``): no hash per new session.
+
 A check is one call, :func:`is_revoked` (one store read), and every write goes through
 :func:`write`. With Redis, the read is answered by this process's local view of the deny-list
 (:mod:`~django_nextauth_jwt.localview`, no round trip) while it is live, else by one ``MGET``.
@@ -71,34 +76,57 @@ def _remembered(name: str) -> str:
     return found
 
 
+#: The longest name the embedded store keys by as it is; a longer one goes by its digest there
+#: too, so that an entry stays small whatever a token's issuer put in ``sub`` or ``sid``.
+RAW_KEY_MAX = 128
+
+
+def _key(kind: str, name: str, raw: bool) -> str:
+    """The key of ``name``: ``kind=name`` when ``raw`` and short, else ``kind:`` and its digest.
+
+    The two forms never meet: ``=`` is in no digest, and one store uses one of them.
+    """
+    if raw and len(name) <= RAW_KEY_MAX:
+        return f"{kind}={name}"
+    return f"{kind}:{_remembered(name)}"
+
+
+def _raw(held: store.Store) -> bool:
+    """Whether ``held`` keeps its keys in this process (the embedded store): raw keys."""
+    return isinstance(held, store.MemoryStore)
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
 def session_key(claims: Mapping[str, Any]) -> str | None:
-    """The key of the token's session, or ``None`` when it carries no ``sid``.
+    """The key of the token's session in the configured store, or ``None`` without a ``sid``.
 
     Namespaced by ``sub``: a ``sid`` another issuer chose cannot name someone else's session.
     """
     sid = _text(claims.get("sid"))
     if sid is None:
         return None
-    return _session(str(claims.get("sub")), sid)
-
-
-def _session(sub: str, sid: str) -> str:
-    return "sid:" + _remembered(f"{sub}\x00{sid}")
+    return _key("sid", f"{claims.get('sub')}\x00{sid}", _raw(store.current()))
 
 
 def token_key(claims: Mapping[str, Any], token: str) -> str:
-    """The key of the token itself: its ``jti``, or the whole token when it has none."""
+    """The key of the token itself in the configured store: its ``jti``, else the whole token."""
+    return _token_key(claims, token, _raw(store.current()))
+
+
+def _token_key(claims: Mapping[str, Any], token: str, raw: bool) -> str:
     jti = _text(claims.get("jti"))
-    return "jti:" + (_remembered(f"jti:{jti}") if jti else _digest(f"token:{token}"))
+    if jti:
+        return _key("jti", f"jti:{jti}", raw)
+    # A whole token is never a key, nor kept in the memo: its digest, in every store.
+    return "jti:" + _digest(f"token:{token}")
 
 
 def user_key(sub: str) -> str:
-    """The key of a user's cut-off."""
-    return "user:" + _remembered(sub)
+    """The key of a user's cut-off in the configured store."""
+    return _key("user", sub, _raw(store.current()))
 
 
 def _authenticated_at(claims: Mapping[str, Any]) -> int | None:
@@ -116,11 +144,15 @@ def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
     session's when it carries a ``sid`` (else its own), and its user's cut-off. Raises the
     store's own error when it cannot be read.
     """
+    held = store.current()
+    raw = isinstance(held, store.MemoryStore)  # _raw() inline: this runs on every request
     sub = str(claims.get("sub"))
     sid = claims.get("sid")
-    # session_key() and user_key() inline: this runs on every request.
-    own = _session(sub, sid) if isinstance(sid, str) and sid else token_key(claims, token)
-    revoked, cutoff = store.current().get_many((own, "user:" + _remembered(sub)))
+    if isinstance(sid, str) and sid:
+        own = _key("sid", f"{sub}\x00{sid}", raw)
+    else:
+        own = _token_key(claims, token, raw)
+    revoked, cutoff = held.get_many((own, _key("user", sub, raw)))
     if revoked is not None:
         return True
     if cutoff is None:

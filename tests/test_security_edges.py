@@ -195,10 +195,17 @@ def test_build_payload_needs_one_subject(given: dict[str, Any], message: str) ->
 # --------------------------------------------------------------------------- #
 
 
+def sha(name: str) -> str:
+    """The digest a networked store's key carries: 128 bits of SHA-256 in hex."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def expected_key(name: str) -> str:
-    """The deny-list key of a token revoked by ``name`` (``jti:<jti>`` or ``token:<text>``)."""
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return "jti:" + digest
+    """The embedded store's key of a token revoked by ``name`` (``jti:<jti>`` or ``token:<text>``):
+    a jti of up to ``RAW_KEY_MAX`` characters as it is, a longer one and a token by digest."""
+    if name.startswith("jti:") and len(name) <= revocation.RAW_KEY_MAX:
+        return "jti=" + name
+    return "jti:" + sha(name)
 
 
 def revocations() -> dict[str, tuple[int, float]]:
@@ -223,22 +230,60 @@ def test_revocation_of_one_copy_does_not_need_the_token_text(settings: Any) -> N
         JWTAuth.verify(resigned)
 
 
-def test_deny_list_keys_are_stable_across_releases() -> None:
+def test_redis_deny_list_keys_are_stable_across_releases(redis_store: str, settings: Any) -> None:
     # Processes of two releases share one Redis during a rolling deploy: both must name a
-    # revoked token the same way, the jti's or (without one) the token's hash.
+    # revoked token the same way, by digests of the jti, the token, the session and the user.
+    import redis
+
     revocation.revoke({"sub": "7", "jti": "abc", "exp": int(time.time()) + 60}, "a.b.c")
     revocation.revoke({"sub": "7", "exp": int(time.time()) + 60}, "x.y.z")
     revocation.revoke({"sub": "7", "jti": "", "exp": int(time.time()) + 60}, "e.m.pty")
     revocation.revoke({"sub": "7", "jti": 12, "exp": int(time.time()) + 60}, "n.u.m")
-    held = revocations()
-    for name in ("jti:abc", "token:x.y.z", "token:e.m.pty", "token:n.u.m"):
-        assert expected_key(name) in held, name
+    revocation.revoke({"sub": "7", "sid": "s1", "exp": int(time.time()) + 60}, "s.i.d")
+    revocation.revoke_user("7")
     # Literals, computed once: a change of prefix, hash, length or naming breaks these.
-    assert expected_key("jti:abc") == "jti:" + hashlib.sha256(b"jti:abc").hexdigest()[:32]
-    assert revocation.session_key({"sub": "7", "sid": "s1"}) == (
-        "sid:" + hashlib.sha256(b"7\x00s1").hexdigest()[:32]
-    )
-    assert revocation.user_key("7") == "user:" + hashlib.sha256(b"7").hexdigest()[:32]
+    written = {
+        "jti:" + hashlib.sha256(b"jti:abc").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"token:x.y.z").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"token:e.m.pty").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"token:n.u.m").hexdigest()[:32],
+        "sid:" + hashlib.sha256(b"7\x00s1").hexdigest()[:32],
+        "user:" + hashlib.sha256(b"7").hexdigest()[:32],
+    }
+    prefix = settings.NEXTAUTH_REDIS_KEY_PREFIX + "rv:"
+    client = redis.Redis.from_url(redis_store)
+    try:
+        held = {k.decode()[len(prefix) :] for k in client.scan_iter(match=prefix + "*")}
+    finally:
+        client.close()
+    assert held == written
+    assert revocation.session_key({"sub": "7", "sid": "s1"}) in written
+    assert revocation.user_key("7") in written
+    assert revocation.token_key({"jti": "abc"}, "a.b.c") in written
+
+
+def test_the_embedded_store_keys_short_names_as_they_are_and_long_ones_by_digest() -> None:
+    # Its keys never leave the process: no hash per new session, and an entry stays small.
+    # Literal lengths: "jti:" and 124 characters is the longest raw name (128).
+    longest = "j" * 124
+    too_long = longest + "j"
+    assert revocation.user_key("u" * 128) == "user=" + "u" * 128
+    assert revocation.user_key("u" * 129) == "user:" + sha("u" * 129)
+    assert revocation.session_key({"sub": "7", "sid": "s1"}) == "sid=7\x00s1"
+    assert revocation.user_key("7") == "user=7"
+    assert revocation.token_key({"jti": "abc"}, "a.b.c") == "jti=jti:abc"
+    assert revocation.token_key({"jti": longest}, "t") == f"jti=jti:{longest}"
+    assert revocation.token_key({"jti": too_long}, "t") == "jti:" + sha(f"jti:{too_long}")
+    assert revocation.token_key({}, "a.b.c") == "jti:" + sha("token:a.b.c")
+    sub = "u" * (revocation.RAW_KEY_MAX + 1)
+    assert revocation.user_key(sub) == "user:" + sha(sub)
+    assert revocation.session_key({"sub": sub, "sid": "s"}) == "sid:" + sha(f"{sub}\x00s")
+    for claims in ({"sub": "7", "sid": "s1"}, {"sub": sub, "sid": "s"}):
+        revocation.revoke({**claims, "exp": int(time.time()) + 60}, "t")
+        assert revocation.session_key(claims) in revocations()
+        assert revocation.is_revoked(claims, "t")
+    assert not revocation.is_revoked({"sub": "7", "sid": "s2"}, "t")
+    assert not revocation.is_revoked({"sub": "8", "sid": "s1"}, "t")
 
 
 def test_a_lone_surrogate_in_jti_still_names_a_deny_list_entry() -> None:
@@ -253,6 +298,15 @@ def test_a_lone_surrogate_in_jti_still_names_a_deny_list_entry() -> None:
         revocation.check(lone, "t", pol)
     revocation.check(other, "t", pol)
     assert expected_key("jti:\ud800") in revocations()
+    # By digest too (a long one here; every one in Redis): surrogates pass into the hash.
+    long_jti = "\ud800" * revocation.RAW_KEY_MAX
+    long_lone = {**lone, "jti": long_jti}
+    long_other = {**other, "jti": "\udfff" * revocation.RAW_KEY_MAX}
+    revocation.revoke(long_lone, "t", pol=pol)
+    with pytest.raises(exc.TokenRevoked):
+        revocation.check(long_lone, "t", pol)
+    revocation.check(long_other, "t", pol)
+    assert expected_key("jti:" + long_jti) in revocations()
 
 
 def test_a_revocation_lasts_until_exp_plus_leeway_and_at_least_a_second() -> None:
