@@ -49,7 +49,8 @@ __all__ = [
     "memory_store",
 ]
 
-#: The embedded store's caps: about 150 bytes an entry, so some 15 MB each at most.
+#: The embedded store's caps: about 220 bytes an entry (a session of two UUIDs; at most some
+#: 350 with the longest raw key), so some 22 MB each for sessions.
 MAX_REVOCATIONS = 100_000
 MAX_COUNTERS = 100_000
 
