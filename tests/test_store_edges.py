@@ -412,6 +412,10 @@ def test_a_view_relinks_and_reloads_after_a_reconnect_and_says_so_once(
             view._on_reconnect(None)  # what redis-py calls when it made the link again
             wait_for(lambda: view.get_many(["missed"]) == [5], "the missed write, reloaded")
             assert view.links == 2
+            # The view's thread says so just after it goes live: wait for the word, then
+            # check it came once.
+            wait_for(lambda: caplog.records, "the view's word that Redis is back")
+            time.sleep(0.2)
         assert [r.getMessage() for r in caplog.records] == [
             "deny-list view: Redis is back, checks are local again"
         ]
