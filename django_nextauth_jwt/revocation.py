@@ -91,11 +91,6 @@ def _key(kind: str, name: str, raw: bool) -> str:
     return f"{kind}:{_remembered(name)}"
 
 
-def _raw(held: store.Store) -> bool:
-    """Whether ``held`` keeps its keys in this process (the embedded store): raw keys."""
-    return isinstance(held, store.MemoryStore)
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -108,12 +103,12 @@ def session_key(claims: Mapping[str, Any]) -> str | None:
     sid = _text(claims.get("sid"))
     if sid is None:
         return None
-    return _key("sid", f"{claims.get('sub')}\x00{sid}", _raw(store.current()))
+    return _key("sid", f"{claims.get('sub')}\x00{sid}", store.current().in_process)
 
 
 def token_key(claims: Mapping[str, Any], token: str) -> str:
     """The key of the token itself in the configured store: its ``jti``, else the whole token."""
-    return _token_key(claims, token, _raw(store.current()))
+    return _token_key(claims, token, store.current().in_process)
 
 
 def _token_key(claims: Mapping[str, Any], token: str, raw: bool) -> str:
@@ -126,7 +121,7 @@ def _token_key(claims: Mapping[str, Any], token: str, raw: bool) -> str:
 
 def user_key(sub: str) -> str:
     """The key of a user's cut-off in the configured store."""
-    return _key("user", sub, _raw(store.current()))
+    return _key("user", sub, store.current().in_process)
 
 
 def _authenticated_at(claims: Mapping[str, Any]) -> int | None:
@@ -145,7 +140,7 @@ def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
     store's own error when it cannot be read.
     """
     held = store.current()
-    raw = isinstance(held, store.MemoryStore)  # _raw() inline: this runs on every request
+    raw = held.in_process
     sub = str(claims.get("sub"))
     sid = claims.get("sid")
     if isinstance(sid, str) and sid:

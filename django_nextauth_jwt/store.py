@@ -65,6 +65,10 @@ class StoreFull(Exception):
 class Store(Protocol):
     """What revocation and throttling need from a store."""
 
+    #: Whether the store's keys never leave this process (the embedded store): callers may key
+    #: by what a key names, as it is; a shared store's keys must be stable and fixed-size.
+    in_process: bool
+
     def get_many(self, keys: Sequence[str]) -> list[int | None]:
         """The revocation values of ``keys`` (``None`` where absent or expired)."""
 
@@ -128,6 +132,8 @@ class _Table:
 
 class MemoryStore:
     """The embedded store: one per process, no eviction before expiry, hard caps."""
+
+    in_process = True
 
     def __init__(self, max_revocations: int | None = None, max_counters: int | None = None) -> None:
         self._lock = threading.Lock()
@@ -231,6 +237,8 @@ class RedisStore:
     answered by this process's :class:`~django_nextauth_jwt.localview.LocalView` while it is
     live, and by Redis otherwise. Counters always go to Redis (atomic, shared).
     """
+
+    in_process = False
 
     def __init__(self, url: str, prefix: str, *, local_view: bool = True) -> None:
         try:
