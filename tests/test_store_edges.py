@@ -104,6 +104,20 @@ def test_a_counters_seconds_left_round_up(clock: Clock) -> None:
 # --------------------------------------------------------------------------- #
 
 
+def test_a_one_second_redis_revocation_lasts_one_second(redis_store: str, settings: Any) -> None:
+    import redis
+
+    held = store.current()
+    assert isinstance(held, store.RedisStore)
+    held.put_max("short", 1, 1)
+    client = redis.Redis.from_url(redis_store)
+    try:
+        left = client.pttl(f"{settings.NEXTAUTH_REDIS_KEY_PREFIX}rv:short")
+    finally:
+        client.close()
+    assert 0 < left <= 1000
+
+
 def test_a_one_second_redis_counter_reports_one_second(redis_store: str) -> None:
     redis_backend = store.current()
     assert isinstance(redis_backend, store.RedisStore)
