@@ -290,7 +290,7 @@ def run_batch(handler: WSGIHandler, envs: list[dict[str, Any]]) -> tuple[int, in
 
 def redis_store(which: str) -> Any:
     """The state store the ``which`` deny-list settings select (its view live, if it has one)."""
-    from django_nextauth_jwt import store
+    from django_nextauth_jwt.state import store
 
     with override_settings(**DENYLIST[which]):
         held: Any = store.current()
@@ -478,7 +478,7 @@ def middleware_alone(n: int) -> None:
 
 def store_cost(n: int) -> None:
     """What one deny-list check's store read costs, and whether connections are reused."""
-    from django_nextauth_jwt import store
+    from django_nextauth_jwt.state import store
 
     keys = ["sid:bench-absent", "user:bench-absent"]  # what a check reads: session, cut-off
     memory = store.MemoryStore()
@@ -514,7 +514,7 @@ def staleness(count: int) -> None:
     """Revocations written here, seen by another process's local view: how long it takes."""
     import subprocess
 
-    from django_nextauth_jwt import store
+    from django_nextauth_jwt.state import store
 
     url = DENYLIST["redis"]["NEXTAUTH_REDIS_URL"]
     prefix = f"{PREFIX}:probe:"
@@ -564,7 +564,7 @@ def redis_alone(quick: bool) -> None:
 
 def probe(count: int) -> int:
     """The child of :func:`staleness`: a live view, polled for each revocation in turn."""
-    from django_nextauth_jwt import store
+    from django_nextauth_jwt.state import store
 
     url = DENYLIST["redis"]["NEXTAUTH_REDIS_URL"]
     held = store.RedisStore(url, f"{PREFIX}:probe:")

@@ -48,9 +48,10 @@ from jose import jwe as jose_jwe  # noqa: E402
 from joserfc import jwe as rfc_jwe  # noqa: E402
 from joserfc.jwk import OctKey  # noqa: E402
 
-from django_nextauth_jwt import JWTAuth, codec, jwk, tokens  # noqa: E402
+from django_nextauth_jwt import JWTAuth, tokens  # noqa: E402
 from django_nextauth_jwt.claims import build_payload  # noqa: E402
-from django_nextauth_jwt.jwks import JWKSClient  # noqa: E402
+from django_nextauth_jwt.jose import codec, jwk  # noqa: E402
+from django_nextauth_jwt.jose.jwks import JWKSClient  # noqa: E402
 from tests.forge import ASYMMETRIC_ALGS, SECRET, private_pem, v4_key, v5_key  # noqa: E402
 from tests.jwks_server import jwks_server  # noqa: E402
 from tests.node_bridge import NodeBridge, find_node  # noqa: E402

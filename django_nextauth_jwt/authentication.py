@@ -34,7 +34,7 @@ from rest_framework.response import Response
 from django_nextauth_jwt.conf import FORMAT_JWS, app_settings
 from django_nextauth_jwt.csrf import SAFE_METHODS, csrf_failure_reason
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
-from django_nextauth_jwt.middleware import authenticate_request, www_authenticate
+from django_nextauth_jwt.request import authenticate_request, www_authenticate
 from django_nextauth_jwt.tokens import AuthResult
 
 __all__ = [

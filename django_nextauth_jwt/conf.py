@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from django_nextauth_jwt.formats import (
+from django_nextauth_jwt.jose.formats import (
     FORMAT_AUTHJS_V5,
     FORMAT_JWS,
     FORMAT_JWS_ASYMMETRIC,

@@ -25,7 +25,6 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from django_nextauth_jwt import codec
 from django_nextauth_jwt.conf import (
     DEFAULT_COOKIE_NAMES,
     FORMAT_AUTHJS_V5,
@@ -41,6 +40,7 @@ from django_nextauth_jwt.exceptions import (
     TokenMissing,
     TokenUnsupported,
 )
+from django_nextauth_jwt.jose import codec
 from django_nextauth_jwt.policy import Policy, policy
 
 __all__ = ["Diagnosis", "diagnose_cookies", "diagnose_token", "report", "reset"]

@@ -1,8 +1,9 @@
-"""``authenticate_request`` and ``NextAuthJWTMiddleware``: the request path without DRF.
+"""``NextAuthJWTMiddleware``: the request path without DRF.
 
-``authenticate_request`` is the one function every entry point uses (this
-middleware, the DRF class): transport reads the token, ``JWTAuth`` verifies it
-and resolves the user. Nothing here decodes a token or parses a cookie itself.
+The middleware is a thin shell over :func:`django_nextauth_jwt.request.authenticate_request`,
+the one function every entry point uses (this middleware, the DRF class, the
+integrations); ``authenticate_request``, ``www_authenticate`` and
+``unauthorized_response`` stay importable from here, where the docs first named them.
 
 Put the middleware **after** ``django.contrib.auth.middleware.AuthenticationMiddleware``:
 that middleware sets ``request.user`` unconditionally, so if it ran second it
@@ -11,123 +12,40 @@ would replace the token's user with the session's (check ``nextauth_jwt.E029``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
-from django_nextauth_jwt import diagnostics, store
+from django_nextauth_jwt import diagnostics
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.csrf import SAFE_METHODS, nextauth_csrf_valid
-from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
-from django_nextauth_jwt.tokens import AuthResult, JWTAuth
-from django_nextauth_jwt.transport import (
-    Credentials,
-    get_credentials,
-    offers_nothing,
-    session_cookie_names,
+from django_nextauth_jwt.request import (
+    NO_TOKEN,
+    REALM,
+    authenticate_request,
+    lazy_user,
+    signin_redirect,
+    signin_url,
+    unauthorized_response,
+    www_authenticate,
 )
-from django_nextauth_jwt.users import user_from_claims
+from django_nextauth_jwt.state import store
+from django_nextauth_jwt.tokens import AuthResult
+from django_nextauth_jwt.transport import offers_nothing
 
 __all__ = [
     "REALM",
     "NextAuthJWTMiddleware",
     "authenticate_request",
     "path_is_protected",
+    "signin_redirect",
+    "signin_url",
     "unauthorized_response",
     "www_authenticate",
 ]
-
-#: The realm in ``WWW-Authenticate`` challenges.
-REALM = "api"
-
-
-#: The result of every request that offers no token: results are frozen, so one serves all.
-_NO_TOKEN = AuthResult.failure(TokenMissing())
-
-
-def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> AuthResult:
-    """Authenticate ``request`` by its Bearer header or session cookie; never raises for bad input.
-
-    The result is also stored as ``request.nextauth``, and where the token came
-    from (``"header"``, ``"cookie"`` or ``None``) as ``request.nextauth_source``.
-    A request with no token of ours fails with ``token_missing``.
-
-    With ``resolve_user=False`` the token is verified but no user is built: the
-    result succeeds with ``claims`` and ``user=None`` (the middleware then
-    resolves the user lazily, so database mode costs no query unless used).
-
-    A request already authenticated (the middleware ran, then DRF asks) is not
-    verified again: the stored result is reused, its user resolved if needed.
-    """
-    # The instance's own attributes: getattr() would raise and catch AttributeError first.
-    previous = request.__dict__.get("nextauth")
-    if isinstance(previous, AuthResult):
-        if not (resolve_user and previous.success and previous.user is None):
-            return previous
-        try:
-            user = user_from_claims(previous.claims or {})
-        except InvalidToken as exc:
-            result = AuthResult.failure(exc)
-        else:
-            result = dataclasses.replace(previous, user=user)
-        request.nextauth = result  # type: ignore[attr-defined]
-        return result
-    if offers_nothing(request, unless=diagnostics.SESSION_COOKIE_MARK):
-        # No header that could carry a token and no cookie to read or diagnose: the same
-        # answer as below, without the work (a token-less request should cost next to nothing).
-        request.nextauth = _NO_TOKEN  # type: ignore[attr-defined]
-        request.nextauth_source = None  # type: ignore[attr-defined]
-        return _NO_TOKEN
-    credentials: Credentials | None = None
-    try:
-        credentials = get_credentials(request)
-    except InvalidToken as exc:
-        result = AuthResult.failure(exc)
-    else:
-        if credentials is None:
-            result = _NO_TOKEN
-        elif resolve_user:
-            result = JWTAuth.authenticate_token(credentials.token)
-        else:
-            try:
-                result = AuthResult(True, None, JWTAuth.verify(credentials.token))
-            except InvalidToken as exc:
-                result = AuthResult.failure(exc)
-    if result.exception is not None:
-        # Tell the operator which setting to fix (once per cause); the client gets the code.
-        diagnostics.report(
-            result.exception,
-            credentials.token if credentials else None,
-            request.COOKIES,
-            session_cookie_names(),
-        )
-    request.nextauth = result  # type: ignore[attr-defined]
-    request.nextauth_source = credentials.source if credentials else None  # type: ignore[attr-defined]
-    return result
-
-
-def www_authenticate(error: str | None = None) -> str:
-    """An RFC 6750 challenge; ``error="invalid_token"`` when a token was offered and refused."""
-    if error is None or error == TokenMissing.code:
-        return f'Bearer realm="{REALM}"'
-    return f'Bearer realm="{REALM}", error="invalid_token"'
-
-
-def unauthorized_response(result: AuthResult) -> JsonResponse:
-    """The 401 for a failed ``result``: ``{"detail", "code"}`` and a ``WWW-Authenticate`` header."""
-    code = result.error or TokenMissing.code
-    response = JsonResponse(
-        {"detail": result.message or TokenMissing.default_message, "code": code}, status=401
-    )
-    response["WWW-Authenticate"] = www_authenticate(code)
-    # The answer depends on credentials: shared caches must not reuse it.
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
@@ -151,39 +69,6 @@ def path_is_protected(path: str) -> bool:
     """True when ``path`` is under a protected prefix and under no public one (public wins)."""
     protected, public, _ = _paths()
     return _matches(path, protected) and not _matches(path, public)
-
-
-@derived
-def _signin_parts() -> SplitResult:
-    # Read and split once per settings object: every refused page request redirects.
-    return urlsplit(app_settings.SIGNIN_URL)
-
-
-def signin_url(**params: str) -> str:
-    """``NEXTAUTH_SIGNIN_URL`` with ``params`` merged into any query string it already has."""
-    parts = _signin_parts()
-    kept = parse_qsl(parts.query, keep_blank_values=True)
-    query = [(k, v) for k, v in kept if k not in params]
-    query.extend(params.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def signin_redirect(request: HttpRequest) -> HttpResponseRedirect:
-    """Redirect to ``NEXTAUTH_SIGNIN_URL`` with ``callbackUrl`` = this request's path and query."""
-    return HttpResponseRedirect(signin_url(callbackUrl=request.get_full_path()))
-
-
-def _lazy_user(result: AuthResult) -> Any:
-    if result.user is not None:
-        return result.user
-    # Imported here: contrib.auth.models needs the app registry, this module must not.
-    from django.contrib.auth.models import AnonymousUser
-
-    try:
-        return user_from_claims(result.claims or {})
-    except InvalidToken:
-        # Like Django's session auth: an unknown or inactive user is anonymous.
-        return AnonymousUser()
 
 
 def _does_io(request: HttpRequest) -> bool:
@@ -270,7 +155,7 @@ class NextAuthJWTMiddleware:
             return False
         if not offers_nothing(request, unless=diagnostics.SESSION_COOKIE_MARK):
             return False
-        request.nextauth = _NO_TOKEN  # type: ignore[attr-defined]
+        request.nextauth = NO_TOKEN  # type: ignore[attr-defined]
         request.nextauth_source = None  # type: ignore[attr-defined]
         return True
 
@@ -294,13 +179,13 @@ class NextAuthJWTMiddleware:
                 # echoed in NEXTAUTH_CSRF_HEADER_NAME) has proved it came from our pages:
                 # plain Django views accept it as the DRF class does, besides Django's token.
                 request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
-            user = SimpleLazyObject(lambda: _lazy_user(result))
+            user = SimpleLazyObject(lambda: lazy_user(result))
             request.user = user  # type: ignore[assignment]
 
             async def auser() -> Any:
                 if result.user is not None:
                     return result.user
-                return await sync_to_async(_lazy_user)(result)
+                return await sync_to_async(lazy_user)(result)
 
             request.auser = auser
             return None

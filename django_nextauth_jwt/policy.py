@@ -4,7 +4,7 @@ Reading a dozen settings per request costs more than verifying an HMAC, so the
 policy is built at first use and kept per settings object (see
 :class:`~django_nextauth_jwt.conf.derived`, which also drops it after any
 ``NEXTAUTH_*`` ``setting_changed``). A new policy brings a new
-:class:`~django_nextauth_jwt.codec.Keyring`: keys of a retired secret go with
+:class:`~django_nextauth_jwt.jose.codec.Keyring`: keys of a retired secret go with
 the old one.
 """
 
@@ -18,8 +18,6 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_nextauth_jwt import codec
-from django_nextauth_jwt.codec import Keyring
 from django_nextauth_jwt.conf import (
     FORMAT_JWS_ASYMMETRIC,
     FORMATS,
@@ -29,8 +27,10 @@ from django_nextauth_jwt.conf import (
     app_settings,
     derived,
 )
-from django_nextauth_jwt.jwk import PublicKey, SigningKey, load_public_key, load_signing_key
-from django_nextauth_jwt.jwks import JWKSClient, KeySources
+from django_nextauth_jwt.jose import codec
+from django_nextauth_jwt.jose.codec import Keyring
+from django_nextauth_jwt.jose.jwk import PublicKey, SigningKey, load_public_key, load_signing_key
+from django_nextauth_jwt.jose.jwks import JWKSClient, KeySources
 
 __all__ = ["Policy", "load_public_keys", "load_signing_keys", "policy", "valid_jwks_url"]
 

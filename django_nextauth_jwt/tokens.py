@@ -11,13 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django_nextauth_jwt import codec, revocation, users
+from django_nextauth_jwt import users
 from django_nextauth_jwt.claims import Claims, build_payload, validate_claims, validated
-from django_nextauth_jwt.codec import b64url_decode, b64url_encode, jwk_thumbprint
 from django_nextauth_jwt.exceptions import InvalidToken, NextAuthJWTError, TokenMissing
-from django_nextauth_jwt.formats import FORMATS
-from django_nextauth_jwt.jwk import jwks_document
+from django_nextauth_jwt.jose import codec
+from django_nextauth_jwt.jose.codec import b64url_decode, b64url_encode, jwk_thumbprint
+from django_nextauth_jwt.jose.formats import FORMATS
+from django_nextauth_jwt.jose.jwk import jwks_document
 from django_nextauth_jwt.policy import Policy, policy
+from django_nextauth_jwt.state import revocation
 
 __all__ = [
     "AuthResult",

@@ -29,18 +29,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from django_nextauth_jwt import identity, throttle
+from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous
-from django_nextauth_jwt.middleware import (
+from django_nextauth_jwt.redirects import safe_redirect_url
+from django_nextauth_jwt.request import (
     authenticate_request,
     signin_url,
     unauthorized_response,
     www_authenticate,
 )
-from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
+from django_nextauth_jwt.state import throttle
 from django_nextauth_jwt.tokens import JWTAuth, published_jwks
 from django_nextauth_jwt.transport import (
     ambiguous_candidates,

@@ -30,6 +30,7 @@ import argparse
 import ast
 import copy
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -49,6 +50,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "django_nextauth_jwt"
+
+
+@functools.cache
+def source_path(module: str) -> Path:
+    """Where ``module`` (a name unique in the package: ``codec``) lives, below ``ROOT``."""
+    (found,) = (ROOT / PACKAGE).rglob(f"{module}.py")
+    return found.relative_to(ROOT)
+
+
+def dotted(module: str) -> str:
+    """``module``'s import path: ``django_nextauth_jwt.jose.codec``."""
+    return ".".join(source_path(module).with_suffix("").parts)
+
+
 EQUIVALENTS = ROOT / "mutation-equivalents.toml"
 THRESHOLD = 0.95
 
@@ -300,7 +315,7 @@ def run_mutmut(jobs: int, *, fresh: bool) -> None:
 
 def mutmut_results() -> Iterator[tuple[str, str, int | None]]:
     """``(module, mutant name, exit code)`` of every mutant mutmut generated."""
-    for meta in sorted((ROOT / "mutants" / PACKAGE).glob("*.py.meta")):
+    for meta in sorted((ROOT / "mutants" / PACKAGE).rglob("*.py.meta")):
         module = meta.name.removesuffix(".py.meta")
         data = json.loads(meta.read_text())
         for name, code in data["exit_code_by_key"].items():
@@ -311,11 +326,11 @@ def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
     """``(function, removed lines, added lines)`` of a mutmut mutant, as ``mutmut show`` has it."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant  # only `make mutate` installs it
 
-    diff = get_diff_for_mutant(name, path=Path(PACKAGE) / f"{module}.py")
+    diff = get_diff_for_mutant(name, path=source_path(module))
     lines = diff.splitlines()[2:]  # past the --- and +++ header
     removed = [ln[1:].strip() for ln in lines if ln.startswith("-")]
     added = [ln[1:].strip() for ln in lines if ln.startswith("+")]
-    # django_nextauth_jwt.codec.x__decode_v5__mutmut_12, ...codec.xǁKeyringǁ__init____mutmut_3
+    # django_nextauth_jwt.jose.codec.x__decode_v5__mutmut_12, ...codec.xǁKeyringǁ__init____mutmut_3
     function = name.split(".", 2)[2].rsplit("__mutmut_", 1)[0]
     function = ".".join(function.split("ǁ")[1:]) if "ǁ" in function else function[2:]
     return function, "\n".join(removed), "\n".join(added)
@@ -646,7 +661,7 @@ def _drop_not_variants(func: ast.FunctionDef) -> Iterator[ast.FunctionDef]:
 
 def ast_mutants(module: str) -> Iterator[tuple[Mutant, str]]:
     """Every AST mutant of ``module``: the record, and the mutated module's source."""
-    path = ROOT / PACKAGE / f"{module}.py"
+    path = ROOT / source_path(module)
     source = path.read_text()
     tree = ast.parse(source)
     for name, node in _targets(tree):
@@ -711,7 +726,7 @@ class Kills:
     """
 
     def __init__(self, *, reuse: bool) -> None:
-        self.modules = {m: self._hash(ROOT / PACKAGE / f"{m}.py") for m in MODULES}
+        self.modules = {m: self._hash(ROOT / source_path(m)) for m in MODULES}
         # What a verdict depends on besides the module: the tests each mutant meets, and how.
         selection = [FAST_SUITE, NEAR, EDGES, PYTEST, COPIED]
         self.script = hashlib.sha256(json.dumps(selection, sort_keys=True).encode()).hexdigest()
@@ -793,7 +808,7 @@ def ast_pass(
         def run(item: tuple[Mutant, str]) -> None:
             mutant, source = item
             work = free.pop()
-            target = work / PACKAGE / f"{mutant.module}.py"
+            target = work / source_path(mutant.module)
             original = target.read_text()
             try:
                 target.write_text(source)

@@ -29,7 +29,7 @@ def _fresh_state_store() -> None:
 
     Only once something imported it: the codec's suite runs with Django never imported.
     """
-    module = sys.modules.get("django_nextauth_jwt.store")
+    module = sys.modules.get("django_nextauth_jwt.state.store")
     if module is not None:
         module.memory_store().clear()
 

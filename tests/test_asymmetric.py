@@ -13,9 +13,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth, diagnostics, jwk
+from django_nextauth_jwt import JWTAuth, diagnostics
 from django_nextauth_jwt.checks import check_deployment, check_settings
 from django_nextauth_jwt.exceptions import InvalidToken, TokenUnsupported
+from django_nextauth_jwt.jose import jwk
 from django_nextauth_jwt.tokens import published_jwks
 from tests import forge
 from tests.google_server import GoogleStandIn

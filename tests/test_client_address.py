@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
-from django_nextauth_jwt.throttle import (
+from django_nextauth_jwt.state.throttle import (
     ClientAddressInvalid,
     client_address,
     client_address_signature,

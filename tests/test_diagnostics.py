@@ -16,7 +16,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from django_nextauth_jwt import codec, diagnostics
+from django_nextauth_jwt import diagnostics
+from django_nextauth_jwt.jose import codec
 from tests import forge, request_helpers
 
 ME = "/api/me/"

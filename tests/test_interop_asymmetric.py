@@ -27,8 +27,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth, jwk
+from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt.exceptions import InvalidToken, TokenClaimsInvalid
+from django_nextauth_jwt.jose import jwk
 from tests import forge
 from tests.conftest import require
 from tests.jwks_server import jwks_server

@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
-from django_nextauth_jwt import JWTAuth, localview, revocation, store
+from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
 from django_nextauth_jwt.claims import validated
 from django_nextauth_jwt.policy import policy
+from django_nextauth_jwt.state import localview, revocation, store
 from django_nextauth_jwt.tokens import decode
 from tests import forge
 from tests.conftest import require
@@ -261,7 +262,7 @@ def test_login_counters_stay_atomic_in_redis_with_the_view(
 def idle_view(monkeypatch: pytest.MonkeyPatch) -> tuple[localview.LocalView, Clock]:
     """A view with no thread (it never starts), on a fake clock, told it is live."""
     clock = Clock()
-    monkeypatch.setattr("django_nextauth_jwt.localview.time.monotonic", clock)
+    monkeypatch.setattr("django_nextauth_jwt.state.localview.time.monotonic", clock)
     view = localview.LocalView(
         "redis://127.0.0.1:1/0", entry_prefix="p:rv:", index="p:rv", channel="p:rv"
     )

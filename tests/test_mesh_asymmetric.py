@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from django_nextauth_jwt import jwk
+from django_nextauth_jwt.jose import jwk
 from tests import forge
 from tests.forge import b64, claims, js
 from tests.servers import example_server, free_port, neighbour_server, start_all

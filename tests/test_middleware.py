@@ -264,7 +264,7 @@ def test_invalid_bearer_post_keeps_the_csrf_check():
 def test_async_stack_with_a_networked_deny_list_runs_off_the_event_loop(settings, monkeypatch):
     import threading
 
-    from django_nextauth_jwt import revocation
+    from django_nextauth_jwt.state import revocation
 
     settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:6379/15"
     threads: list[str] = []

@@ -78,3 +78,16 @@ def test_kills_survive_a_second_save(mutate: ModuleType) -> None:
     assert second.known(reused)
     second.save([reused])
     assert mutate.Kills(reuse=True).known(_mutant(mutate))
+
+
+def test_each_module_is_found_in_its_folder_and_is_the_one_mutmut_mutates(
+    mutate: ModuleType,
+) -> None:
+    import tomllib
+
+    assert mutate.source_path("codec") == Path("django_nextauth_jwt/jose/codec.py")
+    assert mutate.dotted("store") == "django_nextauth_jwt.state.store"
+    assert mutate.dotted("claims") == "django_nextauth_jwt.claims"
+    config = tomllib.loads((SCRIPT.parents[1] / "pyproject.toml").read_text())
+    mutated = config["tool"]["mutmut"]["only_mutate"]
+    assert sorted(str(mutate.source_path(m)) for m in mutate.MODULES) == sorted(mutated)

@@ -114,7 +114,7 @@ def test_nextauth_sign_out_reaches_django_and_refuses_every_copy_of_the_session(
 def test_client_address_header_signed_in_node_is_accepted_by_django(node: NodeBridge) -> None:
     from django.test import RequestFactory
 
-    from django_nextauth_jwt.throttle import client_address
+    from django_nextauth_jwt.state.throttle import client_address
 
     headers = node.call(
         "django.clientAddressHeader",

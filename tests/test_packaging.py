@@ -142,7 +142,7 @@ def test_wheel_metadata_has_the_version_dependencies_and_classifiers_of_pyprojec
 USE_THE_WHEEL = """
 import importlib.metadata, importlib.resources, importlib.util, json, sys
 import django_nextauth_jwt
-from django_nextauth_jwt import codec
+from django_nextauth_jwt.jose import codec
 
 keys = codec.Keyring(["wheel-check-secret-0123456789abcdef"])
 payload = {"sub": "1", "email": "ada@example.com"}

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from django_nextauth_jwt import JWTAuth
-from django_nextauth_jwt.throttle import client_address_signature
+from django_nextauth_jwt.state.throttle import client_address_signature
 from tests.conftest import REDIS_URL, delete_prefix, require
 from tests.forge import SECRET
 from tests.servers import django_server, example_server, redis_up

@@ -10,7 +10,7 @@ import pytest
 
 from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
-from django_nextauth_jwt.store import memory_store
+from django_nextauth_jwt.state.store import memory_store
 from tests import forge
 
 SEED = {"id": "7", "email": "ada@example.com"}
@@ -98,7 +98,7 @@ def test_redis_deny_list_is_shared_between_store_connections(redis_store: str) -
     token = JWTAuth.create(SEED)
     JWTAuth.revoke(token)
     # A second client of the same Redis (another process would have one) sees it.
-    from django_nextauth_jwt.store import RedisStore
+    from django_nextauth_jwt.state.store import RedisStore
 
     other = RedisStore(redis_store, settings_prefix())
     assert any(v is not None for v in other.get_many(["x", *_keys_of(token)]))
@@ -114,7 +114,7 @@ def settings_prefix() -> str:
 
 
 def _keys_of(token: str) -> list[str]:
-    from django_nextauth_jwt import revocation
+    from django_nextauth_jwt.state import revocation
 
     claims = _claims(token)
     return [k for k in (revocation.session_key(claims), revocation.token_key(claims, token)) if k]
@@ -147,7 +147,7 @@ def test_a_check_reads_exactly_the_keys_sign_out_writes_in_one_store_read(
 ) -> None:
     # A token with a sid is revoked (and checked) by its session, one without by its jti (or
     # itself), and every token by its user's cut-off: two keys, one read per check.
-    from django_nextauth_jwt import revocation
+    from django_nextauth_jwt.state import revocation
 
     reads: list[tuple[str, ...]] = []
     store = memory_store()

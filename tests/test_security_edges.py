@@ -19,7 +19,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from django_nextauth_jwt import JWTAuth, codec, revocation, store
+from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
 from django_nextauth_jwt.claims import build_payload, validate_claims
 from django_nextauth_jwt.csrf import (
@@ -28,7 +28,9 @@ from django_nextauth_jwt.csrf import (
     django_csrf_failure,
     nextauth_csrf_valid,
 )
+from django_nextauth_jwt.jose import codec
 from django_nextauth_jwt.policy import policy
+from django_nextauth_jwt.state import revocation, store
 from tests import forge
 from tests.request_helpers import OTHER_SECRET, SECRET, nextauth_csrf_cookie
 
@@ -401,7 +403,7 @@ def test_a_full_store_turns_a_session_revocation_into_the_users_cut_off(
     this = {"sub": "7", "sid": "this", "auth_time": now - 5, "exp": now + 60}
     other = {"sub": "7", "sid": "other", "auth_time": now - 50, "exp": now + 60}
     stranger = {"sub": "8", "sid": "x", "auth_time": now - 5, "exp": now + 60}
-    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.revocation"):
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.revocation"):
         revocation.revoke(this, "t", pol=pol)
     assert [r.getMessage() for r in caplog.records] == [
         "revocation store full: signing the user out everywhere instead"
@@ -786,7 +788,7 @@ def test_two_signing_keys_with_one_kid_are_refused() -> None:
 def test_each_jwks_client_fetches_with_the_configured_timeout_and_size_limit(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django_nextauth_jwt import jwks
+    from django_nextauth_jwt.jose import jwks
 
     settings.NEXTAUTH_JWKS_URL = "https://a.example/jwks"
     settings.NEXTAUTH_JWKS_TIMEOUT = 1.5

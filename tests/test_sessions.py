@@ -18,8 +18,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth, store
+from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
+from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import decode
 from tests import forge
 from tests.request_helpers import bearer

@@ -15,8 +15,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth, store
+from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
+from django_nextauth_jwt.state import store
 from tests.conftest import delete_prefix
 from tests.fake_clock import Clock
 
@@ -104,7 +105,7 @@ def test_flood_of_anonymous_logins_does_not_evict_a_revocation_in_redis(redis_st
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("django_nextauth_jwt.store.time.monotonic", fake)
+    monkeypatch.setattr("django_nextauth_jwt.state.store.time.monotonic", fake)
     return fake
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_nextauth_jwt import localview, store
+from django_nextauth_jwt.state import localview, store
 from tests.conftest import REDIS_URL, require
 from tests.fake_clock import Clock
 from tests.servers import free_port
@@ -48,7 +48,7 @@ def wait_for(condition: Any, what: str) -> None:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("django_nextauth_jwt.store.time.monotonic", fake)
+    monkeypatch.setattr("django_nextauth_jwt.state.store.time.monotonic", fake)
     return fake
 
 
@@ -264,7 +264,7 @@ def test_a_live_view_pings_redis_once_per_heartbeat(private_redis: str) -> None:
 @pytest.fixture
 def view_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("django_nextauth_jwt.localview.time.monotonic", fake)
+    monkeypatch.setattr("django_nextauth_jwt.state.localview.time.monotonic", fake)
     return fake
 
 
@@ -327,7 +327,7 @@ def test_the_view_rebuilds_its_expiry_heap_once_stale_items_dominate(
 def test_a_message_not_split_by_single_spaces_is_ignored_and_logged(
     idle_view: localview.LocalView, data: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.localview"):
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.localview"):
         idle_view._receive(data)
     assert idle_view.entries == {}
     assert [r.getMessage() for r in caplog.records] == [
@@ -413,7 +413,7 @@ def test_a_view_relinks_and_reloads_after_a_reconnect_and_says_so_once(
     view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.localview"):
+        with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.localview"):
             assert view.wait_live(BOUND)
             time.sleep(1.2)  # heartbeats and a pruning pass: one link, not a word
             assert view.links == 1
@@ -492,7 +492,7 @@ def test_a_live_view_that_loses_redis_says_why(
     try:
         assert view.wait_live(BOUND)
         monkeypatch.setattr(view, "_listen", live_then_lost)
-        with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.localview"):
+        with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.localview"):
             view._on_reconnect(None)  # the running link ends; the next one is lost at once
             wait_for(lambda: caplog.records, "the warning")
     finally:

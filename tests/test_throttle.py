@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
-from django_nextauth_jwt.throttle import check_login, client_address
+from django_nextauth_jwt.state.throttle import check_login, client_address
 
 
 def request(remote: str = "203.0.113.7", xff: str | None = None) -> Any:
@@ -53,7 +53,7 @@ def test_per_client_limit_cannot_be_dodged_by_rotating_forwarded_for(settings: A
 
 
 def test_counters_live_in_redis_when_configured(redis_store: str, settings: Any) -> None:
-    from django_nextauth_jwt.store import RedisStore, current, memory_store
+    from django_nextauth_jwt.state.store import RedisStore, current, memory_store
 
     settings.NEXTAUTH_LOGIN_RATE_PER_ACCOUNT = (2, 60)
     assert check_login(request(), "a@example.com") is None
@@ -75,7 +75,7 @@ def test_counters_live_in_redis_when_configured(redis_store: str, settings: Any)
     ],
 )
 def test_ipv6_clients_share_their_64_bucket(address: str, bucket: str) -> None:
-    from django_nextauth_jwt.throttle import client_bucket
+    from django_nextauth_jwt.state.throttle import client_bucket
 
     assert client_bucket(address) == bucket
 

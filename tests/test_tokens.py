@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_nextauth_jwt import AuthResult, JWTAuth, codec, tokens
+from django_nextauth_jwt import AuthResult, JWTAuth, tokens
 from django_nextauth_jwt import exceptions as exc
+from django_nextauth_jwt.jose import codec
 from django_nextauth_jwt.policy import policy
 from django_nextauth_jwt.tokens import b64url_decode, b64url_encode, decode, jwk_thumbprint
 from django_nextauth_jwt.users import TokenUser

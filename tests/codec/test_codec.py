@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from django_nextauth_jwt import codec, jwk
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
     TokenMalformed,
     TokenMissing,
     TokenUnsupported,
 )
-from django_nextauth_jwt.formats import FORMATS
+from django_nextauth_jwt.jose import codec, jwk
+from django_nextauth_jwt.jose.formats import FORMATS
 from tests import forge
 
 SIGNING = jwk.load_signing_key(forge.private_pem("EdDSA"))

@@ -13,7 +13,6 @@ import string
 
 import pytest
 
-from django_nextauth_jwt import codec, jwk
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
     TokenClaimsInvalid,
@@ -21,6 +20,7 @@ from django_nextauth_jwt.exceptions import (
     TokenMissing,
     TokenUnsupported,
 )
+from django_nextauth_jwt.jose import codec, jwk
 from tests import forge
 
 KEYS = codec.Keyring([forge.SECRET])

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 import jwt as pyjwt
 import pytest
 
-from django_nextauth_jwt import codec, jwk
 from django_nextauth_jwt.exceptions import InvalidToken, KeysUnavailable, TokenUnsupported
-from django_nextauth_jwt.jwks import JWKSClient, JWKSFetchError, KeySources
+from django_nextauth_jwt.jose import codec, jwk
+from django_nextauth_jwt.jose.jwks import JWKSClient, JWKSFetchError, KeySources
 from tests import forge
 from tests.fake_clock import Clock
 

@@ -29,9 +29,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from django_nextauth_jwt import jwk, jwks
 from django_nextauth_jwt.exceptions import KeysUnavailable
-from django_nextauth_jwt.jwks import JWKSClient, JWKSFetchError, KeySources, fetch_url
+from django_nextauth_jwt.jose import jwk, jwks
+from django_nextauth_jwt.jose.jwks import JWKSClient, JWKSFetchError, KeySources, fetch_url
 from tests import forge
 from tests.fake_clock import Clock
 
@@ -614,7 +614,7 @@ def test_the_client_fetches_its_url_and_logs_a_failure_with_url_and_reason(
     issuer, clock = Issuer(published()), Clock()
     issuer.down = True
     client = make(issuer, clock)
-    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.jwks"):
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.jose.jwks"):
         assert client.keys() is None
     assert issuer.urls == [URL]
     assert [r.getMessage() for r in caplog.records] == [f"JWKS refresh from {URL} failed: down"]

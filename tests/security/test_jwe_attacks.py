@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from django_nextauth_jwt import codec
+from django_nextauth_jwt.jose import codec
 from tests import forge
 from tests.security.helpers import (
     SECURE_V5_COOKIE,

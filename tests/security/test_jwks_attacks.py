@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from django_nextauth_jwt import jwk
+from django_nextauth_jwt.jose import jwk
 from tests import forge
 from tests.jwks_server import Issuer, jwks_server
 from tests.security.conftest import LeakGuard

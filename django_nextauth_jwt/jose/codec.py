@@ -6,7 +6,7 @@
 * ``authjs-v5``: @auth/core's JWE, ``dir`` + ``A256CBC-HS512``, key from HKDF
   salted with the session cookie name, ``kid`` = the key's JWK thumbprint;
 * ``jws-asymmetric``: compact JWS signed with a private key (EdDSA, ES256, RS256,
-  see :mod:`~django_nextauth_jwt.jwk`), verified with public keys chosen by
+  see :mod:`~django_nextauth_jwt.jose.jwk`), verified with public keys chosen by
   ``kid``, each key verifying only under the algorithm its type gives.
 
 Every input is explicit: a :class:`Keyring` (the secrets, the v5 salt, the
@@ -45,7 +45,7 @@ from django_nextauth_jwt.exceptions import (
     TokenMissing,
     TokenUnsupported,
 )
-from django_nextauth_jwt.formats import (
+from django_nextauth_jwt.jose.formats import (
     ASYMMETRIC_ALGORITHMS,
     FORMAT_AUTHJS_V5,
     FORMAT_JWS,
@@ -54,14 +54,14 @@ from django_nextauth_jwt.formats import (
     FORMATS,
     JWS_ALGORITHMS,
 )
-from django_nextauth_jwt.jwk import (
+from django_nextauth_jwt.jose.jwk import (
     MAX_KID_LENGTH,
     KeySource,
     SigningKey,
     b64url_decode,
     b64url_encode,
 )
-from django_nextauth_jwt.jwk import unb64 as _unb64
+from django_nextauth_jwt.jose.jwk import unb64 as _unb64
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
@@ -256,7 +256,7 @@ class Keyring:
 
     For ``jws-asymmetric``: ``signing_keys`` (the first signs) and
     ``public_keys``, where verification keys are looked up (a static
-    :class:`~django_nextauth_jwt.jwk.KeySet` or a JWKS client). A keyring with
+    :class:`~django_nextauth_jwt.jose.jwk.KeySet` or a JWKS client). A keyring with
     only asymmetric keys has no secrets, and the symmetric formats refuse
     every token under it.
     """

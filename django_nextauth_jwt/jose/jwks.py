@@ -9,10 +9,10 @@ A :class:`JWKSClient` per URL keeps the last good JWK Set in memory:
   past their TTL, and after that every token is refused with ``KeysUnavailable`` (fail closed);
 * a fetch has a deadline (``timeout``, for the whole response, not per read), a size limit
   (``max_bytes``), follows no redirect, speaks only http(s), and hands the body to
-  :func:`~django_nextauth_jwt.jwk.parse_jwks`, which refuses private key material.
+  :func:`~django_nextauth_jwt.jose.jwk.parse_jwks`, which refuses private key material.
 
 :class:`KeySources` chains the static keys and the clients into the one
-:class:`~django_nextauth_jwt.jwk.KeySource` a :class:`~django_nextauth_jwt.codec.Keyring`
+:class:`~django_nextauth_jwt.jose.jwk.KeySource` a :class:`~django_nextauth_jwt.jose.codec.Keyring`
 takes. Like the codec, this module imports no Django: the clock and the fetcher are
 parameters, so tests count fetches and move time without sleeping.
 """
@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from django_nextauth_jwt.exceptions import KeysUnavailable
-from django_nextauth_jwt.jwk import KeySet, PublicKey, parse_jwks
+from django_nextauth_jwt.jose.jwk import KeySet, PublicKey, parse_jwks
 
 __all__ = ["JWKSClient", "JWKSFetchError", "KeySources", "fetch_url"]
 

@@ -1,6 +1,6 @@
 """The names of the token formats: a leaf module that imports nothing, Django included.
 
-Both :mod:`~django_nextauth_jwt.codec` (which must not import Django) and
+Both :mod:`~django_nextauth_jwt.jose.codec` (which must not import Django) and
 :mod:`~django_nextauth_jwt.conf` (the settings) need these names.
 """
 

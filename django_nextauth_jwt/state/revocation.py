@@ -1,6 +1,6 @@
 """The deny-list: revoked sessions, revoked tokens and per-user cut-offs, in the state store.
 
-Three kinds of entry, all in :mod:`~django_nextauth_jwt.store` (never in Django's cache):
+Three kinds of entry, all in :mod:`~django_nextauth_jwt.state.store` (never in Django's cache):
 
 * a **session** (``sid``): sign-out of a token that carries a ``sid`` refuses every copy of
   that session, the ones NextAuth re-encodes on refresh included;
@@ -20,7 +20,7 @@ store, whose keys never leave the process, what they name as it is when it is sh
 
 A check is one call, :func:`is_revoked` (one store read), and every write goes through
 :func:`write`. With Redis, the read is answered by this process's local view of the deny-list
-(:mod:`~django_nextauth_jwt.localview`, no round trip) while it is live, else by one ``MGET``.
+(:mod:`~django_nextauth_jwt.state.localview`, no round trip) while it is live, else by one ``MGET``.
 When the store cannot be read, verification refuses tokens (``revocation_unavailable``)
 unless ``NEXTAUTH_REVOCATION_FAIL_OPEN`` is set.
 """
@@ -35,9 +35,9 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_nextauth_jwt import store
 from django_nextauth_jwt.exceptions import RevocationUnavailable, TokenRevoked
 from django_nextauth_jwt.policy import Policy, policy
+from django_nextauth_jwt.state import store
 
 __all__ = ["check", "is_revoked", "revoke", "revoke_user", "write"]
 

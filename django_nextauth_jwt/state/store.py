@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.conf import app_settings, derived
-from django_nextauth_jwt.localview import LocalView
+from django_nextauth_jwt.state.localview import LocalView
 
 __all__ = [
     "MAX_COUNTERS",
@@ -234,7 +234,7 @@ class RedisStore:
     """The store in Redis: shared by every process and instance using the same URL and prefix.
 
     With ``local_view`` (``NEXTAUTH_REDIS_LOCAL_VIEW``, the default), revocation reads are
-    answered by this process's :class:`~django_nextauth_jwt.localview.LocalView` while it is
+    answered by this process's :class:`~django_nextauth_jwt.state.localview.LocalView` while it is
     live, and by Redis otherwise. Counters always go to Redis (atomic, shared).
     """
 

@@ -1,7 +1,7 @@
 """Login throttling per client address and per account, in the state store.
 
 Windows that start at the first attempt, with atomic counters in
-:mod:`~django_nextauth_jwt.store` (Redis with ``NEXTAUTH_REDIS_URL``, shared by every
+:mod:`~django_nextauth_jwt.state.store` (Redis with ``NEXTAUTH_REDIS_URL``, shared by every
 process; the embedded store otherwise), never in Django's cache, so no other traffic can
 evict a count and reset a lock.
 
@@ -24,8 +24,9 @@ import time
 
 from django.http import HttpRequest
 
-from django_nextauth_jwt import identity, store
+from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import app_settings
+from django_nextauth_jwt.state import store
 
 __all__ = [
     "CLIENT_ADDRESS_HEADER",

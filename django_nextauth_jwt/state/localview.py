@@ -3,7 +3,7 @@
 Revocations are rare and checks come with every request, so with the deny-list in Redis
 each process answers checks from a plain dictionary instead of paying a round trip:
 
-* Every deny-list write (one Lua script, :mod:`~django_nextauth_jwt.store`) sets the entry,
+* Every deny-list write (one Lua script, :mod:`~django_nextauth_jwt.state.store`) sets the entry,
   records its expiry in an index (a sorted set: key -> expiry in ms on Redis's clock) and
   publishes ``"<key> <value> <ttl ms>"`` on a channel, all at once.
 * One subscriber thread per process subscribes first, then loads the index (``ZSCAN`` and

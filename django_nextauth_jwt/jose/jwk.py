@@ -13,7 +13,7 @@ compromised or misconfigured), keys for other uses or algorithms are skipped, an
 bounded. The base64url helpers the codec shares live here, below it.
 
 This module imports neither Django nor DRF (an import-linter contract says so) and does no
-I/O: fetching a JWK Set is :mod:`~django_nextauth_jwt.jwks`'s job.
+I/O: fetching a JWK Set is :mod:`~django_nextauth_jwt.jose.jwks`'s job.
 """
 
 from __future__ import annotations
