@@ -2,10 +2,11 @@
 
 This is the only module that imports DRF (and drf-spectacular, when installed),
 so projects without them never load either. The work itself is
-:func:`django_nextauth_jwt.middleware.authenticate_request`, shared with the
+:func:`django_nextauth_jwt.request.authenticate_request`, shared with the
 middleware; this class only translates its result into DRF's contract:
 
-* ``None`` when the request offers no NextAuth token (DRF tries the next class);
+* ``None`` when the request offers no NextAuth token (DRF tries the next class; when
+  none authenticates, DRF's 401 gets ``"code": "token_missing"`` in its body);
 * ``(user, claims)`` for a valid one (``request.auth`` holds the verified claims);
 * :class:`NextAuthAuthenticationFailed` (401, JSON ``{"detail", "code"}``) when
   a token was offered and refused, with a ``WWW-Authenticate: Bearer`` challenge
@@ -18,6 +19,7 @@ middleware; this class only translates its result into DRF's contract:
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Any, ClassVar
 
 from rest_framework.authentication import BaseAuthentication
@@ -102,9 +104,23 @@ class NextAuthJWTAuthentication(BaseAuthentication):
             raise CSRFFailed(reason)
 
     def authenticate_header(self, request: Request) -> str:
-        """The ``WWW-Authenticate`` challenge; its presence makes DRF answer 401, not 403."""
+        """The ``WWW-Authenticate`` challenge; its presence makes DRF answer 401, not 403.
+
+        DRF asks for it while it handles the 401, which is also the one moment the
+        ``NotAuthenticated`` it raised for a request without a token can be given its code:
+        ``{"detail", "code": "token_missing"}`` under DRF's default exception handler too.
+        """
         result: AuthResult | None = getattr(request._request, "nextauth", None)
+        _add_missing_token_code(sys.exc_info()[1])
         return www_authenticate(result.error if result is not None else None)
+
+
+def _add_missing_token_code(exc: BaseException | None) -> None:
+    # APIView.handle_exception calls authenticate_header inside dispatch's ``except`` block,
+    # so the exception being handled is DRF's own NotAuthenticated: no class authenticated,
+    # and this one (first in the list) was offered no token. A dict detail is the body as is.
+    if isinstance(exc, NotAuthenticated) and not isinstance(exc.detail, (dict, list)):
+        exc.detail = {"detail": exc.detail, "code": TokenMissing.code}
 
 
 class RolePermission(BasePermission):
@@ -139,8 +155,10 @@ def HasRole(*roles: str) -> type[RolePermission]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, plus a ``code`` in every error body that lacks one.
 
-    Set ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` to this so that the 401 for a
-    request with no token at all carries ``"code": "token_missing"`` like the others.
+    The 401s of this app's classes carry their code without it (the one for a request with
+    no token at all included, ``"code": "token_missing"``). Set
+    ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` to this for a code in DRF's other errors too:
+    a 403 ``permission_denied``, a 404 ``not_found``, a 405 ``method_not_allowed``...
     """
     # Imported here: DRF imports this module while rest_framework.views is still
     # loading (DEFAULT_AUTHENTICATION_CLASSES is read at APIView's definition).

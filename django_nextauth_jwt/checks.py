@@ -78,7 +78,10 @@ def _check_secret() -> list[CheckMessage]:
         return [
             Error(
                 f"A NextAuth secret is shorter than {MIN_SECRET_BYTES} bytes.",
-                hint="Generate a strong one with: openssl rand -base64 32",
+                # Changing only this side would refuse every token: say that both change.
+                hint="Generate one with: openssl rand -base64 32, and set it on both sides: "
+                "here and as the Next.js app's NEXTAUTH_SECRET (AUTH_SECRET for Auth.js 5). "
+                "The two must hold the same value, or every token is refused.",
                 id="nextauth_jwt.E003",
             )
         ]
