@@ -1,7 +1,8 @@
 """Claims: validate a decoded payload against the policy, and build the payload a token signs.
 
-``exp`` is required; ``nbf``, ``iat``, ``iss`` and ``aud`` are checked when
-present or configured, within ``NEXTAUTH_LEEWAY``; ``sub`` must name a subject.
+``exp`` is required; ``nbf``, ``iat``, ``auth_time``, ``iss`` and ``aud`` are checked when
+present or configured, within ``NEXTAUTH_LEEWAY`` (``auth_time`` no later than ``iat`` either);
+``sub`` must name a subject.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _int_claim(payload: Mapping[str, Any], name: str, *, required: bool = False)
 def validate_claims(
     payload: Mapping[str, Any], *, now: int | None = None, pol: Policy | None = None
 ) -> Claims:
-    """Check ``exp`` (required), ``nbf``, ``iat``, ``sub``, ``iss`` and ``aud``.
+    """Check ``exp`` (required), ``nbf``, ``iat``, ``auth_time``, ``sub``, ``iss`` and ``aud``.
 
     Returns a copy of the claims with ``id`` set to ``sub``, the shape the
     seed's ``JWTAuth.verify`` returned.
@@ -62,6 +63,15 @@ def validated(payload: dict[str, Any], *, now: int | None, pol: Policy) -> Claim
     iat = _int_claim(payload, "iat")
     if iat is not None and iat > now + leeway:
         raise TokenNotYetValid()
+    # When the person signed in: sign-out-everywhere compares it with its cut-off. A future
+    # one (an issuer's clock running ahead, or 10**15) would outlive every cut-off, and one
+    # later than iat claims a sign-in after the token was issued: neither is a real sign-in.
+    auth_time = _int_claim(payload, "auth_time")
+    if auth_time is not None:
+        if auth_time > now + leeway:
+            raise TokenNotYetValid()
+        if iat is not None and auth_time > iat:
+            raise TokenClaimsInvalid()
     sub = payload.get("sub")
     # A real session names its subject. Old NextAuth OAuth check cookies
     # ({"value", "provider"}) decrypt with the session key but carry no sub.
@@ -110,7 +120,9 @@ def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> C
     if not isinstance(sid, str) or not sid:
         payload["sid"] = str(uuid.uuid4())
     auth_time = claims.get("auth_time")
-    if type(auth_time) is not int:
+    # One later than now (a caller's clock ahead of this one) would make this very token
+    # refused (auth_time after iat): now instead, the earlier and so the stricter of the two.
+    if type(auth_time) is not int or auth_time > now:
         payload["auth_time"] = now
     if pol.issuer is not None:
         payload["iss"] = pol.issuer

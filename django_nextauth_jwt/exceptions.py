@@ -69,14 +69,17 @@ class TokenExpired(InvalidToken):
 
 
 class TokenNotYetValid(InvalidToken):
-    """``nbf`` or ``iat`` is in the future (beyond the leeway)."""
+    """``nbf``, ``iat`` or ``auth_time`` is in the future (beyond the leeway)."""
 
     code = "token_not_yet_valid"
     default_message = "Token is not yet valid."
 
 
 class TokenClaimsInvalid(InvalidToken):
-    """A claim is missing or wrong: ``exp``, ``sub``, ``iss``, ``aud``, time-claim types."""
+    """A claim is missing or wrong: ``exp``, ``sub``, ``iss``, ``aud``, time-claim types.
+
+    Also ``auth_time`` later than ``iat``: a sign-in after the token was issued.
+    """
 
     code = "token_claims_invalid"
     default_message = "Token claims are invalid."
