@@ -567,22 +567,29 @@ def _check_asymmetric() -> list[CheckMessage]:
                 id="nextauth_jwt.E052",
             )
         )
+    # Two roles: an issuer signs with NEXTAUTH_SIGNING_KEYS; a verifier needs only keys to
+    # verify with (the issuer's JWKS URL or public keys). A service may be both.
     fmt = app_settings.JWT_FORMAT
-    if fmt == FORMAT_JWS_ASYMMETRIC and not signing and not errors:
+    verifies = bool(signing or public or urls)
+    if fmt == FORMAT_JWS_ASYMMETRIC and not verifies and not errors:
         errors.append(
             Error(
-                "NEXTAUTH_JWT_FORMAT is jws-asymmetric but NEXTAUTH_SIGNING_KEYS is empty.",
-                hint="Generate a key: openssl genpkey -algorithm ed25519",
+                "NEXTAUTH_JWT_FORMAT is jws-asymmetric, but this service has no key to sign "
+                "or verify with.",
+                hint="An issuer signs with NEXTAUTH_SIGNING_KEYS (openssl genpkey -algorithm "
+                "ed25519); a verifier only needs the issuer's NEXTAUTH_JWKS_URL or "
+                "NEXTAUTH_PUBLIC_KEYS, and mints nothing.",
                 id="nextauth_jwt.E053",
             )
         )
-    accepted = {fmt, *app_settings.ACCEPTED_FORMATS}
-    if FORMAT_JWS_ASYMMETRIC in accepted and not (signing or public or urls) and not errors:
+    accepted = {*app_settings.ACCEPTED_FORMATS}
+    unverifiable = fmt != FORMAT_JWS_ASYMMETRIC and FORMAT_JWS_ASYMMETRIC in accepted
+    if unverifiable and not verifies and not errors:
         errors.append(
             Error(
                 "jws-asymmetric tokens are accepted, but no key can verify them.",
-                hint="Set NEXTAUTH_JWKS_URL (the issuer's JWKS), NEXTAUTH_PUBLIC_KEYS or "
-                "NEXTAUTH_SIGNING_KEYS.",
+                hint="Set NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS (the issuer's keys), or "
+                "NEXTAUTH_SIGNING_KEYS to issue them here.",
                 id="nextauth_jwt.E054",
             )
         )

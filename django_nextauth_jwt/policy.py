@@ -11,11 +11,13 @@ the old one.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.conf import (
@@ -69,6 +71,23 @@ class Policy:
             jws_algorithm=self.jws_algorithm,
             max_length=self.max_token_length,
         )
+
+    @property
+    def issues(self) -> bool:
+        """Whether this service can mint tokens in its own format (``mint_format``).
+
+        A ``jws-asymmetric`` service without signing keys is a verifier: it accepts the
+        issuer's tokens (public keys, a JWKS URL) and mints none.
+        """
+        return self.mint_format != FORMAT_JWS_ASYMMETRIC or bool(self.signing_keys)
+
+    def require_issuer(self, fmt: str) -> None:
+        """``ImproperlyConfigured`` unless this service can mint ``fmt`` tokens."""
+        if fmt == FORMAT_JWS_ASYMMETRIC and not self.signing_keys:
+            raise ImproperlyConfigured(
+                "This service verifies jws-asymmetric tokens but cannot mint them: an issuer "
+                "needs NEXTAUTH_SIGNING_KEYS (nextauth_jwt.E053)."
+            )
 
     def __repr__(self) -> str:
         # Never let a secret reach a log line through a repr.
@@ -138,9 +157,26 @@ def _asymmetric(s: Any) -> tuple[tuple[SigningKey, ...], KeySources | None]:
     return signing, KeySources([key.public for key in signing] + list(public), clients)
 
 
+#: Held while a policy is built: the threads of a fresh process that all miss the cache at
+#: once take the one built first, so each JWKS URL has one client (and one first fetch).
+_building = threading.Lock()
+
+
 @derived
 def policy() -> Policy:
     """The current :class:`Policy`; ``ImproperlyConfigured`` if the settings cannot work."""
+    with _building:
+        wrapped = object.__getattribute__(settings, "_wrapped")
+        held = policy.held
+        if held is not None and held[0] is wrapped:
+            return held[1]
+        built = _build()
+        # Published before the lock is released: a thread waiting on it must find this one.
+        policy.held = (wrapped, built)
+        return built
+
+
+def _build() -> Policy:
     s = app_settings
     secrets = s.SECRETS
     signing, sources = _asymmetric(s)
@@ -168,15 +204,19 @@ def policy() -> Policy:
         s.JWS_ALGORITHM in JWS_ALGORITHMS,
         f"NEXTAUTH_JWS_ALGORITHM must be one of {', '.join(JWS_ALGORITHMS)}.",
     )
+    # Roles: an issuer of jws-asymmetric signs with NEXTAUTH_SIGNING_KEYS; a verifier needs
+    # only keys to verify with (public keys, a JWKS URL). With none of them, it is neither.
     _require(
-        s.JWT_FORMAT != FORMAT_JWS_ASYMMETRIC or bool(signing),
-        "NEXTAUTH_JWT_FORMAT is jws-asymmetric but NEXTAUTH_SIGNING_KEYS is empty "
+        s.JWT_FORMAT != FORMAT_JWS_ASYMMETRIC or sources is not None,
+        "NEXTAUTH_JWT_FORMAT is jws-asymmetric but this service has no key: an issuer needs "
+        "NEXTAUTH_SIGNING_KEYS, a verifier NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS "
         "(nextauth_jwt.E053).",
     )
     _require(
         FORMAT_JWS_ASYMMETRIC not in in_use or sources is not None,
         "jws-asymmetric tokens are accepted but no key verifies them: set "
-        "NEXTAUTH_SIGNING_KEYS, NEXTAUTH_PUBLIC_KEYS or NEXTAUTH_JWKS_URL (nextauth_jwt.E054).",
+        "NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS (the issuer's keys), or "
+        "NEXTAUTH_SIGNING_KEYS to issue them here (nextauth_jwt.E054).",
     )
     v5_salt = s.V5_SALT
     return Policy(

@@ -94,6 +94,7 @@ def encode(payload: Mapping[str, Any], *, format: str | None = None) -> str:
     fmt = format or pol.mint_format
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    pol.require_issuer(fmt)  # a verifier-only service mints nothing
     return codec.encode(payload, pol.keys, format=fmt, jws_algorithm=pol.jws_algorithm)
 
 

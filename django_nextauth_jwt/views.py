@@ -33,6 +33,7 @@ from django_nextauth_jwt import identity
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings
 from django_nextauth_jwt.csrf import django_csrf_failure, nextauth_csrf_valid
 from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous
+from django_nextauth_jwt.policy import policy
 from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.request import (
     authenticate_request,
@@ -184,6 +185,13 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     raise BodyError("unsupported content type")
 
 
+def no_sign_in() -> JsonResponse | None:
+    """A 404 when this service mints no session (a jws-asymmetric verifier), else ``None``."""
+    if policy().issues:
+        return None
+    return error_response(404, "not_found", "This service verifies sessions and issues none.")
+
+
 def body_too_large() -> JsonResponse:
     """413 ``request_too_large``: the body was not read."""
     return error_response(413, "request_too_large", "The request body is too large.")
@@ -235,6 +243,9 @@ class CustomLoginView(View):
     @method_decorator(sensitive_variables("password", "body"))
     def post(self, request: HttpRequest) -> HttpResponse:
         """Check CSRF, parse, throttle, authenticate, mint."""
+        refused = no_sign_in()
+        if refused is not None:
+            return refused
         reason = browser_csrf_failure(request)
         if reason is not None:
             return csrf_failure_response(request)
@@ -492,6 +503,9 @@ class GoogleSignInView(View):
         """Start social-auth's flow; the ``state`` lives in the Django session."""
         from social_core.actions import do_auth
 
+        refused = no_sign_in()
+        if refused is not None:
+            return refused
         if browser_csrf_failure(request) is not None:
             return csrf_failure_response(request)
         try:
