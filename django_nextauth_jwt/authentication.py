@@ -26,6 +26,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import (
     APIException,
     AuthenticationFailed,
+    ErrorDetail,
     NotAuthenticated,
     PermissionDenied,
 )
@@ -120,7 +121,8 @@ def _add_missing_token_code(exc: BaseException | None) -> None:
     # so the exception being handled is DRF's own NotAuthenticated: no class authenticated,
     # and this one (first in the list) was offered no token. A dict detail is the body as is.
     if isinstance(exc, NotAuthenticated) and not isinstance(exc.detail, (dict, list)):
-        exc.detail = {"detail": exc.detail, "code": TokenMissing.code}
+        code = ErrorDetail(TokenMissing.code, code=TokenMissing.code)
+        exc.detail = {"detail": exc.detail, "code": code}
 
 
 class RolePermission(BasePermission):

@@ -6,7 +6,9 @@ one this service reads, which cookie the browser sent and which one is expected,
 whether a secret or a salt differs, how long ago a token expired. The middleware
 (and so the DRF class) logs each cause once per process at WARNING on the
 ``django_nextauth_jwt.diagnostics`` logger; ``manage.py nextauth_decode --explain``
-prints the same sentence.
+prints the same sentence. Before any of that, :func:`diagnose_input` says what was sent
+when it is not a whole token: a pasted ``Authorization`` or ``Cookie`` header, quotes,
+whitespace, a copy cut short, a database session id or no token at all.
 
 Never a token, a claim value or a secret: only format names, algorithm names
 from a fixed list, cookie names this package knows, counts and durations.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -37,13 +40,21 @@ from django_nextauth_jwt.exceptions import (
     InvalidToken,
     NextAuthJWTError,
     TokenExpired,
+    TokenMalformed,
     TokenMissing,
     TokenUnsupported,
 )
 from django_nextauth_jwt.jose import codec
 from django_nextauth_jwt.policy import Policy, policy
 
-__all__ = ["Diagnosis", "diagnose_cookies", "diagnose_token", "report", "reset"]
+__all__ = [
+    "Diagnosis",
+    "diagnose_cookies",
+    "diagnose_input",
+    "diagnose_token",
+    "report",
+    "reset",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +160,7 @@ def _no_secret_matches(token: str, fmt: str, pol: Policy) -> Diagnosis:
             "unknown, or the signature is not that key's).",
         )
     count = len(pol.secrets)
-    secrets = f"{count} configured secret{'s' if count != 1 else ''}"
+    secrets = "the configured secret" if count == 1 else f"none of the {count} configured secrets"
     if fmt == FORMAT_AUTHJS_V5:
         salt = _v5_salt_of(_header(token).get("kid"), pol)
         if salt is not None:
@@ -165,7 +176,8 @@ def _no_secret_matches(token: str, fmt: str, pol: Policy) -> Diagnosis:
         what = "its signature" if fmt == FORMAT_JWS else "its authentication tag"
     return Diagnosis(
         "secret_mismatch",
-        f"{DESCRIPTIONS[fmt]} arrived and {what} matches none of the {secrets}: "
+        f"{DESCRIPTIONS[fmt]} arrived and {what} "
+        f"{'does not match' if count == 1 else 'matches'} {secrets}: "
         "NEXTAUTH_SECRET differs from the secret the issuer uses (NEXTAUTH_SECRET or "
         "AUTH_SECRET in the Next.js app). During a rotation, list both.",
     )
@@ -206,6 +218,145 @@ def diagnose_token(
     return None
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# The shortest last part each header allows, in base64url characters: a JWS's signature
+# (RS256: a 2048-bit key's), a JWE's authentication tag (16 bytes for A256GCM, 32 for v5).
+_SIGNATURE_CHARS = {"HS256": 43, "HS384": 64, "HS512": 86, "EdDSA": 86, "ES256": 86, "RS256": 342}
+_TAG_CHARS = {"A256GCM": 22, codec.V5_ENC: 43}
+_WHOLE = (
+    "copy it whole (a terminal, a log or a display may have cut it; a chunked cookie's "
+    "parts, name.0, name.1, ..., join in order into one token)"
+)
+
+
+def _cookie_base(name: str) -> str:
+    head, _, tail = name.rpartition(".")
+    return head if head and tail.isdigit() else name
+
+
+def _cookie_line(text: str) -> Diagnosis:
+    line = text.split(":", 1)[1] if text.lower().startswith(("cookie:", "set-cookie:")) else text
+    names = [pair.split("=", 1)[0].strip() for pair in line.split(";") if "=" in pair]
+    # Only names this package knows are repeated: the rest of the line is the sender's.
+    sessions = [base for base in map(_cookie_base, names) if base in KNOWN_SESSION_COOKIES]
+    if sessions:
+        name = sessions[0]
+        return Diagnosis(
+            "pasted_cookie",
+            f"a Cookie header (name=value pairs) arrived, not a token: pass the value of "
+            f"'{name}' alone, without its name (chunked as '{name}.0', '{name}.1', ...: "
+            "their values joined in order).",
+        )
+    return Diagnosis(
+        "pasted_cookie",
+        f"a Cookie header (name=value pairs) arrived, not a token, and none of its {len(names)} "
+        f"cookie{'s' if len(names) != 1 else ''} is a NextAuth session cookie "
+        f"({', '.join(dict.fromkeys(DEFAULT_COOKIE_NAMES.values()))}, or their __Secure- "
+        "forms): copy the session cookie's value "
+        "(the browser's developer tools list it under Cookies).",
+    )
+
+
+def _cut_short(parts: list[str]) -> Diagnosis | None:
+    try:
+        header = codec._parse_header(parts[0])
+    except InvalidToken:
+        return Diagnosis(
+            "not_a_token",
+            "a token whose first part is not a JSON header arrived: it is cut at the start, "
+            f"or not a NextAuth token; {_WHOLE}.",
+        )
+    if len(parts) > 5 or (len(parts) == 5 and "enc" not in header):
+        return Diagnosis(
+            "joined",
+            f"{len(parts)} parts under a JWS header arrived: more than one token, run together "
+            "(a JWS has 3 parts, a JWE 5); pass one token alone.",
+        )
+    last = parts[-1]
+    if len(parts) == 3:
+        shortest, what = _SIGNATURE_CHARS.get(str(header.get("alg")), 1), "signature"
+    else:
+        shortest, what = _TAG_CHARS.get(str(header.get("enc")), 1), "authentication tag"
+    if len(last) < shortest or len(last) % 4 == 1:
+        return Diagnosis(
+            "truncated",
+            f"a token cut short arrived: its last part ({len(last)} characters) is shorter than "
+            f"its header's {what}; {_WHOLE}.",
+        )
+    return None
+
+
+def diagnose_input(text: str) -> Diagnosis | None:
+    """What ``text`` is when it is not a whole token, and what to pass instead.
+
+    A pasted ``Authorization: Bearer ...`` or ``Cookie:`` line, a token in quotes or with
+    whitespace inside, one cut short (by a terminal, a log, a single cookie chunk), a
+    NextAuth database session id, or no token at all. ``None`` when ``text`` has the shape
+    of a whole token: what is wrong with it, if anything, is for :func:`diagnose_token`.
+    """
+    text = text.strip()
+    lowered = text.lower()
+    if not text:
+        return None
+    if lowered.startswith(("authorization:", "bearer ")) or lowered == "bearer":
+        return Diagnosis(
+            "pasted_header",
+            "an Authorization header arrived, not a token: pass only what follows 'Bearer '.",
+        )
+    if lowered.startswith(("cookie:", "set-cookie:")) or "=" in text.rstrip("="):
+        return _cookie_line(text)  # base64url has no '=': only padding could end a token
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'`":
+        return Diagnosis(
+            "quoted",
+            "a token in quotes arrived (copied from JSON or a shell line?): pass it without them.",
+        )
+    spaces = sum(char.isspace() for char in text)
+    if spaces:
+        return Diagnosis(
+            "whitespace",
+            f"a token holding {spaces} space{'s' if spaces != 1 else ''} or line "
+            f"break{'s' if spaces != 1 else ''} arrived (a copy that wrapped its lines?): a "
+            "token is one line; join it without them.",
+        )
+    if "..." in text or "\u2026" in text:
+        return Diagnosis(
+            "truncated",
+            f"a token shortened with an ellipsis arrived (a display cut it); {_WHOLE}.",
+        )
+    if _UUID.fullmatch(text):
+        return Diagnosis(
+            "database_session",
+            "a NextAuth database session id (a UUID) arrived, not a token: with "
+            "session: { strategy: 'database' } the cookie holds only an id that NextAuth "
+            "looks up in its own database. Use strategy 'jwt' for a token every service verifies.",
+        )
+    parts = text.split(".")
+    if not text.isascii() or not all(_BASE64URL.fullmatch(part) for part in parts):
+        standard = any(char in text for char in "+/")
+        return Diagnosis(
+            "not_a_token",
+            "a token with characters outside base64url arrived"
+            + (" (standard base64's + or /: it was re-encoded)" if standard else "")
+            + ": a NextAuth token is base64url parts (A-Z, a-z, 0-9, - and _) joined by dots; "
+            "copy it as NextAuth wrote it.",
+        )
+    if len(parts) == 1 or not text.startswith("eyJ"):
+        return Diagnosis(
+            "not_a_token",
+            f"something that is not a token arrived ({len(parts)} part"
+            f"{'s' if len(parts) != 1 else ''}): a NextAuth token is 3 (JWS) or 5 (JWE) "
+            "base64url parts joined by dots, and begins with 'eyJ' (its JSON header).",
+        )
+    if len(parts) < 5 and len(parts) != 3:
+        return Diagnosis(
+            "truncated",
+            f"a token of {len(parts)} parts arrived: a JWS has 3 and a JWE 5. It is cut short; "
+            f"{_WHOLE}.",
+        )
+    return _cut_short(parts)
+
+
 def diagnose_cookies(cookie_names: Iterable[str], expected: Iterable[str]) -> Diagnosis | None:
     """A NextAuth session cookie the browser sent under a name this service does not read."""
     wanted = tuple(expected)
@@ -228,6 +379,10 @@ def diagnose_cookies(cookie_names: Iterable[str], expected: Iterable[str]) -> Di
 # error costs nothing more here.
 _CAUSES: dict[type[NextAuthJWTError], frozenset[str]] = {
     TokenMissing: frozenset({"cookie_name"}),
+    TokenMalformed: frozenset(
+        {"pasted_header", "pasted_cookie", "quoted", "whitespace", "truncated"}
+        | {"joined", "database_session", "not_a_token"}
+    ),
     TokenUnsupported: frozenset({"format_mismatch", "jws_algorithm"}),
     TokenExpired: frozenset({"expired"}),
     InvalidToken: frozenset({"salt_mismatch", "secret_mismatch", "key_mismatch"}),
@@ -264,6 +419,8 @@ def report(
     try:
         if isinstance(error, TokenMissing):
             diagnosis = diagnose_cookies(cookie_names, expected)
+        elif isinstance(error, TokenMalformed):
+            diagnosis = diagnose_input(token) if token is not None else None
         elif token is not None and isinstance(error, InvalidToken):
             diagnosis = diagnose_token(token, error)
     except Exception:  # a diagnosis must never turn a 401 into a 500

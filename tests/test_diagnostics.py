@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -109,8 +110,16 @@ def test_a_token_under_another_secret_is_a_secret_mismatch(
     settings.NEXTAUTH_JWT_FORMAT = fmt
     token = make(forge.claims(), forge.OTHER_SECRET)
     [line] = refused(caplog, "token_invalid", **bearer(token))
-    assert f"{what} matches none of the 1 configured secret:" in line
+    assert f"{what} does not match the configured secret:" in line
     assert "NEXTAUTH_SECRET differs" in line
+
+
+def test_a_secret_mismatch_counts_several_secrets_in_the_plural(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.NEXTAUTH_SECRET = [forge.SECRET, "another-secret-of-32-bytes-or-more!"]
+    [line] = refused(caplog, "token_invalid", **bearer(forge.jws(forge.claims(), "x" * 32)))
+    assert "its signature matches none of the 2 configured secrets:" in line
 
 
 def test_an_expired_token_says_how_long_ago(caplog: pytest.LogCaptureFixture) -> None:
@@ -210,3 +219,120 @@ def test_a_cookie_header_without_a_session_cookie_is_not_diagnosed(
     [line] = refused(caplog, "token_missing", PLAIN, HTTP_COOKIE=cookie)
     assert "a session cookie named 'next-auth.session-token' arrived" in line
     assert len(calls) == 1
+
+
+# --------------------------------------------------------------------------- #
+# What was pasted, when it is not a whole token
+# --------------------------------------------------------------------------- #
+
+#: A claim value that must never be repeated by a diagnosis.
+MARK = "ZqMarkValue"
+
+
+def explain(text: str) -> str:
+    with mock.patch("sys.stdin", io.StringIO(text)), pytest.raises(CommandError) as caught:
+        call_command("nextauth_decode", "--explain", stdout=io.StringIO())
+    return str(caught.value)
+
+
+def a_token() -> str:
+    return forge.jws(forge.claims(name=MARK))
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        (lambda t: f"Bearer {t}", "an Authorization header arrived, not a token: pass only"),
+        (lambda t: f"Authorization: Bearer {t}", "pass only what follows 'Bearer '"),
+        (lambda t: f"bearer {t}", "an Authorization header arrived"),
+        (
+            lambda t: f"Cookie: csrftoken=abc; next-auth.session-token={t}; theme=dark",
+            "pass the value of 'next-auth.session-token' alone, without its name",
+        ),
+        (
+            lambda t: (
+                f"__Secure-authjs.session-token.0={t[:20]}; "
+                f"__Secure-authjs.session-token.1={t[20:]}"
+            ),
+            "'__Secure-authjs.session-token.0', '__Secure-authjs.session-token.1', ...: their "
+            "values joined in order",
+        ),
+        (
+            lambda t: "Cookie: csrftoken=abc; sessionid=def",
+            "none of its 2 cookies is a NextAuth session cookie",
+        ),
+        (lambda t: f'"{t}"', "a token in quotes arrived"),
+        (lambda t: f"'{t}'", "pass it without them"),
+        (lambda t: f"{t[:30]}\n{t[30:60]}\n{t[60:]}", "holding 2 spaces or line breaks"),
+        (lambda t: f"{t[:30]} {t[30:]}", "holding 1 space or line break arrived"),
+        (lambda t: t[:-10], "cut short arrived: its last part (33 characters) is shorter"),
+        (lambda t: t.rsplit(".", 1)[0], "a token of 2 parts arrived: a JWS has 3 and a JWE 5"),
+        (lambda t: t[:40], "a token of 2 parts arrived"),
+        (lambda t: t[:50] + "...", "shortened with an ellipsis"),
+        (lambda t: t[:50] + "\u2026", "shortened with an ellipsis"),
+        (lambda t: f"{t}.{t}", "6 parts under a JWS header arrived: more than one token"),
+        (lambda t: f"{t}{t}", "5 parts under a JWS header arrived"),
+        (lambda t: "123e4567-e89b-12d3-a456-426614174000", "NextAuth database session id"),
+        (lambda t: "hello world!"[:5], "not a token arrived (1 part)"),
+        (lambda t: "c2Vzc2lvbg.c2Vzc2lvbg.c2Vzc2lvbg", "begins with 'eyJ'"),
+        (lambda t: t.replace("-", "+").replace("_", "/") + "+/", "standard base64's + or /"),
+        (lambda t: t.replace("e", "\u00e9"), "characters outside base64url"),
+        (lambda t: "eyJub3QganNvbg.e30.c2ln", "first part is not a JSON header"),
+    ],
+)
+def test_explain_says_what_was_pasted_and_what_to_pass(pasted: Any, says: str) -> None:
+    message = explain(pasted(a_token()))
+    assert says in message
+    assert MARK not in message
+    assert a_token().split(".")[1] not in message
+
+
+def test_explain_of_a_token_cut_short_is_not_a_secret_mismatch(settings: Any) -> None:
+    # The slip this guards: a JWS cut inside its signature fails the HMAC, and before the
+    # shape was looked at it read as "matches none of the configured secrets".
+    message = explain(a_token()[:-3])  # 40 characters: canonical base64url, 30 bytes
+    assert "refused (token_invalid)" in message
+    assert "cut short" in message
+    assert "NEXTAUTH_SECRET differs" not in message
+    settings.NEXTAUTH_JWT_FORMAT = "nextauth-v4"
+    assert "shorter than its header's authentication tag" in explain(forge.v4(forge.claims())[:-3])
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"
+    assert "cut short" in explain(forge.v5(forge.claims())[:-7])
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "RS256"])
+def test_whole_tokens_of_every_format_have_a_whole_token_shape(alg: str) -> None:
+    tokens = [
+        forge.jws(forge.claims()),
+        forge.jws(forge.claims(), alg="HS384"),
+        forge.jws(forge.claims(), alg="HS512"),
+        forge.v4(forge.claims()),
+        forge.v5(forge.claims()),
+        forge.asym_jws(forge.claims(), alg),
+    ]
+    for token in tokens:
+        assert diagnostics.diagnose_input(token) is None, token[:20]
+        assert diagnostics.diagnose_input(f"  {token}\n") is None
+
+
+def test_explain_of_a_whole_token_under_another_secret_still_names_the_secret() -> None:
+    message = explain(forge.jws(forge.claims(), forge.OTHER_SECRET))
+    assert "does not match the configured secret" in message
+
+
+def test_a_quoted_bearer_token_is_logged_once_as_quoted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A client that sends `Authorization: Bearer "<token>"` (a JSON string pasted as is).
+    header = {"HTTP_AUTHORIZATION": f'Bearer "{a_token()}"'}
+    [line] = refused(caplog, "token_malformed", **header)
+    assert line.startswith("token refused: a token in quotes arrived")
+    assert refused(caplog, "token_malformed", **header) == [line]  # once per cause
+    assert MARK not in caplog.text
+
+
+def test_explain_without_a_known_cause_says_the_shape_is_whole() -> None:
+    token = forge.jws(forge.claims(sub=""))
+    message = explain(token)
+    assert "refused (token_claims_invalid)" in message
+    assert "It has the shape of a whole token" in message

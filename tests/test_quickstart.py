@@ -25,7 +25,6 @@ from rest_framework.test import APIClient
 
 from django_nextauth_jwt.checks import check_settings
 from django_nextauth_jwt.conf import MIN_SECRET_BYTES
-
 from tests.forge import SECRET
 from tests.node_bridge import NodeBridge
 from tests.servers import ROOT, free_port, running

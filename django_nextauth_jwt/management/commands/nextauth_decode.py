@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_nextauth_jwt.diagnostics import diagnose_token
+from django_nextauth_jwt.diagnostics import diagnose_input, diagnose_token
 from django_nextauth_jwt.exceptions import InvalidToken
 from django_nextauth_jwt.tokens import JWTAuth
 
@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--explain",
             action="store_true",
-            help="when the token is refused, say which setting differs from the issuer's",
+            help="when the token is refused, say what was pasted if it is not a whole token, "
+            "or which setting differs from the issuer's",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -40,9 +41,14 @@ class Command(BaseCommand):
         except InvalidToken as exc:
             message = f"refused ({exc.code}): {exc.message}"
             if options["explain"]:
-                diagnosis = diagnose_token(token, exc)
+                # What was pasted comes first: a cut-off JWS fails its signature check, and
+                # would otherwise read as a secret that differs.
+                diagnosis = diagnose_input(token) or diagnose_token(token, exc)
                 message += "\n" + (
-                    diagnosis.message if diagnosis else "No common misconfiguration explains it."
+                    diagnosis.message
+                    if diagnosis
+                    else "It has the shape of a whole token, and no common misconfiguration "
+                    "explains it: compare the settings with the issuer's (docs: Troubleshooting)."
                 )
             raise CommandError(message, returncode=1) from exc
         try:
