@@ -203,7 +203,8 @@ def sha(name: str) -> str:
 
 
 def expected_key(name: str) -> str:
-    """The embedded store's key of a token revoked by ``name`` (``jti:<jti>`` or ``token:<text>``):
+    """The embedded store's key of a token revoked by ``name`` (``jti:<jti>``, ``signed:<JWS
+    header.payload>`` or ``token:<JWE text>``):
     a jti of up to ``RAW_KEY_MAX`` characters as it is, a longer one and a token by digest."""
     if name.startswith("jti:") and len(name) <= revocation.RAW_KEY_MAX:
         return "jti=" + name
@@ -234,21 +235,24 @@ def test_revocation_of_one_copy_does_not_need_the_token_text(settings: Any) -> N
 
 def test_redis_deny_list_keys_are_stable_across_releases(redis_store: str, settings: Any) -> None:
     # Processes of two releases share one Redis during a rolling deploy: both must name a
-    # revoked token the same way, by digests of the jti, the token, the session and the user.
+    # revoked token the same way, by digests of the jti, what was signed (a JWS's header and
+    # payload; a JWE's whole text), the session and the user.
     import redis
 
     revocation.revoke({"sub": "7", "jti": "abc", "exp": int(time.time()) + 60}, "a.b.c")
     revocation.revoke({"sub": "7", "exp": int(time.time()) + 60}, "x.y.z")
     revocation.revoke({"sub": "7", "jti": "", "exp": int(time.time()) + 60}, "e.m.pty")
     revocation.revoke({"sub": "7", "jti": 12, "exp": int(time.time()) + 60}, "n.u.m")
+    revocation.revoke({"sub": "7", "exp": int(time.time()) + 60}, "h..i.c.t")
     revocation.revoke({"sub": "7", "sid": "s1", "exp": int(time.time()) + 60}, "s.i.d")
     revocation.revoke_user("7")
     # Literals, computed once: a change of prefix, hash, length or naming breaks these.
     written = {
         "jti:" + hashlib.sha256(b"jti:abc").hexdigest()[:32],
-        "jti:" + hashlib.sha256(b"token:x.y.z").hexdigest()[:32],
-        "jti:" + hashlib.sha256(b"token:e.m.pty").hexdigest()[:32],
-        "jti:" + hashlib.sha256(b"token:n.u.m").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"signed:x.y").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"signed:e.m").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"signed:n.u").hexdigest()[:32],
+        "jti:" + hashlib.sha256(b"token:h..i.c.t").hexdigest()[:32],
         "sid:" + hashlib.sha256(b"7\x00s1").hexdigest()[:32],
         "user:" + hashlib.sha256(b"7").hexdigest()[:32],
     }
@@ -276,7 +280,8 @@ def test_the_embedded_store_keys_short_names_as_they_are_and_long_ones_by_digest
     assert revocation.token_key({"jti": "abc"}, "a.b.c") == "jti=jti:abc"
     assert revocation.token_key({"jti": longest}, "t") == f"jti=jti:{longest}"
     assert revocation.token_key({"jti": too_long}, "t") == "jti:" + sha(f"jti:{too_long}")
-    assert revocation.token_key({}, "a.b.c") == "jti:" + sha("token:a.b.c")
+    assert revocation.token_key({}, "a.b.c") == "jti:" + sha("signed:a.b")
+    assert revocation.token_key({}, "h..i.c.t") == "jti:" + sha("token:h..i.c.t")
     sub = "u" * (revocation.RAW_KEY_MAX + 1)
     assert revocation.user_key(sub) == "user:" + sha(sub)
     assert revocation.session_key({"sub": sub, "sid": "s"}) == "sid:" + sha(f"{sub}\x00s")

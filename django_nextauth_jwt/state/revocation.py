@@ -4,7 +4,9 @@ Three kinds of entry, all in :mod:`~django_nextauth_jwt.state.store` (never in D
 
 * a **session** (``sid``): sign-out of a token that carries a ``sid`` refuses every copy of
   that session, the ones NextAuth re-encodes on refresh included;
-* a **token**: a token without ``sid`` is revoked by its ``jti``, or by itself when it has none;
+* a **token**: a token without ``sid`` is revoked by its ``jti``, or when it has none by what
+  its signer signed (a JWS's signing input, so that no second signature of it escapes; a JWE's
+  whole text);
 * a **user cut-off** ("sign out everywhere"): every token of that ``sub`` authenticated at or
   before the cut-off is refused. The time compared is ``auth_time`` (set at sign-in and kept
   across NextAuth's refreshes by the documented ``jwt`` callback), else ``iat``; a token with
@@ -107,7 +109,13 @@ def session_key(claims: Mapping[str, Any]) -> str | None:
 
 
 def token_key(claims: Mapping[str, Any], token: str) -> str:
-    """The key of the token itself in the configured store: its ``jti``, else the whole token."""
+    """The key of the token itself in the configured store: its ``jti``, else what was signed.
+
+    Without a ``jti``, a JWS is named by its signing input (header and payload as received),
+    not by its text: a second signature of the same input (ES256's ``(r, n - s)``, which
+    verifies as well) is the same token, revoked with it. A JWE is named by its whole text:
+    none of its segments can be spelled twice, and only the secret's holder encrypts again.
+    """
     return _token_key(claims, token, store.current().in_process)
 
 
@@ -115,7 +123,10 @@ def _token_key(claims: Mapping[str, Any], token: str, raw: bool) -> str:
     jti = _text(claims.get("jti"))
     if jti:
         return _key("jti", f"jti:{jti}", raw)
-    # A whole token is never a key, nor kept in the memo: its digest, in every store.
+    # Never a key as it is, nor kept in the memo: its digest, in every store. A JWS has
+    # two dots (the codec refuses a token of any other shape before it gets here).
+    if token.count(".") == 2:
+        return "jti:" + _digest(f"signed:{token[: token.rindex('.')]}")
     return "jti:" + _digest(f"token:{token}")
 
 
