@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.urls import Resolver404, resolve
 
 from django_nextauth_jwt.conf import (
     FORMAT_JWS_ASYMMETRIC,
@@ -627,7 +628,39 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         + _check_signin_settings()
         + _check_lookup_is_chosen()
         + _check_csrf_middleware()
+        + _check_signin_url_served()
     )
+
+
+def _check_signin_url_served() -> list[CheckMessage]:
+    # Protected pages redirect to NEXTAUTH_SIGNIN_URL. Its default is NextAuth's own page,
+    # served by the Next.js app: in a project without one in front, a 404 for every visitor.
+    signin = getattr(settings, "NEXTAUTH_SIGNIN_URL", "/api/auth/signin")
+    protected = getattr(settings, "NEXTAUTH_PROTECTED_PATHS", [])
+    api = getattr(settings, "NEXTAUTH_API_PATHS", ["/api/"])
+    if not (isinstance(signin, str) and signin.startswith("/") and not signin.startswith("//")):
+        return []  # an absolute URL (the Next.js app's page) or E024's to report
+    if not (_str_list(protected) and _str_list(api)):
+        return []  # E023's to report
+    if not any(not prefix.startswith(tuple(api)) for prefix in protected):
+        return []  # only API paths are protected: they answer 401, never redirect
+    try:
+        resolve(urlsplit(signin).path)
+    except Resolver404:
+        return [
+            Warning(
+                f"Protected pages redirect to NEXTAUTH_SIGNIN_URL ({signin!r}), and no URL of "
+                "this project serves it: every visitor without a session lands on a 404.",
+                hint="Set NEXTAUTH_SIGNIN_URL to your sign-in page: a view of this project, or "
+                "the Next.js app's absolute URL (https://app.example.com/api/auth/signin). The "
+                "default is NextAuth's page on the Next.js app; if a proxy serves it on this "
+                "origin, silence nextauth_jwt.W003.",
+                id="nextauth_jwt.W003",
+            )
+        ]
+    except Exception:  # a URLconf that does not load is Django's own check to report
+        return []
+    return []
 
 
 def _check_jwks_transport() -> list[CheckMessage]:
