@@ -1,4 +1,4 @@
-# Every target sets itself up: a fresh clone needs only Python 3.10+, Node 20+ and make.
+# Every target sets itself up: a fresh clone needs only Python 3.11+, Node 20+ and make.
 PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
@@ -22,7 +22,8 @@ help:
 	@echo "make nextjs  build the example's Next.js front end (next build, only when its sources changed)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 	@echo "make matrix  set up and run the tests on each supported Django (4.2, 5.1, 5.2; minutes)"
-	@echo "make mutate  set up and mutation-test the security modules (minutes; MUTATE_ARGS=--reuse)"
+	@echo "make mutate  set up and mutation-test the security modules (about 50 minutes fresh with"
+	@echo "             MUTATE_ARGS=\"--jobs 3\" on two idle cores; MUTATE_ARGS=--reuse: minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
 	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed
@@ -90,12 +91,25 @@ mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed nextjs
 nextjs: $(NEXTJS_DIR)/node_modules/.installed
 	bash scripts/build-nextjs.sh
 
-# Verification alone (verify.py), then whole requests in process and under gunicorn (request.py);
-# both run even when the first misses a target, and the exit status says whether any did.
-# The documentation site (MkDocs, Material) into site/; make test builds it with --strict too.
-docs: $(VENV)/.installed
+# The documentation site (MkDocs, Material) into site/; make test builds it with --strict too
+# (tests/test_docs.py, with the link checker).
+docs: $(VENV)/.docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# What `make docs` needs and no more: the docs group (MkDocs, Material), not the package or the
+# dev group. A current development install already has it.
+$(VENV)/.docs: pyproject.toml
+	@if [ $(VENV)/.installed -nt pyproject.toml ]; then \
+		echo "make docs: the development install in $(VENV) has the docs group"; \
+	else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1" && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --group docs; \
+	fi
+	@touch $@
+
+# Verification alone (verify.py), then whole requests in process and under gunicorn (request.py);
+# both run even when the first misses a target, and the exit status says whether any did.
 bench: install
 	@status=0; $(BIN)/python benchmarks/verify.py || status=$$?; \
 	$(BIN)/python benchmarks/request.py || status=$$?; exit $$status

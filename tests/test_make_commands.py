@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -175,3 +176,46 @@ def test_set_up_without_a_tool_carries_on_outside_ci_and_fails_in_ci(
         assert says in result.stderr
         outcomes[ci] = result.returncode
     assert outcomes == {"": 0, "true": 1}
+
+
+def test_make_docs_installs_the_docs_group_alone() -> None:
+    # A 2.5 s build should not install the whole development group (Node-free, database-free).
+    dry = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "docs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "--group docs" in dry.stdout
+    assert "--group dev" not in dry.stdout
+    assert '-e "' not in dry.stdout
+    assert "mkdocs build --strict" in dry.stdout
+
+
+def test_every_python_version_named_is_the_one_pyproject_requires() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    found = re.search(r'requires-python = ">=(3\.\d+)"', pyproject)
+    assert found
+    texts = {
+        path: path.read_text()
+        for path in [ROOT / "Makefile", ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    }
+    named = {
+        (path.name, version)
+        for path, text in texts.items()
+        for version in re.findall(r"Python (3\.\d+)\+", text)
+    }
+    assert ("Makefile", found[1]) in named
+    assert {version for _, version in named} == {found[1]}, named
+
+
+def test_make_mutate_takes_the_same_time_wherever_it_is_stated() -> None:
+    # It was "minutes", "tens of minutes" and "about 50 minutes" in three places.
+    places = [ROOT / "Makefile", ROOT / "README.md", ROOT / "docs" / "development.md"]
+    for path in places:
+        text = " ".join(path.read_text().split())
+        assert "about 50 minutes" in text, path.name
+        assert "tens of minutes" not in text, path.name
+    assert "--jobs 3" in " ".join((ROOT / "Makefile").read_text().split())
