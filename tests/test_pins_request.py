@@ -1,0 +1,126 @@
+"""Pins on the request path that no test held (issue 27).
+
+``TokenUser``'s permissions, the middleware's public paths inside protected ones (with a bad
+cookie too, where a slip redirects the sign-in page to itself), and ``no-store`` on the
+answers that depend on credentials or on this service's keys. Each was shown to fail with
+the slip it guards against applied by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+
+from django_nextauth_jwt.middleware import NextAuthJWTMiddleware, path_is_protected
+from django_nextauth_jwt.users import TokenUser
+from tests.request_helpers import ADA, MIDDLEWARE, bearer, expired_token, make_token, tamper
+
+COOKIE = "next-auth.session-token"
+
+# --------------------------------------------------------------------------- #
+# TokenUser's permissions
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def roles(settings: Any) -> Any:
+    settings.NEXTAUTH_STAFF_ROLES = ["staff"]
+    settings.NEXTAUTH_SUPERUSER_ROLES = ["owner"]
+    return settings
+
+
+@pytest.mark.parametrize("role", ["staff", "user", None])
+def test_token_user_below_superuser_has_no_model_permission(roles: Any, role: str | None) -> None:
+    user = TokenUser({**ADA, "role": role})
+    assert user.is_staff is (role == "staff")
+    assert user.has_perm("auth.delete_user") is False
+    assert user.has_perm("auth.view_user", obj=object()) is False
+    assert user.has_perms(["auth.view_user"]) is False
+    assert user.has_module_perms("auth") is False
+
+
+def test_token_superuser_has_every_model_permission(roles: Any) -> None:
+    user = TokenUser({**ADA, "role": "owner"})
+    assert user.has_perm("auth.delete_user") is True
+    assert user.has_perms(["auth.view_user", "auth.delete_user"]) is True
+    assert user.has_module_perms("auth") is True
+
+
+def test_token_user_needs_every_permission_of_a_list(roles: Any, monkeypatch: Any) -> None:
+    # has_perms is "all of them": one permission refused refuses the list.
+    user = TokenUser({**ADA, "role": "owner"})
+    monkeypatch.setattr(user, "has_perm", lambda perm, obj=None: perm == "auth.view_user")
+    assert TokenUser.has_perms(user, ["auth.view_user", "auth.delete_user"]) is False
+    assert TokenUser.has_perms(user, ["auth.view_user"]) is True
+
+
+# --------------------------------------------------------------------------- #
+# Public paths inside protected ones
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def paths(settings: Any) -> Any:
+    settings.NEXTAUTH_PROTECTED_PATHS = ["/private/"]
+    settings.NEXTAUTH_PUBLIC_PATHS = ["/private/public/"]
+    return settings
+
+
+def test_path_is_protected_leaves_out_public_paths(paths: Any) -> None:
+    assert path_is_protected("/private/page/") is True
+    assert path_is_protected("/private/public/page/") is False
+    assert path_is_protected("/page/") is False
+
+
+def _page(request: Any) -> HttpResponse:
+    return HttpResponse("the page")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [expired_token, lambda: tamper(make_token()), lambda: "junk"],
+    ids=["expired", "bad", "junk"],
+)
+def test_public_page_under_a_protected_prefix_is_served_despite_a_bad_cookie(
+    paths: Any, token: Any
+) -> None:
+    # The sign-in page itself is public inside the protected prefix: redirecting a browser
+    # whose cookie expired to it from itself would be a loop.
+    paths.NEXTAUTH_SIGNIN_URL = "/private/public/page/"
+    factory = RequestFactory()
+    factory.cookies[COOKIE] = token()
+    request = factory.get("/private/public/page/")
+    response = NextAuthJWTMiddleware(_page)(request)
+    assert (response.status_code, response.content) == (200, b"the page")
+
+
+def test_public_page_under_a_protected_prefix_is_served_despite_a_bad_header(paths: Any) -> None:
+    request = RequestFactory().get("/private/public/page/", headers=bearer(expired_token()))
+    response = NextAuthJWTMiddleware(_page)(request)
+    assert (response.status_code, response.content) == (200, b"the page")
+
+
+# --------------------------------------------------------------------------- #
+# no-store
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("token", [None, expired_token], ids=["missing", "expired"])
+def test_middleware_401_is_never_stored_by_a_cache(settings: Any, token: Any) -> None:
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    settings.NEXTAUTH_PROTECTED_PATHS = ["/api/plain/"]
+    headers = bearer(token()) if token is not None else {}
+    response = Client().get("/api/plain/", headers=headers)
+    assert response.status_code == 401
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_key_set_404_is_never_stored_by_a_cache(settings: Any) -> None:
+    # A shared cache keeping "no keys here" would hide the keys once they are configured.
+    del settings.NEXTAUTH_SIGNING_KEYS
+    response = Client().get("/api/auth/jwks")
+    assert response.status_code == 404
+    assert response["Cache-Control"] == "no-store"
