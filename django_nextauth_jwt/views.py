@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.sessions.backends.base import SessionBase
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -42,7 +44,7 @@ from django_nextauth_jwt.request import (
     www_authenticate,
 )
 from django_nextauth_jwt.signin import CALLBACK_SESSION_KEY, sign_in
-from django_nextauth_jwt.state import throttle
+from django_nextauth_jwt.state import store, throttle
 from django_nextauth_jwt.tokens import JWTAuth, published_jwks
 from django_nextauth_jwt.transport import (
     ambiguous_candidates,
@@ -481,10 +483,138 @@ def load_social_backend(request: HttpRequest, name: str = GOOGLE_BACKEND) -> Any
 
     social: Any = social_django.utils  # untyped
     strategy = social.load_strategy(request)
+    # The state's single use is kept in the state store, at the callback (FlowNonces):
+    # social-auth's own nonce table would take a row per anonymous start.
+    strategy._storage = type("FlowStorage", (strategy.storage,), {"nonce": FlowNonces})
     request.social_strategy = strategy  # type: ignore[attr-defined]
     backend = social.load_backend(strategy, name, reverse("nextauth_jwt:callback-google"))
     request.backend = backend  # type: ignore[attr-defined]
     return backend
+
+
+#: The cookie that carries a Google sign-in's ``state`` (and ``callbackUrl``) from the start to
+#: the callback, signed with ``SECRET_KEY``: the flow writes no row anywhere.
+FLOW_COOKIE = "nextauth-jwt.google-flow"
+#: How long a started Google sign-in may take (seconds): the flow cookie's life.
+FLOW_MAX_AGE = 600
+_FLOW_SALT = "django_nextauth_jwt.views.FlowSession"
+
+
+class FlowSession(SessionBase):
+    """A session held whole in a signed cookie, for the Google flow only.
+
+    social-auth keeps the flow's ``state`` in ``request.session``; with the database session
+    engine that is a ``django_session`` row per anonymous ``POST signin/google``, a write any
+    flood can make at no cost. During the flow's two views ``request.session`` is this object
+    instead (the project's own session is put back untouched after), and its content travels
+    in :data:`FLOW_COOKIE`: signed (its own salt, so no session cookie of the project's can be
+    passed off as one, nor the reverse), for :data:`FLOW_MAX_AGE` seconds, deleted by the
+    callback. A value that does not verify is an empty flow: the callback finds no state.
+    """
+
+    def __init__(self, value: str | None = None) -> None:
+        super().__init__(None)
+        self._value = value
+
+    def _get_session(self, no_load: bool = False) -> dict[str, Any]:
+        # SessionBase loads only under a session key; this one has none, only the cookie.
+        self.accessed = True
+        try:
+            cache: dict[str, Any] = self._session_cache
+        except AttributeError:
+            cache = self._session_cache = {} if no_load else self.load()
+        return cache
+
+    _session = property(_get_session)  # SessionBase's property names its own method
+
+    def load(self) -> dict[str, Any]:
+        """The flow's content, or an empty one for a missing, forged or stale cookie."""
+        if not self._value:
+            return {}
+        try:
+            data = signing.loads(self._value, salt=_FLOW_SALT, max_age=FLOW_MAX_AGE)
+        except (signing.BadSignature, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def exists(self, session_key: str) -> bool:
+        """No key, no table: nothing to look up."""
+        return False
+
+    def create(self) -> None:
+        """Nothing to create: the content is the cookie."""
+        self.modified = True
+
+    def save(self, must_create: bool = False) -> None:
+        """Nothing to save: :meth:`cookie_value` is written into the response."""
+
+    def delete(self, session_key: str | None = None) -> None:
+        """Forget the flow's content."""
+        self._session_cache = {}
+        self.modified = True
+
+    def cycle_key(self) -> None:
+        """No key to cycle."""
+
+    def cookie_value(self) -> str:
+        """The signed content, for :data:`FLOW_COOKIE`."""
+        return signing.dumps(self._get_session(), salt=_FLOW_SALT, compress=True)
+
+
+class FlowNonces:
+    """social-auth's nonce storage for the Google flow: a state is spent once, at the callback.
+
+    social-auth records each new ``state`` as a nonce row when the flow starts and consumes
+    it at the callback. Here the start records nothing (the state is random and travels in
+    the signed flow cookie, which binds it to the browser), and the callback spends it in
+    the state store (one counter for :data:`FLOW_MAX_AGE` seconds, the flow cookie's life):
+    a replayed callback, even with a copy of the cookie, is refused.
+    """
+
+    @classmethod
+    def use(cls, server_url: str, timestamp: int, salt: str) -> bool:
+        """Nothing to write when a state is made: it is spent, once, by :meth:`consume`."""
+        return True
+
+    @classmethod
+    def consume(cls, server_url: str, timestamp: int, salt: str) -> bool:
+        """True the first time ``salt`` (the state) comes back; False after, or undecidable."""
+        name = f"{server_url}|{timestamp}|{salt}".encode("utf-8", "surrogatepass")
+        key = f"google-state:{hashlib.sha256(name).hexdigest()[:32]}"
+        try:
+            count, _ = store.current().incr(key, FLOW_MAX_AGE)
+        except Exception as exc:  # a full or unreachable store cannot say: refuse
+            logger.warning("Google sign-in state not checked: %s", type(exc).__name__)
+            return False
+        return count == 1
+
+
+def _set_flow_cookie(response: HttpResponse, value: str, max_age: int) -> None:
+    # Lax, as the session cookie: Google's redirect back is a top-level GET.
+    response.set_cookie(
+        FLOW_COOKIE,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+@contextlib.contextmanager
+def _flow_session(request: HttpRequest, flow: FlowSession) -> Any:
+    """``request.session`` is ``flow`` inside, the project's own session again after."""
+    missing = object()
+    original = request.__dict__.get("session", missing)
+    request.session = flow
+    try:
+        yield flow
+    finally:
+        if original is missing:
+            del request.session
+        else:
+            request.session = original  # type: ignore[assignment]
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
@@ -517,14 +647,16 @@ class GoogleSignInView(View):
             if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
                 return error_response(400, "invalid_request", "Send a form or a JSON object.")
             body = {}
-        # The flow's state lives in the session: an unthrottled anonymous flood would
-        # write one session row per request.
         refused = throttle_refusal(lambda: throttle.check_client(request, "google-start"))
         if refused is not None:
             return refused
-        backend = load_social_backend(request, self.backend_name)
-        request.session[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
-        response: HttpResponse = do_auth(backend)
+        # The flow's state goes in a signed cookie (FlowSession), not a session row: an
+        # anonymous start writes nothing but its throttle counter.
+        with _flow_session(request, FlowSession()) as flow:
+            backend = load_social_backend(request, self.backend_name)
+            flow[CALLBACK_SESSION_KEY] = safe_redirect_url(body.get("callbackUrl"))
+            response: HttpResponse = do_auth(backend)
+        _set_flow_cookie(response, flow.cookie_value(), FLOW_MAX_AGE)
         return response
 
 
@@ -542,6 +674,14 @@ class GoogleCallbackView(View):
     backend_name = GOOGLE_BACKEND
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        """Complete the flow from its cookie, which goes whatever the outcome."""
+        with _flow_session(request, FlowSession(request.COOKIES.get(FLOW_COOKIE))):
+            response = self.complete(request)
+        # Single use: a replayed callback finds no flow and is refused.
+        _set_flow_cookie(response, "", 0)
+        return response
+
+    def complete(self, request: HttpRequest) -> HttpResponse:
         """Complete the flow; the state is single use whatever the outcome."""
         from social_core.actions import do_complete
         from social_core.exceptions import SocialAuthBaseException

@@ -175,14 +175,20 @@ class MemoryStore:
                 value, expires = max(value, current[0]), max(expires, current[1])
             table.put(key, value, expires)
 
-    def incr(self, key: str, ttl: int) -> tuple[int, int]:
-        """See :meth:`Store.incr`."""
+    def incr(self, key: str, ttl: int, *, create: bool = True) -> tuple[int, int]:
+        """See :meth:`Store.incr`; with ``create=False`` an absent counter stays absent.
+
+        Then the answer is ``(0, ttl)`` and nothing is written (the throttle's accounts while
+        the table is nearly full).
+        """
         now = time.monotonic()
         table = self._counters
         with self._lock:
             room = table.has_room(now)
             current = table.live(key, now)
             if current is None:
+                if not create:
+                    return 0, ttl
                 if not room:
                     raise StoreFull()
                 current = (0, now + ttl)
@@ -190,6 +196,17 @@ class MemoryStore:
             count = current[0] + 1
             table.entries[key] = (count, current[1])
             return count, max(1, math.ceil(current[1] - now))
+
+    def counters_fill(self) -> float:
+        """How full the counters' table is, from 0 (empty) to 1 (a new counter is refused).
+
+        Live and not yet pruned counters over the cap. The throttle counts a new client
+        under a wider network as the table fills, so that no flood of fresh addresses can
+        fill it for everyone (``throttle.client_bucket``).
+        """
+        # No lock, no pruning: every write prunes, so the count is at most one write behind.
+        table = self._counters
+        return min(1.0, len(table.entries) / table.cap)
 
     def decr(self, key: str) -> None:
         """See :meth:`Store.decr`."""

@@ -29,10 +29,13 @@ from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.state import store
 
 __all__ = [
+    "BUCKET_PREFIXES",
     "CLIENT_ADDRESS_HEADER",
+    "FILL_LEVELS",
     "ClientAddressInvalid",
     "account_key",
     "asserted_address",
+    "bucket_level",
     "check_client",
     "check_login",
     "client_address",
@@ -128,34 +131,68 @@ def _key(scope: str, value: str, window: int) -> str:
     return f"{scope}:{window}:{digest}"
 
 
-def hit(scope: str, value: str, limit: tuple[int, int]) -> int | None:
+def hit(scope: str, value: str, limit: tuple[int, int], *, create: bool = True) -> int | None:
     """Count one attempt; return the seconds to wait when over ``limit``, else None.
 
-    Raises :class:`store.StoreFull` when the embedded store cannot keep a new counter
-    (the caller refuses the attempt), or the networked store's error.
+    ``create=False`` counts only in a counter that already lives. Raises
+    :class:`store.StoreFull` when the embedded store cannot keep a new counter (the caller
+    refuses the attempt), or the networked store's error.
     """
     count, window = limit
-    attempts, left = store.current().incr(_key(scope, value, window), window)
+    current, key = store.current(), _key(scope, value, window)
+    if isinstance(current, store.MemoryStore):
+        attempts, left = current.incr(key, window, create=create)
+    else:  # no cap, never asked not to create
+        attempts, left = current.incr(key, window)
     if attempts > count:
         return left
     return None
 
 
-def client_bucket(address: str) -> str:
-    """The throttle bucket of a client address: itself for IPv4, its /64 network for IPv6.
+#: Each family's bucket widths, finest first: the prefix a client is counted under at each fill
+#: level of the store (:func:`bucket_level`).
+BUCKET_PREFIXES = {4: (32, 24, 16), 6: (64, 48, 32)}
+#: The store's counters fill at which new clients are counted one level wider: half full,
+#: three quarters full.
+FILL_LEVELS = (0.5, 0.75)
 
-    One IPv6 customer usually holds a whole /64: counting addresses would give
-    an attacker 2**64 fresh budgets.
+
+def bucket_level(fill: float) -> int:
+    """The bucket width index for a counters table ``fill`` full (0 = finest)."""
+    return sum(1 for threshold in FILL_LEVELS if fill >= threshold)
+
+
+def client_bucket(address: str, level: int = 0) -> str:
+    """The throttle bucket of a client address at ``level`` (0: as finely as it is counted).
+
+    Level 0 is the address itself for IPv4 and its /64 for IPv6 (one IPv6 customer usually
+    holds a whole /64: counting addresses would give an attacker 2**64 fresh budgets). Each
+    further level is a wider network (:data:`BUCKET_PREFIXES`): as the embedded store fills,
+    a flood of fresh addresses ends up in a handful of wide buckets that its own attempts
+    exhaust, instead of in new counters until the table is full for everyone.
     """
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = BUCKET_PREFIXES[ip.version][min(level, 2)]
+    if prefix == ip.max_prefixlen:
+        return str(ip)
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _client_bucket(request: HttpRequest, level: int) -> str:
+    """The request's client bucket at ``level``."""
+    return client_bucket(client_address(request), level)
+
+
+def _level() -> int:
+    # Only the embedded store has a cap. Redis has none of its own: one that reaches its
+    # maxmemory (noeviction) refuses writes instead; it is sized for a flood's counters.
+    current = store.current()
+    return bucket_level(current.counters_fill()) if isinstance(current, store.MemoryStore) else 0
 
 
 def account_key(account: str) -> str:
@@ -167,10 +204,12 @@ def account_key(account: str) -> str:
     return identity.canonical(account)
 
 
-def _scopes(request: HttpRequest, account: str) -> list[tuple[str, str, tuple[int, int]]]:
+def _scopes(
+    request: HttpRequest, account: str, level: int
+) -> list[tuple[str, str, tuple[int, int]]]:
     # The client first: check_login stops at the first scope over its limit.
     return [
-        ("client", client_bucket(client_address(request)), app_settings.LOGIN_RATE_PER_CLIENT),
+        ("client", _client_bucket(request, level), app_settings.LOGIN_RATE_PER_CLIENT),
         ("account", account_key(account), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
 
@@ -180,7 +219,7 @@ def check_client(request: HttpRequest, scope: str) -> int | None:
 
     The budget is ``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, counted apart from login attempts.
     """
-    bucket = client_bucket(client_address(request))
+    bucket = _client_bucket(request, _level())
     return hit(f"client:{scope}", bucket, app_settings.LOGIN_RATE_PER_CLIENT)
 
 
@@ -191,9 +230,16 @@ def check_login(request: HttpRequest, account: str) -> int | None:
     parallel guesses cannot slip in before the first failure lands. A client over its limit
     is refused without counting against the account: its flood writes nothing new.
     Raises :class:`ClientAddressInvalid` for a forged client-address assertion.
+
+    Each attempt that passes its client may create its account's counter: an account name
+    costs nothing to invent. While the embedded store is at its last fill level (three
+    quarters full: a flood is on), a new account gets no counter; its attempts are bounded
+    by the client's bucket, by then a whole /16 or IPv6 /32.
     """
-    for scope, value, limit in _scopes(request, account):
-        wait = hit(scope, value, limit)
+    level = _level()
+    for scope, value, limit in _scopes(request, account, level):
+        create = scope != "account" or level < len(FILL_LEVELS)
+        wait = hit(scope, value, limit, create=create)
         if wait is not None:
             return wait
     return None
