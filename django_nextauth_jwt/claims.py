@@ -122,8 +122,7 @@ def build_payload(claims: Mapping[str, Any], *, max_age: int | None = None) -> C
     auth_time = claims.get("auth_time")
     # One later than now (a caller's clock ahead of this one) would make this very token
     # refused (auth_time after iat): now instead, the earlier and so the stricter of the two.
-    if type(auth_time) is not int or auth_time > now:
-        payload["auth_time"] = now
+    payload["auth_time"] = min(auth_time, now) if type(auth_time) is int else now
     if pol.issuer is not None:
         payload["iss"] = pol.issuer
     if pol.audience is not None:
