@@ -75,7 +75,7 @@ def test_auth_time_later_than_iat_is_refused() -> None:
 
 def test_auth_time_at_or_before_iat_is_accepted_as_the_control() -> None:
     now = int(time.time())
-    for auth_time in (now, now - 3600, 0):
+    for auth_time in (now, now - 60):
         accepted_everywhere(token=forge.jws(forge.claims(iat=now, auth_time=auth_time)))
 
 
