@@ -286,6 +286,16 @@ class Settings:
         return tuple(getattr(settings, "NEXTAUTH_ALLOWED_REDIRECT_ORIGINS", ()))
 
     @property
+    def WEBSOCKET_ORIGINS(self) -> tuple[str, ...]:
+        """Origins besides the socket's own whose pages may open cookie-authenticated sockets."""
+        return tuple(getattr(settings, "NEXTAUTH_WEBSOCKET_ORIGINS", ()))
+
+    @property
+    def WEBSOCKET_QUERY_TOKEN(self) -> bool:
+        """Whether a WebSocket may offer its token as ``?access_token=`` (it lands in logs)."""
+        return bool(getattr(settings, "NEXTAUTH_WEBSOCKET_QUERY_TOKEN", False))
+
+    @property
     def LOGIN_RATE_PER_CLIENT(self) -> tuple[int, int]:
         """Login attempts per client address: ``(count, seconds)``; Google starts count apart."""
         count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_PER_CLIENT", (20, 300))

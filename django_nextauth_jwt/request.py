@@ -16,8 +16,9 @@ from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 
 from django_nextauth_jwt import diagnostics
-from django_nextauth_jwt.conf import app_settings, derived
+from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
+from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
 from django_nextauth_jwt.transport import (
     Credentials,
@@ -32,6 +33,7 @@ __all__ = [
     "REALM",
     "authenticate_request",
     "lazy_user",
+    "may_block",
     "signin_redirect",
     "signin_url",
     "unauthorized_response",
@@ -105,6 +107,29 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
     request.nextauth = result  # type: ignore[attr-defined]
     request.nextauth_source = credentials.source if credentials else None  # type: ignore[attr-defined]
     return result
+
+
+@derived
+def _io_bound() -> tuple[bool, bool]:
+    """(database mode, deny-list in Redis), per settings object."""
+    networked = bool(app_settings.REDIS_URL) and app_settings.REVOCATION
+    return app_settings.USER_MODE == USER_MODE_DATABASE, networked
+
+
+def may_block(*, resolve_user: bool = True) -> bool:
+    """Whether authenticating now may block on I/O: async shells then run it in a thread.
+
+    A database user (when it is resolved), or a deny-list in Redis while this process's local
+    view is not live (checks then read Redis). Otherwise verifying is CPU work only, cheaper on
+    the event loop than a thread hop.
+    """
+    database, networked = _io_bound()
+    if database and resolve_user:
+        return True
+    if not networked:
+        return False
+    view = getattr(store.current(), "view", None)
+    return view is None or not view.is_live()
 
 
 def www_authenticate(error: str | None = None) -> str:

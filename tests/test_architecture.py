@@ -25,6 +25,21 @@ CODEC_BARE = "The token core (jose/) imports neither Django nor DRF"
 STATE = "state/: revocation and throttle over store, store over localview"
 JOSE = "jose/: codec and jwks over jwk, jwk over formats"
 DRF_ONE_MODULE = "Only authentication imports DRF"
+SPECTACULAR_ONE_MODULE = "Only authentication imports drf-spectacular"
+CHANNELS_ONE_MODULE = "Only integrations.channels imports Channels"
+NINJA_ONE_MODULE = "Only integrations.ninja imports Django Ninja"
+ADRF_NONE = "No module imports adrf (NextAuthJWTAuthentication works under it as it is)"
+CONTRACTS = (
+    LAYERS,
+    STATE,
+    JOSE,
+    CODEC_BARE,
+    DRF_ONE_MODULE,
+    SPECTACULAR_ONE_MODULE,
+    CHANNELS_ONE_MODULE,
+    NINJA_ONE_MODULE,
+    ADRF_NONE,
+)
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -58,9 +73,9 @@ def planted(tmp_path: Path, module: str, code: str) -> Path:
 def test_the_package_keeps_every_contract() -> None:
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in (LAYERS, STATE, JOSE, CODEC_BARE, DRF_ONE_MODULE):
+    for name in CONTRACTS:
         assert f"{name} KEPT" in result.stdout
-    assert "5 kept, 0 broken" in result.stdout
+    assert f"{len(CONTRACTS)} kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -90,6 +105,17 @@ def test_the_package_keeps_every_contract() -> None:
         ("jose/codec", "import django.conf\n", CODEC_BARE),
         ("jose/jwks", "from django_nextauth_jwt import conf\n", CODEC_BARE),
         ("views", "def _late():\n    import rest_framework.views\n", DRF_ONE_MODULE),
+        # Each integration's framework in its one module, reached late or through a sibling.
+        ("middleware", "def _late():\n    import drf_spectacular.utils\n", SPECTACULAR_ONE_MODULE),
+        ("integrations/ninja", "def _late():\n    import channels.layers\n", CHANNELS_ONE_MODULE),
+        ("integrations/channels", "import ninja\n", NINJA_ONE_MODULE),
+        ("authentication", "def _late():\n    import adrf.views\n", ADRF_NONE),
+        # The integrations are a shell beside the other two: neither reaches through the other.
+        (
+            "integrations/channels",
+            "from django_nextauth_jwt.middleware import REALM\n",
+            LAYERS,
+        ),
     ],
 )
 def test_a_planted_import_breaks_its_contract(

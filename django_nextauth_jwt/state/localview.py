@@ -38,7 +38,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["HEARTBEAT", "STALE_AFTER", "LocalView"]
@@ -66,8 +66,18 @@ class _Relinked(Exception):
 class LocalView:
     """The deny-list of one Redis URL and key prefix, as this process sees it."""
 
-    def __init__(self, url: str, *, entry_prefix: str, index: str, channel: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        entry_prefix: str,
+        index: str,
+        channel: str,
+        on_change: Callable[[str], None] | None = None,
+    ) -> None:
         self.url = url
+        #: Called with a key whenever an entry is new or grows (from the thread applying it).
+        self.on_change = on_change
         self.entry_prefix = entry_prefix
         self.index = index
         self.channel = channel
@@ -130,6 +140,8 @@ class LocalView:
                 value, expires = max(value, current[0]), max(expires, current[1])
             self.entries[key] = (value, expires)
             heapq.heappush(self._expiries, (expires, key))
+        if self.on_change is not None:
+            self.on_change(key)
 
     def prune(self) -> None:
         """Forget what has expired (the subscriber thread calls this as it goes)."""

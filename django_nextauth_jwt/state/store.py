@@ -26,11 +26,13 @@ Two tables, each a plain mapping of key to an integer with an expiry:
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
@@ -47,7 +49,10 @@ __all__ = [
     "StoreFull",
     "current",
     "memory_store",
+    "watch_revocations",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The embedded store's caps: about 220 bytes an entry (a session of two UUIDs; at most some
 #: 350 with the longest raw key), so some 22 MB each for sessions.
@@ -56,6 +61,37 @@ MAX_COUNTERS = 100_000
 
 REVOCATIONS = "rv"
 COUNTERS = "th"
+
+
+#: Who is told of deny-list writes (see :func:`watch_revocations`).
+_watchers: list[Callable[[str], None]] = []
+
+
+def watch_revocations(callback: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``callback(key)`` whenever a deny-list entry is written or grows; returns an unwatch.
+
+    What open connections need (a WebSocket closes when its session is revoked) without
+    polling: the embedded store calls it on each write, a Redis store's local view on each
+    entry it applies (this process's writes and every other process's, through pub/sub).
+    ``callback`` runs on the writing thread (a request's, or the view's subscriber thread):
+    it must be quick and must not block; its errors are logged and go no further. Without a
+    local view (``NEXTAUTH_REDIS_LOCAL_VIEW = False``) only this process's writes are seen.
+    """
+    _watchers.append(callback)
+
+    def unwatch() -> None:
+        with contextlib.suppress(ValueError):  # unwatched twice
+            _watchers.remove(callback)
+
+    return unwatch
+
+
+def _changed(key: str) -> None:
+    for callback in tuple(_watchers):  # a copy: watchers come and go on other threads
+        try:
+            callback(key)
+        except Exception:  # a watcher's bug must not fail the write that was made
+            logger.exception("deny-list watcher failed")
 
 
 class StoreFull(Exception):
@@ -174,6 +210,7 @@ class MemoryStore:
             if current is not None:
                 value, expires = max(value, current[0]), max(expires, current[1])
             table.put(key, value, expires)
+        _changed(key)
 
     def incr(self, key: str, ttl: int, *, create: bool = True) -> tuple[int, int]:
         """See :meth:`Store.incr`; with ``create=False`` an absent counter stays absent.
@@ -284,7 +321,11 @@ class RedisStore:
         self.view: LocalView | None = None
         if local_view:
             self.view = LocalView(
-                url, entry_prefix=self._revocation(""), index=self.index, channel=self.channel
+                url,
+                entry_prefix=self._revocation(""),
+                index=self.index,
+                channel=self.channel,
+                on_change=_changed,
             )
 
     def _revocation(self, key: str) -> str:
@@ -318,6 +359,8 @@ class RedisStore:
         )
         if self.view is not None:  # this process reads its own write at once
             self.view.apply(key, int(written[0]), int(written[1]))
+        else:
+            _changed(key)
 
     def incr(self, key: str, ttl: int) -> tuple[int, int]:
         """See :meth:`Store.incr`: ``SET NX EX``, ``INCR`` and ``TTL`` in one transaction."""
