@@ -149,6 +149,12 @@ class Settings:
         return value
 
     @property
+    def SESSION_MAX_LIFETIME(self) -> int:
+        """Seconds a session lasts from its sign-in (``auth_time``), however often refreshed."""
+        value: int = getattr(settings, "NEXTAUTH_SESSION_MAX_LIFETIME", THIRTY_DAYS)
+        return value
+
+    @property
     def LEEWAY(self) -> int:
         """Clock tolerance in seconds for ``exp``, ``nbf`` and ``iat``."""
         value: int = getattr(settings, "NEXTAUTH_LEEWAY", 15)

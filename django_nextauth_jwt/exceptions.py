@@ -68,6 +68,17 @@ class TokenExpired(InvalidToken):
     default_message = "Token has expired."
 
 
+class SessionTooOld(TokenExpired):
+    """The session is older than ``NEXTAUTH_SESSION_MAX_LIFETIME``, whatever the token's ``exp``.
+
+    Its age runs from ``auth_time`` (kept across NextAuth's refreshes), else ``iat``. A
+    subclass of ``TokenExpired``: code that catches expiry catches this too.
+    """
+
+    code = "session_too_old"
+    default_message = "Session has passed its absolute lifetime; sign in again."
+
+
 class TokenNotYetValid(InvalidToken):
     """``nbf``, ``iat`` or ``auth_time`` is in the future (beyond the leeway)."""
 

@@ -48,6 +48,8 @@ class Policy:
     jws_algorithm: str
     max_age: int
     leeway: int
+    #: ``NEXTAUTH_SESSION_MAX_LIFETIME``: a session ends this long after its sign-in.
+    max_lifetime: int
     issuer: str | None
     audience: str | None
     max_token_length: int
@@ -218,6 +220,13 @@ def _build() -> Policy:
         "NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS (the issuer's keys), or "
         "NEXTAUTH_SIGNING_KEYS to issue them here (nextauth_jwt.E054).",
     )
+    lifetime = s.SESSION_MAX_LIFETIME
+    # As check E043: every deny-list entry's life is measured by it, so no default stands in.
+    _require(
+        type(lifetime) is int and lifetime > 0,
+        "NEXTAUTH_SESSION_MAX_LIFETIME must be a positive whole number of seconds "
+        "(nextauth_jwt.E043).",
+    )
     v5_salt = s.V5_SALT
     return Policy(
         secrets=secrets,
@@ -227,6 +236,7 @@ def _build() -> Policy:
         jws_algorithm=s.JWS_ALGORITHM,
         max_age=s.MAX_AGE,
         leeway=s.LEEWAY,
+        max_lifetime=lifetime,
         issuer=s.ISSUER,
         audience=s.AUDIENCE,
         max_token_length=s.MAX_TOKEN_LENGTH,

@@ -20,13 +20,13 @@ from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
 from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
 from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
+from django_nextauth_jwt.tokens import resolve_user as user_of
 from django_nextauth_jwt.transport import (
     Credentials,
     get_credentials,
     offers_nothing,
     session_cookie_names,
 )
-from django_nextauth_jwt.users import user_from_claims
 
 __all__ = [
     "NO_TOKEN",
@@ -68,7 +68,7 @@ def authenticate_request(request: HttpRequest, *, resolve_user: bool = True) -> 
         if not (resolve_user and previous.success and previous.user is None):
             return previous
         try:
-            user = user_from_claims(previous.claims or {})
+            user = user_of(previous.claims or {})
         except InvalidToken as exc:
             result = AuthResult.failure(exc)
         else:
@@ -179,7 +179,7 @@ def lazy_user(result: AuthResult) -> Any:
     from django.contrib.auth.models import AnonymousUser
 
     try:
-        return user_from_claims(result.claims or {})
+        return user_of(result.claims or {})
     except InvalidToken:
-        # Like Django's session auth: an unknown or inactive user is anonymous.
+        # Like Django's session auth: an unknown, inactive or cut-off user is anonymous.
         return AnonymousUser()

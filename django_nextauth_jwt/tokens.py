@@ -7,11 +7,12 @@ here; nothing below this module imports it. See ``ARCHITECTURE.md``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django_nextauth_jwt import users
+from django_nextauth_jwt import lifetime, users
 from django_nextauth_jwt.claims import Claims, build_payload, validate_claims, validated
 from django_nextauth_jwt.exceptions import InvalidToken, NextAuthJWTError, TokenMissing
 from django_nextauth_jwt.jose import codec
@@ -32,6 +33,7 @@ __all__ = [
     "encode",
     "jwk_thumbprint",
     "published_jwks",
+    "resolve_user",
     "validate_claims",
 ]
 
@@ -110,6 +112,28 @@ def published_jwks() -> dict[str, Any] | None:
     return jwks_document(key.public for key in signing)
 
 
+def resolve_user(claims: Claims, *, pol: Policy | None = None) -> Any:
+    """The user of verified ``claims``; in database mode, refused when that person is cut off.
+
+    A database user's cut-off (sign-out-everywhere) is the row's, whichever ``sub`` named it:
+    read here, after the lookup, with no query beyond the lookup's own. Raises ``InvalidToken``
+    (``user_not_found``, ``user_inactive``, ``token_revoked``).
+    """
+    user = users.user_from_claims(claims)
+    if type(user) is not users.TokenUser:
+        revocation.check_account(user.pk, claims, pol or policy())
+    return user
+
+
+def _subject(who: Any) -> Any:
+    """The ``sub`` of a stateless cut-off: ``who`` itself, or the id a user's tokens carry."""
+    if isinstance(who, users.TokenUser):
+        return who.id
+    if isinstance(who, str) or getattr(who, "pk", None) is None:
+        return who  # revocation.revoke_user refuses what is not a subject
+    return str(users.claims_for_user(who)["id"])
+
+
 def clear_caches() -> None:
     """Forget the policy and its keys (settings are re-read, the environment too, at next use)."""
     policy.cache_clear()
@@ -184,7 +208,9 @@ class JWTAuth:
         ``TokenRevoked``.
         """
         pol = policy()
-        claims = validated(decode(token, pol=pol), now=None, pol=pol)
+        now = int(time.time())
+        claims = validated(decode(token, pol=pol), now=now, pol=pol)
+        lifetime.check(claims, pol, now)
         revocation.check(claims, token, pol)
         return claims
 
@@ -201,14 +227,24 @@ class JWTAuth:
         revocation.revoke(claims, token, pol=pol)
 
     @staticmethod
-    def revoke_user(sub: str, *, at: int | None = None) -> int:
-        """Sign user ``sub`` out everywhere: refuse their tokens authenticated at or before ``at``.
+    def revoke_user(who: Any, *, at: int | None = None) -> int:
+        """Sign a person out everywhere: refuse their tokens authenticated at or before ``at``.
+
+        ``who`` is a token's ``sub`` or a user. Stateless mode cuts off that ``sub`` (a user
+        gives the id tokens are minted with). Database mode cuts off the Django user (a row,
+        or the one a ``sub`` names as custom-login mints it: ``UserNotFound`` when none),
+        so every token resolved to that row is refused, whichever ``sub`` it carries.
 
         ``at`` defaults to now; the cut-off written is returned. Tokens are compared by
         ``auth_time`` (kept across NextAuth's refreshes), else ``iat``. Raises the store's
         error when the deny-list cannot be written.
         """
-        return revocation.revoke_user(sub, at=at)
+        if users.database_mode():
+            user = users.user_for_subject(who) if isinstance(who, str) else who
+            if user is None:
+                raise users.UserNotFound()
+            return revocation.revoke_account(user.pk, at=at)
+        return revocation.revoke_user(_subject(who), at=at)
 
     @staticmethod
     def authenticate_token(token: str | None) -> AuthResult:
@@ -222,7 +258,7 @@ class JWTAuth:
             return AuthResult.failure(TokenMissing())
         try:
             claims = JWTAuth.verify(token)
-            user = users.user_from_claims(claims)
+            user = resolve_user(claims)
         except InvalidToken as exc:
             return AuthResult.failure(exc)
         # Positional: a frozen dataclass takes keyword arguments at twice the cost, per request.

@@ -24,8 +24,10 @@ __all__ = [
     "UserNotFound",
     "apply_role",
     "claims_for_user",
+    "database_mode",
     "database_user",
     "lookup_field",
+    "user_for_subject",
     "user_from_claims",
 ]
 
@@ -145,6 +147,11 @@ def _database_mode() -> bool:
 def _role_settings() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(NEXTAUTH_SUPERUSER_ROLES, NEXTAUTH_STAFF_ROLES)``, read once per settings object."""
     return app_settings.SUPERUSER_ROLES, app_settings.STAFF_ROLES
+
+
+def database_mode() -> bool:
+    """Whether ``NEXTAUTH_USER_MODE`` is ``database`` (read once per settings object)."""
+    return _database_mode()
 
 
 def user_from_claims(claims: dict[str, Any]) -> Any:
@@ -282,6 +289,32 @@ def _find(user_model: Any, field: str, model_field: Any, value: Any, *, by_email
     if len(found) > 1:
         raise UserNotFound()
     return found[0] if found else None
+
+
+def user_for_subject(sub: str) -> Any:
+    """Database mode: the row a token's ``sub`` names as custom-login mints it, or ``None``.
+
+    By the lookup field when ``NEXTAUTH_USER_LOOKUP_CLAIM`` is ``id`` (or ``sub``), else by
+    primary key (the ``id`` :func:`claims_for_user` gives); in canonical form only, decided in
+    Python as for a token. Never creates a user. ``UserNotFound`` when several rows match.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Field
+
+    user_model = get_user_model()
+    by_id = app_settings.USER_LOOKUP_CLAIM in ("id", "sub")
+    field = lookup_field() if by_id else "pk"
+    model_field = user_model._meta.pk if field == "pk" else user_model._meta.get_field(field)
+    if not isinstance(model_field, Field):
+        return None
+    by_email = field == user_model.get_email_field_name()
+    if by_email:
+        cleaned: Any = sub if identity.storable(sub) else None
+    else:
+        cleaned = identity.canonical_value(model_field, sub)
+    if cleaned is None:
+        return None
+    return _find(user_model, field, model_field, cleaned, by_email=by_email)
 
 
 def claims_for_user(user: Any) -> dict[str, Any]:

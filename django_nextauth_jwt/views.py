@@ -428,9 +428,11 @@ class SignOutEverywhereView(View):
     """``POST signout-everywhere``: end every session of the token's user, on every device.
 
     Needs a valid token (Bearer, or the cookie under the sign-in CSRF policy): writes the
-    user's cut-off (every token of that ``sub`` signed into until now is refused, however
-    NextAuth re-encodes it), then deletes this browser's cookie. 401 without a valid token;
-    503 ``revocation_unavailable`` when the deny-list cannot be written.
+    person's cut-off (every token of theirs signed into until now is refused, however NextAuth
+    re-encodes it), then deletes this browser's cookie. In database mode the person is the
+    Django user the token resolves to, whichever ``sub`` their other tokens carry; in stateless
+    mode, the token's ``sub``. 401 without a valid token (or, in database mode, without its
+    user); 503 ``revocation_unavailable`` when the deny-list cannot be written.
     """
 
     http_method_names = ("post", "options")
@@ -439,7 +441,8 @@ class SignOutEverywhereView(View):
         """Authenticate, cut off, clear the cookie."""
         if browser_csrf_failure(request) is not None:
             return csrf_failure_response(request)
-        result = authenticate_request(request, resolve_user=False)
+        database = app_settings.USER_MODE == USER_MODE_DATABASE
+        result = authenticate_request(request, resolve_user=database)
         if not result.success or result.claims is None:
             response = unauthorized_response(result)
             response["Cache-Control"] = "no-store"
@@ -451,7 +454,7 @@ class SignOutEverywhereView(View):
         # As for sign-out: signed out, the protected landing page would only bounce.
         callback = safe_redirect_url(body.get("callbackUrl"), default=app_settings.SIGNIN_URL)
         try:
-            JWTAuth.revoke_user(str(result.claims["sub"]))
+            JWTAuth.revoke_user(result.user if database else str(result.claims["sub"]))
         except Exception as exc:  # every store backend fails in its own way
             logger.warning("sign-out everywhere could not revoke: %s", type(exc).__name__)
             answer: HttpResponse = error_response(

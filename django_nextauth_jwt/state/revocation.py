@@ -8,12 +8,16 @@ Three kinds of entry, all in :mod:`~django_nextauth_jwt.state.store` (never in D
   its signer signed (a JWS's signing input, so that no second signature of it escapes; a JWE's
   whole text);
 * a **user cut-off** ("sign out everywhere"): every token of that ``sub`` authenticated at or
-  before the cut-off is refused. The time compared is ``auth_time`` (set at sign-in and kept
+  before the cut-off is refused; in database user mode an **account cut-off**, written for the
+  Django user (its primary key) and checked once a token is resolved to that user, whichever
+  ``sub`` the token carries. The time compared is ``auth_time`` (set at sign-in and kept
   across NextAuth's refreshes by the documented ``jwt`` callback), else ``iat``; a token with
   neither is refused while a cut-off stands.
 
-Session entries and cut-offs last ``NEXTAUTH_MAX_AGE`` plus leeway from when they are written
-(a copy minted just before can live that long); token entries until that token's ``exp``.
+Session entries and cut-offs last ``NEXTAUTH_SESSION_MAX_LIFETIME`` plus twice the leeway from
+when they are written: no copy of a session valid then, however often NextAuth refreshed it,
+is accepted later (:mod:`~django_nextauth_jwt.lifetime`). Token entries last until that token's
+``exp``, or its session's end when sooner.
 
 Keys: in Redis (shared by processes, and by releases during a rolling deploy) a fixed-size,
 stable digest of what they name, ``sid:<hex>``, ``jti:<hex>``, ``user:<hex>``. In the embedded
@@ -37,11 +41,21 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from django_nextauth_jwt import lifetime
 from django_nextauth_jwt.exceptions import RevocationUnavailable, TokenRevoked
 from django_nextauth_jwt.policy import Policy, policy
 from django_nextauth_jwt.state import store
 
-__all__ = ["check", "is_revoked", "revoke", "revoke_user", "write"]
+__all__ = [
+    "account_key",
+    "check",
+    "check_account",
+    "is_revoked",
+    "revoke",
+    "revoke_account",
+    "revoke_user",
+    "write",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +149,11 @@ def user_key(sub: str) -> str:
     return _key("user", sub, store.current().in_process)
 
 
+def account_key(pk: Any) -> str:
+    """The key of a database user's cut-off (by primary key) in the configured store."""
+    return _key("account", str(pk), store.current().in_process)
+
+
 def _authenticated_at(claims: Mapping[str, Any]) -> int | None:
     for name in ("auth_time", "iat"):
         value = claims.get(name)
@@ -174,7 +193,8 @@ def write(key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
 
 
 def _session_ttl(pol: Policy) -> int:
-    return int(pol.max_age) + pol.leeway
+    # Not NEXTAUTH_MAX_AGE from now: a copy refreshed every hour outlives any exp.
+    return lifetime.deny_ttl(pol)
 
 
 def revoke(claims: Mapping[str, Any], token: str, *, pol: Policy | None = None) -> None:
@@ -189,13 +209,17 @@ def revoke(claims: Mapping[str, Any], token: str, *, pol: Policy | None = None) 
     session = session_key(claims)
     try:
         if session is not None:
-            exp = claims.get("exp")
-            left = (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway
-            write(session, 1, max(_session_ttl(pol), left))
+            if type(claims.get("auth_time")) is not int:
+                # Its copies are measured from their own iat, which a refresh renews.
+                logger.warning(
+                    "signed out of a session whose token has no auth_time: copies refreshed "
+                    "after now are not bounded by NEXTAUTH_SESSION_MAX_LIFETIME and are "
+                    "accepted again once this entry expires; keep auth_time in the jwt callback"
+                )
+            ttl = lifetime.token_ttl(claims, pol, int(time.time()))
+            write(session, 1, max(_session_ttl(pol), ttl))
         else:
-            exp = claims.get("exp")
-            ttl = max(1, (exp if type(exp) is int else 0) - int(time.time()) + pol.leeway)
-            write(token_key(claims, token), 1, ttl)
+            write(token_key(claims, token), 1, lifetime.token_ttl(claims, pol, int(time.time())))
     except store.StoreFull:
         logger.warning("revocation store full: signing the user out everywhere instead")
         revoke_user(str(claims.get("sub")), pol=pol)
@@ -212,6 +236,45 @@ def revoke_user(sub: str, *, at: int | None = None, pol: Policy | None = None) -
     cutoff = int(time.time()) if at is None else int(at)
     write(user_key(sub), cutoff, _session_ttl(pol), bounded=False)
     return cutoff
+
+
+def revoke_account(pk: Any, *, at: int | None = None, pol: Policy | None = None) -> int:
+    """Database mode: refuse every token resolved to the user ``pk``, authenticated until ``at``.
+
+    Whatever ``sub`` those tokens carry (a provider's account id, another issuer's id): the
+    cut-off is the person's, checked by :func:`check_account` once a token names the row.
+    Returns the cut-off written; a later one wins.
+    """
+    if pk is None or isinstance(pk, bool) or str(pk) == "":
+        raise ValueError("pk must name a saved user")
+    pol = pol or policy()
+    cutoff = int(time.time()) if at is None else int(at)
+    write(account_key(pk), cutoff, _session_ttl(pol), bounded=False)
+    return cutoff
+
+
+def check_account(pk: Any, claims: Mapping[str, Any], pol: Policy) -> None:
+    """Raise ``TokenRevoked`` when the user ``pk`` was cut off after ``claims`` signed in.
+
+    One store read (the local view or the embedded table: no round trip while it is live);
+    ``RevocationUnavailable`` when the store cannot be read and the policy fails closed.
+    """
+    if not pol.revocation:
+        return
+    try:
+        cutoff = store.current().get_many((account_key(pk),))[0]
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:  # every store backend fails in its own way
+        logger.warning("revocation store unavailable: %s", type(exc).__name__)
+        if pol.revocation_fail_open:
+            return
+        raise RevocationUnavailable() from exc
+    if cutoff is None:
+        return
+    at = _authenticated_at(claims)
+    if at is None or at <= cutoff:
+        raise TokenRevoked()
 
 
 def check(claims: Mapping[str, Any], token: str, pol: Policy) -> None:
