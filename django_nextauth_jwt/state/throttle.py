@@ -248,5 +248,5 @@ def check_login(request: HttpRequest, account: str) -> int | None:
 def forgive(request: HttpRequest, account: str) -> None:
     """Take back a successful attempt, so only failures add up for a legitimate user."""
     current = store.current()
-    for scope, value, (_, window) in _scopes(request, account):
+    for scope, value, (_, window) in _scopes(request, account, _level()):
         current.decr(_key(scope, value, window))
