@@ -179,6 +179,16 @@ def _check_values() -> list[CheckMessage]:
                 id="nextauth_jwt.E043",
             )
         )
+    lifetime = app_settings.SESSION_MAX_LIFETIME
+    if not _is_int(lifetime) or lifetime <= 0:
+        errors.append(
+            Error(
+                "NEXTAUTH_SESSION_MAX_LIFETIME must be a positive whole number of seconds.",
+                hint="A session ends this long after sign-in however often it is refreshed; "
+                "the default is 2592000 (30 days). Give the Next.js app the same value.",
+                id="nextauth_jwt.E043",
+            )
+        )
     max_length = app_settings.MAX_TOKEN_LENGTH
     if not _is_int(max_length) or max_length < 1024:
         errors.append(
