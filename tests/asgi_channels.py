@@ -1,7 +1,8 @@
 """A Channels application for the WebSocket tests: Django for HTTP, two consumers.
 
 ``/ws/whoami/`` accepts every socket and says who it is (``{"user": <id or null>, "role",
-"subprotocols"}``), then echoes what it receives; ``/ws/private/`` refuses anonymous sockets
+"subprotocols"}``), then echoes what it receives; ``/ws/silent/`` accepts selecting no
+subprotocol; ``/ws/private/`` refuses anonymous sockets
 (the consumer's own choice: the middleware leaves anonymous sockets to it).
 """
 
@@ -42,6 +43,14 @@ class WhoAmI(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.send(text_data or "")
 
 
+class Silent(WhoAmI):
+    """Accepts selecting no subprotocol (as most consumers do)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.send(json.dumps({"user": str(self.scope["user"].pk or "") or None}))
+
+
 class Private(WhoAmI):
     async def connect(self) -> None:
         if not self.scope["user"].is_authenticated:
@@ -55,7 +64,11 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": NextAuthChannelsMiddleware(
             URLRouter(
-                [path("ws/whoami/", WhoAmI.as_asgi()), path("ws/private/", Private.as_asgi())]
+                [
+                    path("ws/whoami/", WhoAmI.as_asgi()),
+                    path("ws/silent/", Silent.as_asgi()),
+                    path("ws/private/", Private.as_asgi()),
+                ]
             )
         ),
     }

@@ -172,6 +172,16 @@ def test_a_subprotocol_token_is_taken_out_and_the_answer_selects_the_application
     assert seen.subprotocol == "chat.v1"
 
 
+def test_a_consumer_selecting_no_protocol_still_answers_the_application_protocol(
+    server: Server,
+) -> None:
+    # A browser that offered protocols drops an answer selecting none: the middleware selects
+    # the application's own, never the token entry.
+    seen = handshake(server, "/ws/silent/", protocols=["chat.v2", PROTOCOL_PREFIX + token("s")])
+    assert seen.subprotocol == "chat.v2"
+    assert seen.hello == {"user": "s"}
+
+
 def test_an_explicit_token_wins_over_the_cookie(server: Server) -> None:
     headers = {"Cookie": f"{COOKIE}={token('cookie-person')}", **same_origin(server)}
     seen = handshake(server, headers=headers, protocols=["chat", PROTOCOL_PREFIX + token("bob")])
