@@ -169,7 +169,7 @@ def assert_protected_page_shows_the_mesh(driver: webdriver.Chrome, mesh: Fronten
                 assert subject(body) == user_id, name  # the same person everywhere
                 assert body.get("claims", body)["email"] == EMAIL
             else:
-                assert body["code"] == "token_malformed", name  # a JWE is not a JWS
+                assert body["code"] == "token_unsupported", name  # a JWE, not their JWS
     return user_id
 
 

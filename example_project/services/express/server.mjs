@@ -72,7 +72,26 @@ function refusal(error) {
   return new Unauthorized("token_malformed", "Token is malformed.");
 }
 
+/**
+ * A compact JWE (five parts, a JSON header): NextAuth's encrypted default (next-auth 4, Auth.js 5),
+ * which this service does not read. Django answers `token_unsupported` for a format it does not
+ * accept; so does this service, instead of calling a well-formed token malformed.
+ */
+function isJwe(token) {
+  const parts = token.split(".");
+  if (parts.length !== 5 || [0, 2, 3, 4].some((i) => parts[i] === "")) return false;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8"));
+    return header !== null && typeof header === "object" && !Array.isArray(header);
+  } catch {
+    return false;
+  }
+}
+
 async function verify(token) {
+  if (isJwe(token)) {
+    throw new Unauthorized("token_unsupported", "Token format is not accepted: this service reads JWS, not JWE.");
+  }
   for (const [index, key] of secrets.entries()) {
     try {
       const { payload } = await jwtVerify(token, key, options);

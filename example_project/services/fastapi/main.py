@@ -17,6 +17,8 @@ or   ``NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json uvicorn mai
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import threading
 import time
@@ -158,7 +160,27 @@ def verify_asymmetric(token: str, client: JWKS) -> dict[str, Any]:
     return claims
 
 
+def is_jwe(token: str) -> bool:
+    """A compact JWE (five parts, a JSON header): NextAuth's encrypted default, not read here.
+
+    Django answers ``token_unsupported`` for a format it does not accept; so does this service,
+    instead of PyJWT's "not enough segments" (``token_malformed``) for a well-formed token.
+    """
+    parts = token.split(".")
+    if len(parts) != 5 or "" in (parts[0], parts[2], parts[3], parts[4]):
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except ValueError:  # binascii.Error and json.JSONDecodeError (and UnicodeDecodeError) alike
+        return False
+    return isinstance(header, dict)
+
+
 def verify(token: str) -> dict[str, Any]:
+    if is_jwe(token):
+        raise Unauthorized(
+            "token_unsupported", "Token format is not accepted: this service reads JWS, not JWE."
+        )
     if JWKS_CLIENT is not None:
         return verify_asymmetric(token, JWKS_CLIENT)
     for index, secret in enumerate(SECRETS):

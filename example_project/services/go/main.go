@@ -14,6 +14,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log"
 	"net/http"
@@ -43,6 +45,7 @@ var (
 	errMissing       = refusal{"token_missing", "Authentication credentials were not provided."}
 	errMalformed     = refusal{"token_malformed", "Token is malformed."}
 	errUnsupported   = refusal{"token_unsupported", "Token algorithm is not accepted."}
+	errJWE           = refusal{"token_unsupported", "Token format is not accepted: this service reads JWS, not JWE."}
 	errInvalid       = refusal{"token_invalid", "Token signature is invalid."}
 	errExpired       = refusal{"token_expired", "Token has expired."}
 	errNotYetValid   = refusal{"token_not_yet_valid", "Token is not valid yet."}
@@ -57,7 +60,26 @@ type Verifier struct {
 	Audience string // "" means not checked
 }
 
+// isJWE reports a compact JWE (five parts, a JSON header): NextAuth's encrypted default, which this
+// service does not read. Django answers token_unsupported for a format it does not accept; so does
+// this service, instead of calling a well-formed token malformed.
+func isJWE(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 5 || parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] == "" {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return false
+	}
+	var header map[string]interface{}
+	return json.Unmarshal(raw, &header) == nil && header != nil
+}
+
 func (v Verifier) Verify(token string) (*Claims, error) {
+	if isJWE(token) {
+		return nil, errJWE
+	}
 	if v.JWKS != nil {
 		return v.verifyAsymmetric(token)
 	}
