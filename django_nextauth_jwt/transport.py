@@ -407,6 +407,117 @@ def delete_session_cookie(
             targets.update(_stale_chunks(request, cookie))
     for cookie_name in sorted(targets):
         _expire(response, cookie_name)
+    if request is not None:
+        _expire_planted(response, request, names)
+
+
+#: How deep into the request's path, and how many of its host's parent domains, a deletion
+#: of a cookie the request carried reaches (:func:`_expire_planted`); and its most lines.
+PLANTED_PATH_SEGMENTS = 3
+PLANTED_PARENT_DOMAINS = 3
+PLANTED_MAX_LINES = 64
+
+
+def _planted_paths(path: str) -> list[str]:
+    """Every ``Path`` a cookie sent with a request for ``path`` can have, within bounds.
+
+    A browser sends a cookie when its path is a prefix of the request's at a ``/``: ``/``
+    and, for the first :data:`PLANTED_PATH_SEGMENTS` segments, each prefix with and without
+    its trailing slash (``/api``, ``/api/``, ...). ``/`` first.
+    """
+    found = ["/"]
+    prefix = ""
+    for segment in path.split("/")[1 : PLANTED_PATH_SEGMENTS + 1]:
+        if not segment:
+            break
+        prefix = f"{prefix}/{segment}"
+        found.extend((prefix, f"{prefix}/"))
+    return found
+
+
+def _planted_domains(request: HttpRequest) -> list[str | None]:
+    """Every ``Domain`` a cookie sent to this host can have, within bounds; ``None``: host-only.
+
+    Host-only first, then the configured cookie domains, then the host's parents (a sibling
+    subdomain can set a cookie for any of them), the nearest first, never a single label.
+    """
+    found: list[str | None] = [None]
+    for configured in (app_settings.COOKIE_DOMAIN, app_settings.DELETE_COOKIE_DOMAIN):
+        if configured and configured not in found:
+            found.append(configured)
+    try:
+        host = request.get_host().rsplit(":", 1)[0] if "]" not in request.get_host() else ""
+    except Exception:  # a host Django refuses has no parents to name
+        host = ""
+    labels = host.strip(".").split(".")
+    if len(labels) > 2 and not labels[-1].isdigit():  # a name, not an IPv4 address
+        parents = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+        for parent in parents[:PLANTED_PARENT_DOMAINS]:
+            if parent not in found and f".{parent}" not in found:
+                found.append(parent)
+    return found
+
+
+def _carried_names(request: HttpRequest, names: Iterable[str]) -> list[str]:
+    """The cookies of ``names`` (whole, or chunks a reader would take) the request carried.
+
+    Whole names first, then chunks by index; each once, whatever the ``Cookie`` header
+    repeats.
+    """
+    sent = set(raw_cookie_names(request))
+    whole = [name for name in names if name in sent]
+    limit = _max_chunks()
+    chunks = sorted(
+        (index, key)
+        for name in names
+        for index, key in _chunk_indexes(sent, name).items()
+        if index < limit
+    )
+    return whole + [key for _, key in chunks if key not in whole]
+
+
+def _expire_planted(response: HttpResponseBase, request: HttpRequest, names: Iterable[str]) -> None:
+    """Expire each session cookie the request carried for every path and domain it can have.
+
+    A sibling subdomain can set ``name.0=x; Domain=<parent>; Path=/api``: sent with every
+    ``/api`` request beside the person's own cookie (``token_ambiguous``), and untouched by a
+    deletion for ``Path=/``. A deletion must name the cookie's domain and path exactly; the
+    browser does not say which they are, so every candidate is expired for every path a
+    cookie sent to this request can have (:func:`_planted_paths`), host-only and for every
+    domain it can have (:func:`_planted_domains`). Bounded: at most
+    :data:`PLANTED_MAX_LINES` lines, whole names first. ``__Host-`` names are skipped: no
+    sibling can set one. What :func:`delete_session_cookie` adds for a request.
+    """
+    carried = [name for name in _carried_names(request, names) if not name.startswith(HOST_PREFIX)]
+    if not carried:
+        return
+    # Path=/ host-only and for the configured domain: _expire's lines already.
+    done = {
+        ("/", None),
+        ("/", app_settings.COOKIE_DOMAIN),
+        ("/", app_settings.DELETE_COOKIE_DOMAIN),
+    }
+    pairs = [
+        (path, domain)
+        for path in _planted_paths(request.path)
+        for domain in _planted_domains(request)
+        if (path, domain) not in done
+    ]
+    secure = request.is_secure()
+    written = 0
+    for name in carried:
+        for path, domain in pairs:
+            if written >= PLANTED_MAX_LINES:
+                return
+            morsel: Morsel[str] = Morsel()
+            morsel.set(name, "", '""')
+            attributes: Any = {"max-age": 0, "path": path, "secure": secure or _is_secure(name)}
+            morsel.update(attributes)
+            if domain is not None:
+                morsel["domain"] = domain
+            # One morsel per key: each (path, domain) of a name is its own Set-Cookie line.
+            dict.__setitem__(response.cookies, f"{name}\x00{path}\x00{domain or ''}", morsel)
+            written += 1
 
 
 def _stale_chunks(request: HttpRequest, name: str) -> list[str]:

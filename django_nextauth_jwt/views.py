@@ -92,6 +92,22 @@ def throttle_refusal(check: Callable[[], int | None]) -> JsonResponse | None:
     return None
 
 
+def clear_if_ambiguous(
+    response: HttpResponse, request: HttpRequest, error: str | None
+) -> HttpResponse:
+    """``response``, expiring every session cookie the request carried when it was ambiguous.
+
+    ``token_ambiguous``: the cookie came twice, perhaps once from a sibling subdomain for a
+    parent domain and a narrower path. Which copy is the person's cannot be told, so every
+    copy goes, for every path and domain it can have been set with (see
+    :func:`~django_nextauth_jwt.transport.delete_session_cookie`): the person signs in again
+    and the next request is no longer ambiguous.
+    """
+    if error == TokenAmbiguous.code:
+        delete_session_cookie(response, request)
+    return response
+
+
 def session_payload(claims: dict[str, Any]) -> dict[str, Any]:
     """NextAuth's session shape for verified ``claims``: ``{user: {...}, expires}``."""
     user = {
@@ -360,7 +376,7 @@ class SessionView(View):
         resolve = app_settings.USER_MODE == USER_MODE_DATABASE
         result = authenticate_request(request, resolve_user=resolve)
         if not result.success or result.claims is None:
-            return JsonResponse({})
+            return clear_if_ambiguous(JsonResponse({}), request, result.error)
         return JsonResponse(session_payload(result.claims))
 
 
@@ -446,7 +462,7 @@ class SignOutEverywhereView(View):
         if not result.success or result.claims is None:
             response = unauthorized_response(result)
             response["Cache-Control"] = "no-store"
-            return response
+            return clear_if_ambiguous(response, request, result.error)
         try:
             body = read_body(request)
         except BodyError:
@@ -522,10 +538,10 @@ class FlowSession(SessionBase):
     def _get_session(self, no_load: bool = False) -> dict[str, Any]:
         # SessionBase loads only under a session key; this one has none, only the cookie.
         self.accessed = True
-        try:
-            cache: dict[str, Any] = self._session_cache
-        except AttributeError:
-            cache = self._session_cache = {} if no_load else self.load()
+        cache: dict[str, Any] | None = self.__dict__.get("_session_cache")
+        if cache is None:
+            cache = {} if no_load else self.load()
+            self.__dict__["_session_cache"] = cache
         return cache
 
     _session = property(_get_session)  # SessionBase's property names its own method
@@ -553,7 +569,7 @@ class FlowSession(SessionBase):
 
     def delete(self, session_key: str | None = None) -> None:
         """Forget the flow's content."""
-        self._session_cache = {}
+        self.__dict__["_session_cache"] = {}
         self.modified = True
 
     def cycle_key(self) -> None:
@@ -617,7 +633,7 @@ def _flow_session(request: HttpRequest, flow: FlowSession) -> Any:
         if original is missing:
             del request.session
         else:
-            request.session = original  # type: ignore[assignment]
+            request.session = original
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
