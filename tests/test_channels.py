@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt.integrations.channels import (
@@ -110,9 +111,10 @@ class Outcome:
 async def _handshake(
     url: str, headers: dict[str, str] | None = None, protocols: list[str] | None = None
 ) -> Outcome:
+    offered = [Subprotocol(p) for p in protocols] if protocols is not None else None
     async with connect(
-        url, additional_headers=headers or {}, subprotocols=protocols, open_timeout=10
-    ) as ws:  # type: ignore[arg-type]
+        url, additional_headers=headers or {}, subprotocols=offered, open_timeout=10
+    ) as ws:
         try:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
         except ConnectionClosed:
