@@ -23,10 +23,11 @@ def find(name: str) -> str | None:
 
 
 @contextlib.contextmanager
-def headless_chromium(profile: Path) -> Iterator[webdriver.Chrome]:
+def headless_chromium(profile: Path, *arguments: str) -> Iterator[webdriver.Chrome]:
     """A headless Chromium with its own profile directory, always quit afterwards.
 
-    Outside CI a missing Chromium skips the test; with CI=true it fails (``require``).
+    ``arguments`` are added to the command line (``--host-resolver-rules=...``). Outside CI
+    a missing Chromium skips the test; with CI=true it fails (``require``).
     """
     binary, driver_path = find("chromium"), find("chromedriver")
     require(
@@ -50,6 +51,7 @@ def headless_chromium(profile: Path) -> Iterator[webdriver.Chrome]:
         "--no-default-browser-check",
         "--window-size=1280,900",
         f"--user-data-dir={profile}",
+        *arguments,
     ):
         options.add_argument(argument)
     options.add_experimental_option(
