@@ -26,7 +26,14 @@ from django_nextauth_jwt.conf import (
     USER_MODES,
     app_settings,
 )
-from django_nextauth_jwt.policy import load_public_keys, load_signing_keys, valid_jwks_url
+from django_nextauth_jwt.jose.betterauth import STRATEGIES as BETTER_AUTH_STRATEGIES
+from django_nextauth_jwt.policy import (
+    better_auth_secrets,
+    load_public_keys,
+    load_signing_keys,
+    valid_better_auth_text,
+    valid_jwks_url,
+)
 from django_nextauth_jwt.users import lookup_field
 
 
@@ -627,6 +634,65 @@ def _check_asymmetric() -> list[CheckMessage]:
     return errors
 
 
+# -- Better Auth's session cookie cache: E060 onwards ----------------------------------------- #
+
+
+def _check_better_auth() -> list[CheckMessage]:
+    strategy = app_settings.BETTER_AUTH_STRATEGY
+    if strategy is None:
+        return []
+    if strategy not in BETTER_AUTH_STRATEGIES:
+        return [
+            Error(
+                "NEXTAUTH_BETTER_AUTH_STRATEGY is not a strategy of Better Auth's cookie cache.",
+                hint=f"Use Better Auth's session.cookieCache.strategy: one of "
+                f"{', '.join(BETTER_AUTH_STRATEGIES)} (or None to read no Better Auth cookie).",
+                id="nextauth_jwt.E060",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    try:
+        better_auth_secrets(app_settings)
+    except ValueError as exc:
+        # The parser's messages name the problem, never a secret.
+        errors.append(
+            Error(
+                f"Better Auth's secret cannot be used: {exc}.",
+                hint="Set NEXTAUTH_BETTER_AUTH_SECRET (or BETTER_AUTH_SECRET) to Better Auth's "
+                "secret, or NEXTAUTH_BETTER_AUTH_SECRETS (or BETTER_AUTH_SECRETS) to its "
+                'versions, "2:new,1:old", the current first; at least 32 bytes.',
+                id="nextauth_jwt.E061",
+            )
+        )
+    if app_settings.ISSUER is not None or app_settings.AUDIENCE is not None:
+        errors.append(
+            Error(
+                "Better Auth's cookie cache carries no iss or aud, and NEXTAUTH_ISSUER or "
+                "NEXTAUTH_AUDIENCE is set: every cookie would be refused.",
+                hint="Leave NEXTAUTH_ISSUER and NEXTAUTH_AUDIENCE unset on a service reading "
+                "Better Auth's session cookie (Better Auth's secret already names its issuer).",
+                id="nextauth_jwt.E062",
+            )
+        )
+    texts = {
+        "NEXTAUTH_BETTER_AUTH_COOKIE_PREFIX": getattr(
+            settings, "NEXTAUTH_BETTER_AUTH_COOKIE_PREFIX", "better-auth"
+        ),
+        "NEXTAUTH_BETTER_AUTH_VERSION": getattr(settings, "NEXTAUTH_BETTER_AUTH_VERSION", "1"),
+    }
+    bad = [name for name, value in texts.items() if not valid_better_auth_text(value)]
+    if bad:
+        errors.append(
+            Error(
+                f"{', '.join(bad)} must be a non-empty string without spaces, ';', ',' or '='.",
+                hint='Better Auth\'s advanced.cookiePrefix (default "better-auth") and '
+                'session.cookieCache.version (default "1").',
+                id="nextauth_jwt.E063",
+            )
+        )
+    return errors
+
+
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every ``NEXTAUTH_*`` setting, checked once at start-up."""
     return (
@@ -639,6 +705,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         + _check_lookup_is_chosen()
         + _check_csrf_middleware()
         + _check_signin_url_served()
+        + _check_better_auth()
     )
 
 

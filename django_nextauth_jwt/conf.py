@@ -431,6 +431,44 @@ class Settings:
         value = getattr(settings, "NEXTAUTH_ROLE_GROUPS", {})
         return {role: tuple(groups) for role, groups in dict(value).items()}
 
+    # -- Better Auth's session cookie cache (docs/better-auth.md) ---------------------------- #
+
+    @property
+    def BETTER_AUTH_STRATEGY(self) -> str | None:
+        """Better Auth's ``session.cookieCache.strategy`` read (compact, jwt, jwe); None: off."""
+        value: str | None = getattr(settings, "NEXTAUTH_BETTER_AUTH_STRATEGY", None)
+        return value
+
+    @property
+    def BETTER_AUTH_SECRET(self) -> Any:
+        """Better Auth's secret; default the ``BETTER_AUTH_SECRET``, then ``AUTH_SECRET`` env."""
+        value = getattr(settings, "NEXTAUTH_BETTER_AUTH_SECRET", None)
+        if value is not None:
+            return value
+        for name in ("BETTER_AUTH_SECRET", "AUTH_SECRET"):
+            env = os.environ.get(name)
+            if env:
+                return env
+        return None
+
+    @property
+    def BETTER_AUTH_SECRETS(self) -> Any:
+        """Better Auth's secret versions (``"2:new,1:old"`` or pairs); default the env var."""
+        value = getattr(settings, "NEXTAUTH_BETTER_AUTH_SECRETS", None)
+        if value is not None:
+            return value
+        return os.environ.get("BETTER_AUTH_SECRETS") or None
+
+    @property
+    def BETTER_AUTH_COOKIE_PREFIX(self) -> str:
+        """Better Auth's ``advanced.cookiePrefix``: the cookie is ``<prefix>.session_data``."""
+        return str(getattr(settings, "NEXTAUTH_BETTER_AUTH_COOKIE_PREFIX", "better-auth"))
+
+    @property
+    def BETTER_AUTH_VERSION(self) -> str:
+        """Better Auth's ``session.cookieCache.version``: cookies of another version are refused."""
+        return str(getattr(settings, "NEXTAUTH_BETTER_AUTH_VERSION", "1"))
+
     def csrf_cookie_name(self, fmt: str | None = None) -> str:
         """NextAuth's CSRF cookie name for ``fmt``: ``__Host-`` prefixed when cookies are secure."""
         explicit = self.CSRF_COOKIE_NAME

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.conf import (
+    FORMAT_AUTHJS_V5,
     FORMAT_JWS_ASYMMETRIC,
     FORMATS,
     JWS_ALGORITHMS,
@@ -29,12 +30,21 @@ from django_nextauth_jwt.conf import (
     app_settings,
     derived,
 )
-from django_nextauth_jwt.jose import codec
+from django_nextauth_jwt.jose import betterauth, codec
 from django_nextauth_jwt.jose.codec import Keyring
 from django_nextauth_jwt.jose.jwk import PublicKey, SigningKey, load_public_key, load_signing_key
 from django_nextauth_jwt.jose.jwks import JWKSClient, KeySources
 
-__all__ = ["Policy", "load_public_keys", "load_signing_keys", "policy", "valid_jwks_url"]
+__all__ = [
+    "Policy",
+    "better_auth_cookie_name",
+    "better_auth_secrets",
+    "load_public_keys",
+    "load_signing_keys",
+    "policy",
+    "valid_better_auth_text",
+    "valid_jwks_url",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,8 @@ class Policy:
     revocation_fail_open: bool
     signing_keys: tuple[SigningKey, ...] = ()
     key_sources: KeySources | None = None
+    #: Better Auth's session cookie cache, when ``NEXTAUTH_BETTER_AUTH_STRATEGY`` is set.
+    better_auth: betterauth.CookieCache | None = None
     #: Payloads of tokens this policy decoded lately, by token (see ``tokens.decode``): they
     #: live and die with the policy, so a retired secret's keys are not kept alive by them.
     recent: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
@@ -65,7 +77,15 @@ class Policy:
     seen: set[int] = field(default_factory=set, compare=False)
 
     def decode(self, token: str) -> dict[str, Any]:
-        """Verify or decrypt ``token`` with this policy's keys, formats and limits (the codec)."""
+        """Verify or decrypt ``token`` with this policy's keys, formats and limits (the codec).
+
+        A token of Better Auth's cookie-cache shape (one segment; a JWS whose header is
+        exactly ``{"alg":"HS256"}``; a JWE under one of its ``kid``\\ s) is Better Auth's: its
+        shape picks the decoder, and no token is tried under a second one.
+        """
+        cache = self.better_auth
+        if cache is not None and cache.owns(token):
+            return cache.decode(token)
         return codec.decode(
             token,
             self.keys,
@@ -159,6 +179,68 @@ def _asymmetric(s: Any) -> tuple[tuple[SigningKey, ...], KeySources | None]:
     return signing, KeySources([key.public for key in signing] + list(public), clients)
 
 
+def better_auth_secrets(s: Any) -> betterauth.Secrets:
+    """Better Auth's secrets from the settings; ``ValueError`` naming no secret when unusable."""
+    secret = s.BETTER_AUTH_SECRET
+    if secret is not None and not isinstance(secret, str):
+        raise ValueError("NEXTAUTH_BETTER_AUTH_SECRET must be a string")
+    versions = s.BETTER_AUTH_SECRETS
+    if versions is not None and not isinstance(versions, str | list | tuple):
+        raise ValueError("NEXTAUTH_BETTER_AUTH_SECRETS must be a string or a list of pairs")
+    try:
+        found = betterauth.parse_secrets(secret, versions)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    if len(found.current.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"the current Better Auth secret is shorter than {MIN_SECRET_BYTES} bytes")
+    return found
+
+
+def valid_better_auth_text(value: Any) -> bool:
+    """A cookie prefix or cache version: non-empty, nothing a Cookie header would split on."""
+    return isinstance(value, str) and bool(value) and not any(c in value for c in " ;,=\t")
+
+
+def better_auth_cookie_name(s: Any) -> str | None:
+    """The cookie cache's name when a strategy is set (``__Secure-`` with secure cookies)."""
+    if s.BETTER_AUTH_STRATEGY is None:
+        return None
+    return betterauth.cookie_name(s.BETTER_AUTH_COOKIE_PREFIX, secure=s.SECURE_COOKIE)
+
+
+def _better_auth(s: Any) -> betterauth.CookieCache | None:
+    strategy = s.BETTER_AUTH_STRATEGY
+    if strategy is None:
+        return None
+    _require(
+        strategy in betterauth.STRATEGIES,
+        f"NEXTAUTH_BETTER_AUTH_STRATEGY must be one of {', '.join(betterauth.STRATEGIES)} "
+        "(nextauth_jwt.E060).",
+    )
+    try:
+        secrets = better_auth_secrets(s)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Better Auth's secret: {exc} (nextauth_jwt.E061).") from None
+    _require(
+        valid_better_auth_text(s.BETTER_AUTH_COOKIE_PREFIX)
+        and valid_better_auth_text(s.BETTER_AUTH_VERSION),
+        "NEXTAUTH_BETTER_AUTH_COOKIE_PREFIX and NEXTAUTH_BETTER_AUTH_VERSION must be non-empty "
+        "strings without spaces, ';', ',' or '=' (nextauth_jwt.E063).",
+    )
+    _require(
+        s.ISSUER is None and s.AUDIENCE is None,
+        "Better Auth's cookie cache carries no iss or aud: with NEXTAUTH_ISSUER or "
+        "NEXTAUTH_AUDIENCE set every cookie would be refused (nextauth_jwt.E062).",
+    )
+    return betterauth.CookieCache(
+        strategy,
+        secrets,
+        version=s.BETTER_AUTH_VERSION,
+        max_length=s.MAX_TOKEN_LENGTH,
+        shared_jwe=FORMAT_AUTHJS_V5 in {s.JWT_FORMAT, *s.ACCEPTED_FORMATS},
+    )
+
+
 #: Held while a policy is built: the threads of a fresh process that all miss the cache at
 #: once take the one built first, so each JWKS URL has one client (and one first fetch).
 _building = threading.Lock()
@@ -245,4 +327,5 @@ def _build() -> Policy:
         revocation_fail_open=s.REVOCATION_FAIL_OPEN,
         signing_keys=signing,
         key_sources=sources,
+        better_auth=_better_auth(s),
     )

@@ -37,6 +37,7 @@ from django_nextauth_jwt.conf import (
     derived,
 )
 from django_nextauth_jwt.exceptions import TokenAmbiguous, TokenMalformed
+from django_nextauth_jwt.policy import better_auth_cookie_name
 
 __all__ = [
     "Credentials",
@@ -143,16 +144,21 @@ def offers_nothing(request: HttpRequest, *, unless: str = "") -> bool:
 
 @derived
 def session_cookie_names() -> tuple[str, ...]:
-    """The session cookie names read, in order: the configured format's, then the accepted ones'.
+    """The session cookie names read, in order: the configured format's, the accepted ones',
+    then Better Auth's cookie cache when ``NEXTAUTH_BETTER_AUTH_STRATEGY`` is set.
 
     Several names matter during a migration (for example from ``next-auth.session-token`` to
     ``authjs.session-token``); an explicit ``NEXTAUTH_COOKIE_NAME`` is the only name.
     Computed once per settings object: this runs on every request.
     """
+    # Better Auth's cookie cache (better-auth.session_data) comes last, when it is read.
+    better_auth = better_auth_cookie_name(app_settings)
+    extra = (better_auth,) if better_auth else ()
     if app_settings.COOKIE_NAME:
-        return (app_settings.COOKIE_NAME,)
+        return (app_settings.COOKIE_NAME, *extra)
     formats = (app_settings.JWT_FORMAT, *app_settings.ACCEPTED_FORMATS)
-    return tuple(dict.fromkeys(app_settings.session_cookie_name(fmt) for fmt in formats))
+    names = (*(app_settings.session_cookie_name(fmt) for fmt in formats), *extra)
+    return tuple(dict.fromkeys(names))
 
 
 @derived

@@ -8,6 +8,11 @@
 //   GET  /api/auth/token           with that cookie -> {token}: the JWT plugin's token
 //   GET  /api/auth/jwks            the public keys (JWKS)
 //
+// With BETTER_AUTH_COOKIE_CACHE=compact|jwt|jwe the session cookie cache is on, in that
+// strategy (better-auth.session_data, re-issued every BETTER_AUTH_COOKIE_CACHE_MAX_AGE
+// seconds, 300 by default); BETTER_AUTH_SECRETS ("2:new,1:old") is read by Better Auth itself;
+// BETTER_AUTH_ROLE is the role (an additional user field) new users get.
+//
 // Run: PORT=... BETTER_AUTH_URL=http://127.0.0.1:PORT node server.mjs
 import { createServer } from "node:http";
 import { betterAuth } from "better-auth";
@@ -29,6 +34,12 @@ if (!keyPairConfig) {
   process.exit(1);
 }
 
+const cookieCache = process.env.BETTER_AUTH_COOKIE_CACHE;
+if (cookieCache && !["compact", "jwt", "jwe"].includes(cookieCache)) {
+  console.error(`BETTER_AUTH_COOKIE_CACHE: one of compact, jwt, jwe, not ${cookieCache}`);
+  process.exit(1);
+}
+
 const db = { user: [], session: [], account: [], verification: [], jwks: [] };
 
 export const auth = betterAuth({
@@ -36,6 +47,25 @@ export const auth = betterAuth({
   secret: process.env.BETTER_AUTH_SECRET ?? "better-auth-test-secret-0123456789-abcdefghij",
   database: memoryAdapter(db),
   emailAndPassword: { enabled: true, autoSignIn: true },
+  user: {
+    additionalFields: {
+      role: {
+        type: "string",
+        required: false,
+        input: false,
+        defaultValue: process.env.BETTER_AUTH_ROLE || "user",
+      },
+    },
+  },
+  session: cookieCache
+    ? {
+        cookieCache: {
+          enabled: true,
+          strategy: cookieCache,
+          maxAge: Number(process.env.BETTER_AUTH_COOKIE_CACHE_MAX_AGE || 300),
+        },
+      }
+    : {},
   plugins: [jwt({ jwks: { keyPairConfig } })],
   telemetry: { enabled: false },
 });
