@@ -277,6 +277,24 @@ class Settings:
         return bool(getattr(settings, "NEXTAUTH_REDIS_LOCAL_VIEW", True))
 
     @property
+    def REDIS_TIMEOUT(self) -> float:
+        """The longest one Redis command waits on its socket, in seconds."""
+        value: float = getattr(settings, "NEXTAUTH_REDIS_TIMEOUT", 0.05)
+        return value
+
+    @property
+    def REDIS_REPLICAS(self) -> int | None:
+        """Replicas a deny-list write waits for; ``None``: 0 on one node, 1 on Sentinel/Cluster."""
+        value: int | None = getattr(settings, "NEXTAUTH_REDIS_REPLICAS", None)
+        return value
+
+    @property
+    def REVOCATION_GRACE(self) -> float:
+        """Seconds a local view that lost Redis keeps answering from what it holds."""
+        value: float = getattr(settings, "NEXTAUTH_REVOCATION_GRACE", 10)
+        return value
+
+    @property
     def REVOCATION_FAIL_OPEN(self) -> bool:
         """When the deny-list cannot be read: accept the token (True) or refuse it (False)."""
         return bool(getattr(settings, "NEXTAUTH_REVOCATION_FAIL_OPEN", False))

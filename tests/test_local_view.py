@@ -359,6 +359,7 @@ def test_redis_stopped_fails_closed_and_restarted_recovers(settings: Any) -> Non
     port = free_port()
     settings.NEXTAUTH_REDIS_URL = f"redis://127.0.0.1:{port}/0"
     settings.NEXTAUTH_REDIS_KEY_PREFIX = "outage:"
+    settings.NEXTAUTH_REVOCATION_GRACE = 0  # no grace: refused as soon as the view is untrusted
     valid, revoked = JWTAuth.create({"id": "7"}), JWTAuth.create({"id": "8"})
     with redis_server(port) as first:
         here = store.current()
@@ -401,6 +402,7 @@ def test_a_silent_redis_is_not_trusted_and_fails_closed_then_recovers(settings: 
     port = free_port()
     settings.NEXTAUTH_REDIS_URL = f"redis://127.0.0.1:{port}/0"
     settings.NEXTAUTH_REDIS_KEY_PREFIX = "silent:"
+    settings.NEXTAUTH_REVOCATION_GRACE = 0  # no grace: refused as soon as the view is untrusted
     valid = JWTAuth.create({"id": "7"})
     with redis_server(port) as server:
         here = store.current()

@@ -101,7 +101,8 @@ def test_staleness_fail_closed_and_recovery_across_two_processes() -> None:
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    env = {"TEST_CACHE_PREFIX": "views", "TEST_REDIS_URL": url}
+    # A one-second grace: both processes keep valid tokens that long once Redis is killed.
+    env = {"TEST_CACHE_PREFIX": "views", "TEST_REDIS_URL": url, "TEST_REVOCATION_GRACE": "1"}
     client = redis.Redis(port=port, socket_connect_timeout=1)
     valid = JWTAuth.create({"id": "ada"})
     with (

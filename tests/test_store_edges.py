@@ -163,20 +163,25 @@ def test_a_redis_store_has_its_local_view_unless_told_otherwise(redis_prefix: st
         without.close()
 
 
-def test_a_redis_store_times_out_in_a_second_and_retries_once_at_once(redis_prefix: str) -> None:
+def test_a_redis_store_times_out_in_tens_of_ms_and_retries_only_a_dropped_connection(
+    redis_prefix: str,
+) -> None:
     # What keeps an unreachable store from holding every request: short timeouts, one
-    # immediate retry (not redis-py's default backoff of several seconds).
+    # immediate retry of a connection a restart dropped (not redis-py's default backoff of
+    # several seconds), never a retry of a timeout (a frozen Redis costs one timeout).
     from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     redis_backend = store.RedisStore(REDIS_URL, f"{redis_prefix}:", local_view=False)
     try:
         settings_used = redis_backend.client.connection_pool.connection_kwargs
-        assert settings_used["socket_connect_timeout"] == 1
-        assert settings_used["socket_timeout"] == 1
+        assert settings_used["socket_connect_timeout"] == store.DEFAULT_TIMEOUT == 0.05
+        assert settings_used["socket_timeout"] == 0.05
         assert settings_used["health_check_interval"] == 30
         retry = redis_backend.client.get_retry()
         assert retry.get_retries() == 1
         assert isinstance(retry._backoff, NoBackoff)
+        assert retry._supported_errors == (RedisConnectionError,)
     finally:
         redis_backend.close()
 
@@ -410,7 +415,9 @@ def test_a_view_relinks_and_reloads_after_a_reconnect_and_says_so_once(
     import redis
 
     names = {"entry_prefix": f"{redis_prefix}:rv:", "index": f"{redis_prefix}:rv"}
-    view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
+    view = localview.LocalView(
+        REDIS_URL, entry_prefix=names["entry_prefix"], index=names["index"], channel=names["index"]
+    )
     client = redis.Redis.from_url(REDIS_URL)
     try:
         with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.localview"):
@@ -441,7 +448,9 @@ def test_a_view_relinks_and_reloads_after_a_reconnect_and_says_so_once(
 def test_the_view_runs_in_one_named_daemon_thread(redis_prefix: str) -> None:
     # A daemon: a process never waits on it at exit; named, so a thread dump says what it is.
     names = {"entry_prefix": f"{redis_prefix}:rv:", "index": f"{redis_prefix}:rv"}
-    view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
+    view = localview.LocalView(
+        REDIS_URL, entry_prefix=names["entry_prefix"], index=names["index"], channel=names["index"]
+    )
     try:
         assert view.live is False
         assert view.heard == float("-inf")
@@ -481,7 +490,9 @@ def test_a_live_view_that_loses_redis_says_why(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, redis_prefix: str
 ) -> None:
     names = {"entry_prefix": f"{redis_prefix}:rv:", "index": f"{redis_prefix}:rv"}
-    view = localview.LocalView(REDIS_URL, **names, channel=names["index"])
+    view = localview.LocalView(
+        REDIS_URL, entry_prefix=names["entry_prefix"], index=names["index"], channel=names["index"]
+    )
     dropped = []
 
     def live_then_lost(pubsub: Any) -> None:

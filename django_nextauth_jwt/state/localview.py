@@ -1,30 +1,43 @@
 """A process's own copy of the deny-list held in Redis, kept fresh by pub/sub.
 
 Revocations are rare and checks come with every request, so with the deny-list in Redis
-each process answers checks from a plain dictionary instead of paying a round trip:
+each process answers checks from memory instead of paying a round trip:
 
 * Every deny-list write (one Lua script, :mod:`~django_nextauth_jwt.state.store`) sets the entry,
   records its expiry in an index (a sorted set: key -> expiry in ms on Redis's clock) and
-  publishes ``"<key> <value> <ttl ms>"`` on a channel, all at once.
+  publishes ``"<key> <value> <ttl ms>"`` on a channel, all at once (on a Cluster, sharded
+  pub/sub on the slot of the deny-list's hash tag).
 * One subscriber thread per process subscribes first, then loads the index (``ZSCAN`` and
-  ``MGET``), then reads the messages that came in meanwhile and from then on. Entries only
-  ever grow (the larger value and the longer expiry win), so snapshot and messages merge in
-  any order. The view is declared **live** only when the answer to a ``PING`` sent after the
-  load has been read: every write made before that has been applied.
+  ``MGET``), then reads the messages that came in meanwhile and from then on, all on the one
+  node that runs the writes. Entries only ever grow (the larger value and the longer expiry
+  win), so snapshot and messages merge in any order. The view is declared **live** only when
+  the answer to a ``PING`` sent after the load has been read: every write made before that
+  has been applied.
 * The thread pings Redis every :data:`HEARTBEAT` seconds on the subscription. A check uses
   the view only while it is live *and* Redis was heard from within :data:`STALE_AFTER`
   seconds: messages arrive in order, so the view then misses no write older than that.
 * Otherwise (not loaded yet, link lost, Redis silent, thread dead) :meth:`LocalView.get_many`
-  answers ``None`` and the caller reads Redis itself, as without a view: when Redis cannot be
-  reached that read fails and verification fails closed. What the view already holds still
-  counts then (:meth:`LocalView.peek`): a Redis that came back empty un-revokes nothing.
-  On any error the thread drops the link and starts again (subscribe, load, ping), backing
-  off up to a second.
+  answers ``None`` and the caller reads Redis itself. When that read fails too, the caller may
+  still answer from the view for a bounded grace after it was last complete
+  (:meth:`LocalView.held`, ``NEXTAUTH_REVOCATION_GRACE``), then fails closed. What the view
+  holds always counts (:meth:`LocalView.peek`): a Redis that came back empty un-revokes
+  nothing. On any error the thread drops the link and starts again (subscribe, load, ping),
+  backing off up to a second.
 
-Entries expire locally at their TTL (counted from when they reach the process, so never
-earlier than in Redis). Entries are never removed otherwise: deleting a key in Redis by
-hand does not un-revoke anything in a running process. A ``fork`` (gunicorn ``--preload``)
-leaves the child with no thread: its view starts again at its first check.
+Memory: sessions and tokens (``sid:`` and ``jti:`` keys, a 128-bit digest in hex) are held as
+64-bit fingerprints, the digest's first 64 bits, in a sorted ``array('Q')`` with a parallel
+``array('I')`` of expiries in whole seconds and a small bucket table (about 14 bytes a
+revocation), plus a dictionary of the changes since the last merge. A check is a dictionary
+look-up and a bisection within one bucket (a few probes). Two different sessions with one
+fingerprint make the second's token refused, never a revoked one accepted; with ``n``
+revocations the chance that a given valid session is refused is ``n / 2**64`` (5e-14 at a
+million). Other keys (a user's cut-off, whose value is a time) stay in a plain dictionary.
+
+Entries expire locally at their TTL (counted from when they reach the process and rounded
+up to the second in the sorted table, so never earlier than in Redis). Entries are never
+removed otherwise: deleting a key in Redis by hand does not un-revoke anything in a running
+process. A ``fork`` (gunicorn ``--preload``) leaves the child with no thread: its view starts
+again at its first check.
 
 No Django here: the store hands in the URL and the names.
 """
@@ -34,14 +47,19 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
+import math
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["HEARTBEAT", "STALE_AFTER", "LocalView"]
+from django_nextauth_jwt.state import topology
+
+__all__ = ["HEARTBEAT", "STALE_AFTER", "LocalView", "fingerprint"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +72,120 @@ RELINK_AFTER = 2.0
 #: Longest wait between two attempts to link up again.
 MAX_BACKOFF = 1.0
 #: Index entries read per ``ZSCAN`` call while loading.
-LOAD_BATCH = 1000
+LOAD_BATCH = 5000
+#: The view's own socket timeouts (its thread is never on a request's path).
+VIEW_TIMEOUT = 1.0
+#: Recent changes merged into the sorted table once this many (or :data:`MERGE_EVERY` s old).
+RECENT_MAX = 4096
+MERGE_EVERY = 60.0
+#: Expired fingerprints are filtered out of the sorted table at most this often.
+FILTER_EVERY = 300.0
+
+_KINDS = ("sid", "jti")
+_EXPIRY_MAX = 2**32 - 1
 
 _views: weakref.WeakSet[LocalView] = weakref.WeakSet()
+
+
+def fingerprint(key: str) -> int | None:
+    """The 64-bit fingerprint of a session or token key (``sid:``/``jti:`` and 32 hex digits).
+
+    ``None`` for any other key (kept by name). Every path (loading, messages, checks) maps a
+    key the same way, so a key and its fingerprint never disagree.
+    """
+    if len(key) == 36 and key[3] == ":" and key[:3] in _KINDS:
+        part = key[4:20]
+        if part.isalnum():
+            try:
+                return int(part, 16)
+            except ValueError:
+                return None
+    return None
+
+
+class _Sorted:
+    """Fingerprints sorted, their expiries (whole seconds after the view's epoch), buckets.
+
+    Never changed once built: a merge builds another and swaps it in whole.
+    """
+
+    __slots__ = ("expiries", "fps", "shift", "starts")
+
+    def __init__(self, fps: array[int], expiries: array[int]) -> None:
+        self.fps = fps
+        self.expiries = expiries
+        # About eight fingerprints a bucket: a check bisects a handful, not the whole table.
+        bits = max(1, min(24, len(fps).bit_length() - 3))
+        self.shift = 64 - bits
+        starts = [bisect_left(fps, b << self.shift) for b in range(1 << bits)]
+        starts.append(len(fps))
+        self.starts = array("I", starts)
+
+    def expiry(self, fp: int) -> int:
+        """The expiry of ``fp`` (seconds after the epoch), 0 when absent."""
+        bucket = fp >> self.shift
+        hi = self.starts[bucket + 1]
+        i = bisect_left(self.fps, fp, self.starts[bucket], hi)
+        if i < hi and self.fps[i] == fp:
+            return int(self.expiries[i])
+        return 0
+
+    def nbytes(self) -> int:
+        """The memory its arrays take."""
+        return sum(a.itemsize * len(a) for a in (self.fps, self.expiries, self.starts))
+
+
+def _from_packed(packed: list[int]) -> _Sorted:
+    """A table from ``fp << 32 | expiry`` values sorted ascending (the last expiry of a fp wins)."""
+    fps: array[int] = array("Q")
+    expiries: array[int] = array("I")
+    last = -1
+    for item in packed:
+        fp = item >> 32
+        if fp == last:
+            expiries[-1] = item & _EXPIRY_MAX  # sorted: a later item has the later expiry
+        else:
+            fps.append(fp)
+            expiries.append(item & _EXPIRY_MAX)
+            last = fp
+    return _Sorted(fps, expiries)
+
+
+def _merged(table: _Sorted, items: Iterable[tuple[int, int]], after: int) -> _Sorted:
+    """``table`` with ``items`` (sorted ``(fp, expiry)``) merged in, the larger expiry winning.
+
+    With ``after`` > 0, entries expiring at or before it are dropped (a pass over the table);
+    otherwise the table is copied in slices between the new items (``memcpy``, not a loop).
+    """
+    fps, expiries = table.fps, table.expiries
+    if after > 0:
+        kept_fps: array[int] = array("Q")
+        kept_exp: array[int] = array("I")
+        for fp, expiry in zip(fps, expiries, strict=True):
+            if expiry > after:
+                kept_fps.append(fp)
+                kept_exp.append(expiry)
+        fps, expiries = kept_fps, kept_exp
+    new_fps: array[int] = array("Q")
+    new_exp: array[int] = array("I")
+    raw_fps = memoryview(fps).cast("B")
+    raw_exp = memoryview(expiries).cast("B")
+    fsize, esize = fps.itemsize, expiries.itemsize
+    start, n = 0, len(fps)
+    for fp, given in items:
+        i = bisect_left(fps, fp, start)
+        new_fps.frombytes(raw_fps[start * fsize : i * fsize])
+        new_exp.frombytes(raw_exp[start * esize : i * esize])
+        expiry = given
+        if i < n and fps[i] == fp:
+            expiry = max(given, expiries[i])
+            i += 1
+        new_fps.append(fp)
+        new_exp.append(expiry)
+        start = i
+    new_fps.frombytes(raw_fps[start * fsize :])
+    new_exp.frombytes(raw_exp[start * esize :])
+    return _Sorted(new_fps, new_exp)
 
 
 class _Relinked(Exception):
@@ -81,7 +210,13 @@ class LocalView:
         self.entry_prefix = entry_prefix
         self.index = index
         self.channel = channel
-        #: key -> (value, expiry on this process's monotonic clock); read without a lock.
+        #: The zero of the sorted table's expiries (this process's monotonic clock).
+        self._epoch = time.monotonic()
+        self._sorted = _Sorted(array("Q"), array("I"))
+        #: Fingerprint -> expiry (monotonic), written since the last merge.
+        self._recent: dict[int, float] = {}
+        self._merged_at = self._filtered_at = self._epoch
+        #: Other keys (a user's cut-off) -> (value, expiry on the monotonic clock).
         self.entries: dict[str, tuple[int, float]] = {}
         self._expiries: list[tuple[float, str]] = []
         self._reset_runtime()
@@ -95,6 +230,8 @@ class LocalView:
         self.live = False
         #: When the subscription last brought anything (monotonic clock).
         self.heard = float("-inf")
+        #: When the view was last known to hold every write (live and heard from).
+        self.fresh = float("-inf")
         self._relinked = False
         self.links = 0  # how many times the view went live (tests, diagnostics)
 
@@ -106,40 +243,72 @@ class LocalView:
         if not self.live or now - self.heard > STALE_AFTER:
             self.start()
             return None
-        entries = self.entries
-        found: list[int | None] = []
-        for key in keys:
-            entry = entries.get(key)
-            found.append(entry[0] if entry is not None and entry[1] > now else None)
-        return found
+        return self._lookup(keys, now)
+
+    def held(self, keys: Sequence[str], grace: float) -> list[int | None] | None:
+        """What the view holds for ``keys`` if it was complete within ``grace`` s, else ``None``.
+
+        For a caller that could not read Redis either: a view that was live moments ago
+        misses at most what was written since, and nothing can be written while Redis is away.
+        """
+        now = time.monotonic()
+        if grace <= 0 or now - self.fresh > grace:
+            return None
+        return self._lookup(keys, now)
 
     def peek(self, keys: Sequence[str]) -> list[int | None]:
         """What the view holds for ``keys``, live or not (a revocation is never unlearned)."""
-        now = time.monotonic()
+        return self._lookup(keys, time.monotonic())
+
+    def _lookup(self, keys: Sequence[str], now: float) -> list[int | None]:
         entries = self.entries
         found: list[int | None] = []
         for key in keys:
-            entry = entries.get(key)
-            found.append(entry[0] if entry is not None and entry[1] > now else None)
+            fp = fingerprint(key)
+            if fp is None:
+                entry = entries.get(key)
+                found.append(entry[0] if entry is not None and entry[1] > now else None)
+                continue
+            # The recent changes first, then the table: a merge swaps the table in before it
+            # empties the recent changes, so a reader in between sees the entry either way.
+            expires = self._recent.get(fp, -math.inf)
+            found_at = self._sorted.expiry(fp)
+            if found_at:
+                expires = max(expires, self._epoch + found_at)
+            found.append(1 if expires > now else None)
         return found
 
     def is_live(self) -> bool:
         """Whether checks are answered from the view at this moment."""
         return self.live and time.monotonic() - self.heard <= STALE_AFTER
 
+    def __len__(self) -> int:
+        """Entries held, expired ones not yet dropped among them (tests, diagnostics)."""
+        return len(self._sorted.fps) + len(self._recent) + len(self.entries)
+
+    def nbytes(self) -> int:
+        """Roughly the memory the fingerprints take (the sorted table; recent changes aside)."""
+        return self._sorted.nbytes()
+
     # -- writes -----------------------------------------------------------------------
 
     def apply(self, key: str, value: int, ttl_ms: int) -> None:
         """Merge one entry: the larger value and the later expiry win."""
         expires = time.monotonic() + ttl_ms / 1000
+        fp = fingerprint(key)
         with self._write_lock:
-            current = self.entries.get(key)
-            if current is not None:
-                if current[0] >= value and current[1] >= expires:
+            if fp is not None:
+                if self._held(fp) >= expires:
                     return
-                value, expires = max(value, current[0]), max(expires, current[1])
-            self.entries[key] = (value, expires)
-            heapq.heappush(self._expiries, (expires, key))
+                self._recent[fp] = expires
+            else:
+                current = self.entries.get(key)
+                if current is not None:
+                    if current[0] >= value and current[1] >= expires:
+                        return
+                    value, expires = max(value, current[0]), max(expires, current[1])
+                self.entries[key] = (value, expires)
+                heapq.heappush(self._expiries, (expires, key))
         if self.on_change is not None:
             self.on_change(key)
 
@@ -155,6 +324,40 @@ class LocalView:
             if len(self._expiries) > 4 * max(len(self.entries), 1024):
                 self._expiries = [(exp, k) for k, (_, exp) in self.entries.items()]
                 heapq.heapify(self._expiries)
+        self.merge()
+
+    def merge(self, *, force: bool = False) -> None:
+        """Fold the recent changes into the sorted table (when many or old enough, or forced).
+
+        Expired fingerprints are dropped in the same pass at most every :data:`FILTER_EVERY`
+        seconds. Runs on the subscriber thread; checks go on meanwhile against the old table.
+        """
+        now = time.monotonic()
+        recent = self._recent
+        due = len(recent) >= RECENT_MAX or (recent and now - self._merged_at >= MERGE_EVERY)
+        filtering = now - self._filtered_at >= FILTER_EVERY and len(self._sorted.fps) > 0
+        if not (force or due or filtering):
+            return
+        with self._write_lock:
+            snapshot = dict(recent)
+        items = sorted((fp, self._rel(expires)) for fp, expires in snapshot.items())
+        after = math.floor(now - self._epoch) if filtering else 0
+        self._sorted = _merged(self._sorted, items, after)
+        with self._write_lock:
+            for fp, expires in snapshot.items():
+                if recent.get(fp) == expires:  # not raised since the snapshot
+                    del recent[fp]
+        self._merged_at = now
+        if filtering:
+            self._filtered_at = now
+
+    def _in_table(self, fp: int) -> float:
+        found = self._sorted.expiry(fp)
+        return self._epoch + found if found else -math.inf
+
+    def _rel(self, expires: float) -> int:
+        """An expiry on the monotonic clock as whole seconds after the epoch, rounded up."""
+        return min(_EXPIRY_MAX, max(1, math.ceil(expires - self._epoch)))
 
     def _receive(self, data: bytes) -> None:
         try:
@@ -200,20 +403,14 @@ class LocalView:
             time.sleep(0.01)
         return self.is_live()
 
-    def _client(self) -> Any:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+    def _topology(self) -> topology.Topology:
+        return topology.parse(self.url)
 
+    def _client(self) -> Any:
         # No retry: redis-py would otherwise reconnect and resubscribe silently, and the
-        # writes made while the link was down would never reach the view.
-        return redis.Redis.from_url(
-            self.url,
-            socket_connect_timeout=1,
-            socket_timeout=1,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
-        )
+        # writes made while the link was down would never reach the view. On a Cluster, a
+        # client of the primary that serves the deny-list's slot.
+        return self._topology().node_client(VIEW_TIMEOUT, self.index)
 
     def _run(self) -> None:
         backoff = 0.05
@@ -243,14 +440,21 @@ class LocalView:
     def _link(self, client: Any, pubsub: Any) -> None:
         """Subscribe, load the index, ping: the view goes live when that ping is answered."""
         self._relinked = False
-        pubsub.subscribe(self.channel)
+        sharded = self._topology().sharded
+        # On a Cluster, sharded pub/sub: the channel's slot is the deny-list's, so messages
+        # come from the node that ran the writes, in order with its answers.
+        confirmed, published = ("ssubscribe", "smessage") if sharded else ("subscribe", "message")
+        if sharded:
+            pubsub.ssubscribe(self.channel)
+        else:
+            pubsub.subscribe(self.channel)
         pubsub.connection.register_connect_callback(self._on_reconnect)
         deadline = time.monotonic() + RELINK_AFTER
         while True:  # the subscription is in force once Redis confirms it
             message = pubsub.get_message(timeout=0.1)
-            if message is not None and message["type"] == "subscribe":
+            if message is not None and message["type"] == confirmed:
                 break
-            if message is not None and message["type"] == "message":
+            if message is not None and message["type"] == published:
                 self._receive(message["data"])
             if time.monotonic() > deadline:
                 raise TimeoutError("no subscription confirmed")
@@ -263,6 +467,10 @@ class LocalView:
         self._relinked = True
 
     def _load(self, client: Any) -> None:
+        """Read the index and its entries; fingerprints go straight into a new sorted table."""
+        packed: list[int] = []
+        notify = self.on_change
+        known = len(self) > 0  # a reload: tell only of what is new
         cursor = 0
         while True:
             with client.pipeline(transaction=False) as pipe:
@@ -270,14 +478,35 @@ class LocalView:
                 pipe.zscan(self.index, cursor, count=LOAD_BATCH)
                 (seconds, micros), (cursor, members) = pipe.execute()
             now_ms = int(seconds) * 1000 + int(micros) // 1000
+            here = time.monotonic()
             batch = [(m.decode("ascii"), int(score)) for m, score in members if score > now_ms]
             if batch:
                 values = client.mget([self.entry_prefix + key for key, _ in batch])
                 for (key, expires_ms), value in zip(batch, values, strict=True):
-                    if value is not None:  # gone since: it expired
+                    if value is None:  # gone since: it expired
+                        continue
+                    fp = fingerprint(key)
+                    if fp is None:
                         self.apply(key, int(value), expires_ms - now_ms)
+                        continue
+                    expires = here + (expires_ms - now_ms) / 1000
+                    if notify is not None and (not known or self._held(fp) < expires):
+                        notify(key)
+                    packed.append(fp << 32 | self._rel(expires))
             if int(cursor) == 0:
-                return
+                break
+        if packed:
+            packed.sort()
+            loaded = _from_packed(packed)
+            del packed
+            held = self._sorted
+            if len(held.fps):  # a reload keeps what was held: merge the smaller into the larger
+                small, large = sorted((held, loaded), key=lambda t: len(t.fps))
+                loaded = _merged(large, zip(small.fps, small.expiries, strict=True), 0)
+            self._sorted = loaded
+
+    def _held(self, fp: int) -> float:
+        return max(self._recent.get(fp, -math.inf), self._in_table(fp))
 
     def _listen(self, pubsub: Any) -> None:
         linked = pinged = pruned = time.monotonic()
@@ -287,20 +516,26 @@ class LocalView:
                 raise _Relinked()
             now = time.monotonic()
             if message is not None:
-                if message["type"] == "message":
+                kind = message["type"]
+                if kind in ("message", "smessage"):
                     self._receive(message["data"])
-                elif message["type"] == "pong" and not self.live:
+                elif kind == "pong" and not self.live:
                     self.live = True  # everything published before the load's ping is applied
                     self.links += 1
                     if self.links > 1:
                         logger.warning("deny-list view: Redis is back, checks are local again")
+                elif kind == "sunsubscribe":
+                    # The slot moved (a Cluster failover): the writes go elsewhere now.
+                    raise _Relinked()
                 self.heard = now
+                if self.live:
+                    self.fresh = now
             if now - max(self.heard, linked) > RELINK_AFTER:
                 raise TimeoutError("Redis did not answer on the subscription")
             if now - pinged >= HEARTBEAT:
                 pubsub.ping()
                 pinged = now
-            if now - pruned >= 1.0:
+            if now - pruned >= 1.0 or len(self._recent) >= RECENT_MAX:
                 self.prune()
                 pruned = now
 

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.conf import app_settings, derived
+from django_nextauth_jwt.state import topology
 from django_nextauth_jwt.state.localview import LocalView
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "RedisStore",
     "Store",
     "StoreFull",
+    "StoreUnavailable",
     "current",
     "memory_store",
     "watch_revocations",
@@ -255,7 +257,8 @@ class MemoryStore:
 
 
 # KEYS[1]: the entry, KEYS[2]: the index (sorted set: key -> expiry, ms on Redis's clock);
-# ARGV: value, ttl (s), the bare key, the channel. The larger value and the longer expiry
+# ARGV: value, ttl (s), the bare key, the channel, and PUBLISH or SPUBLISH (a Cluster's
+# sharded pub/sub: the channel is in the keys' slot). The larger value and the longer expiry
 # win; the index drops what has expired and lives as long as its longest entry; the result
 # is published for every process's local view (localview). Returns the value and ttl (ms).
 _PUT_MAX = """
@@ -273,7 +276,7 @@ redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 local text = string.format('%d', value)
 local span = string.format('%d', ttl)
-redis.call('PUBLISH', ARGV[4], ARGV[3] .. ' ' .. text .. ' ' .. span)
+redis.call(ARGV[5] or 'PUBLISH', ARGV[4], ARGV[3] .. ' ' .. text .. ' ' .. span)
 return {text, span}
 """
 
@@ -283,42 +286,140 @@ if current > 0 then return redis.call('DECR', KEYS[1]) end
 return 0
 """
 
+# A counter on a Cluster (whose client has no MULTI): created at 0 with a TTL unless it
+# exists, one added, the seconds it has left; one node runs the same as one transaction.
+_INCR = """
+redis.call('SET', KEYS[1], 0, 'EX', tonumber(ARGV[1]), 'NX')
+local count = redis.call('INCR', KEYS[1])
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+#: ``NEXTAUTH_REDIS_TIMEOUT``'s default: the longest a command waits on its socket (seconds).
+DEFAULT_TIMEOUT = 0.05
+#: ``NEXTAUTH_REVOCATION_GRACE``'s default, in seconds (docs/redis.md says why ten).
+DEFAULT_GRACE = 10.0
+#: After a failure to reach Redis, the store sends nothing there for this long (seconds),
+#: then lets one command through to see whether it is back.
+BREAK_FOR = 1.0
+#: A deny-list write waits for its replicas at most this many times the timeout.
+WAIT_FACTOR = 4
+
+
+class StoreUnavailable(Exception):
+    """Redis cannot be reached, or did not confirm a write as durable in time."""
+
+
+class _Breaker:
+    """Stops sending commands to an unreachable Redis for :data:`BREAK_FOR` seconds.
+
+    A dead or frozen Redis then costs one request one timeout per pause, not every request
+    its own: the others fail at once. After the pause one command goes through (the others
+    still fail at once while it is out); when it succeeds, the breaker closes.
+    """
+
+    def __init__(
+        self,
+        errors: tuple[type[BaseException], ...],
+        heard: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.errors = errors
+        #: Whether Redis was heard from just now by other means (the local view live again):
+        #: then a command goes through at once, without waiting for the pause to end.
+        self.heard = heard
+        self.closed_after = 0.0  # monotonic: commands go through from then on
+        self.failing = False
+        self._lock = threading.Lock()
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` unless the breaker is open (:class:`StoreUnavailable`)."""
+        if self.failing:
+            with self._lock:
+                now = time.monotonic()
+                if now < self.closed_after and not self.heard():
+                    raise StoreUnavailable("Redis failed moments ago: not tried again yet")
+                self.closed_after = now + BREAK_FOR  # this command is the probe
+        try:
+            result = fn(*args, **kwargs)
+        except self.errors:
+            with self._lock:
+                self.failing = True
+                self.closed_after = time.monotonic() + BREAK_FOR
+            raise
+        if self.failing:
+            with self._lock:
+                self.failing, self.closed_after = False, 0.0
+        return result
+
 
 class RedisStore:
     """The store in Redis: shared by every process and instance using the same URL and prefix.
 
-    With ``local_view`` (``NEXTAUTH_REDIS_LOCAL_VIEW``, the default), revocation reads are
-    answered by this process's :class:`~django_nextauth_jwt.state.localview.LocalView` while it is
-    live, and by Redis otherwise. Counters always go to Redis (atomic, shared).
+    ``url`` names one node, a Sentinel group or a Cluster
+    (:mod:`~django_nextauth_jwt.state.topology`). With ``local_view``
+    (``NEXTAUTH_REDIS_LOCAL_VIEW``, the default), revocation reads are answered by this
+    process's :class:`~django_nextauth_jwt.state.localview.LocalView` while it is live, by
+    Redis otherwise, and by what the view holds for ``grace`` seconds after it was last
+    complete when Redis cannot be read either. Counters always go to Redis (atomic, shared).
+
+    Every command waits at most ``timeout`` seconds on its socket, and after a failure the
+    store stops trying for :data:`BREAK_FOR` seconds (:class:`StoreUnavailable`). A deny-list
+    write returns only once ``replicas`` replicas have it (``WAIT``, at most
+    :data:`WAIT_FACTOR` timeouts; default: none on one node, one with Sentinel or Cluster),
+    else raises :class:`StoreUnavailable`: a sign-out answered 200 survives a failover.
     """
 
     in_process = False
 
-    def __init__(self, url: str, prefix: str, *, local_view: bool = True) -> None:
+    def __init__(  # noqa: PLR0913 - keyword-only knobs, one per setting
+        self,
+        url: str,
+        prefix: str,
+        *,
+        local_view: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        replicas: int | None = None,
+        grace: float = DEFAULT_GRACE,
+    ) -> None:
         try:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
+            import redis.exceptions as errors
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise ImproperlyConfigured(
                 "NEXTAUTH_REDIS_URL needs redis-py: pip install django-nextauth-jwt[redis]"
             ) from exc
-        # Short timeouts and one immediate retry (a pooled connection a restart dropped gets
-        # a fresh one): an unreachable store fails closed at once instead of holding every
-        # request through redis-py's default backoff of several seconds.
-        self.client: Any = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=1,
-            socket_timeout=1,
-            health_check_interval=30,
-            retry=Retry(NoBackoff(), 1),
+        try:
+            self.topology = topology.parse(url)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"NEXTAUTH_REDIS_URL: {exc} (nextauth_jwt.E038).") from exc
+        # Short timeouts, and one immediate retry only for a pooled connection a restart
+        # dropped: a dead or frozen store costs a request one timeout, then the breaker.
+        self.client: Any = self.topology.client(timeout)
+        if replicas is None:
+            replicas = 0 if self.topology.kind == "single" else 1
+        self.replicas = replicas
+        self.wait_ms = max(1, round(timeout * 1000 * WAIT_FACTOR))
+        # A write that waits for replicas needs a socket that waits longer than WAIT does.
+        self.writer: Any = (
+            self.topology.client(timeout * (WAIT_FACTOR + 1)) if replicas else self.client
         )
+        self.grace = grace
         self.prefix = prefix
         #: The revocations' index (sorted set) and the channel their writes are published on.
-        self.index = self.channel = f"{prefix}{REVOCATIONS}"
+        #: On a Cluster, one hash tag puts every deny-list key, the index and the channel in
+        #: one slot (the script touches an entry and the index at once).
+        sharded = self.topology.sharded
+        self.index = self.channel = (
+            f"{{{prefix}{REVOCATIONS}}}" if sharded else f"{prefix}{REVOCATIONS}"
+        )
+        self._publish = "SPUBLISH" if sharded else "PUBLISH"
+        self._slots_stale = False
         self._put_max = self.client.register_script(_PUT_MAX)
         self._decr = self.client.register_script(_DECR)
+        self._incr = self.client.register_script(_INCR)
         self.view: LocalView | None = None
+        self._breaker = _Breaker(
+            (errors.ConnectionError, errors.TimeoutError, errors.ClusterDownError),
+            lambda: self.view is not None and self.view.is_live(),
+        )
         if local_view:
             self.view = LocalView(
                 url,
@@ -329,19 +430,29 @@ class RedisStore:
             )
 
     def _revocation(self, key: str) -> str:
-        return f"{self.prefix}{REVOCATIONS}:{key}"
+        return f"{self.index}:{key}"
 
     def _counter(self, key: str) -> str:
         return f"{self.prefix}{COUNTERS}:{key}"
 
     def get_many(self, keys: Sequence[str]) -> list[int | None]:
-        """See :meth:`Store.get_many`: the live local view, else one ``MGET``."""
+        """See :meth:`Store.get_many`: the live local view, else one ``MGET``.
+
+        When Redis cannot be read either, the view answers for ``grace`` seconds after it was
+        last complete; past that the error propagates (the caller fails closed).
+        """
         view = self.view
         if view is not None:
             found = view.get_many(keys)
             if found is not None:
                 return found
-        values = self.client.mget([self._revocation(key) for key in keys])
+        try:
+            values = self._breaker.call(self.client.mget, [self._revocation(k) for k in keys])
+        except Exception:
+            held = None if view is None else view.held(keys, self.grace)
+            if held is None:
+                raise
+            return held
         found = [None if value is None else int(value) for value in values]
         if view is None:
             return found
@@ -353,38 +464,73 @@ class RedisStore:
         ]
 
     def put_max(self, key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
-        """See :meth:`Store.put_max`: one script, atomic, published to every local view."""
-        written = self._put_max(
-            keys=[self._revocation(key), self.index], args=[value, max(1, ttl), key, self.channel]
-        )
+        """See :meth:`Store.put_max`: one script, atomic, published to every local view.
+
+        With ``replicas``, the script and a ``WAIT`` go in one pipeline (one connection: WAIT
+        counts that connection's writes); fewer acknowledgements than asked for raise
+        :class:`StoreUnavailable` (the entry is kept here all the same: refusing is safe).
+        """
+        args = [value, max(1, ttl), key, self.channel, self._publish]
+        written, acked = self._breaker.call(self._write, [self._revocation(key), self.index], args)
         if self.view is not None:  # this process reads its own write at once
             self.view.apply(key, int(written[0]), int(written[1]))
         else:
             _changed(key)
+        if acked < self.replicas:
+            raise StoreUnavailable(
+                f"the deny-list write reached {acked} of {self.replicas} replicas in time"
+            )
+
+    def _write(self, keys: list[str], args: list[Any]) -> tuple[list[Any], int]:
+        node = self.writer
+        if self.topology.sharded:  # the primary of the deny-list's slot, as a plain client
+            if self._slots_stale:  # the slot may have moved since the last failure
+                self.writer.nodes_manager.initialize()
+                self._slots_stale = False
+            node = self.writer.get_redis_connection(self.writer.get_node_from_key(self.index))
+        try:
+            with node.pipeline(transaction=False) as pipe:
+                self._put_max(keys=keys, args=args, client=pipe)
+                if self.replicas:
+                    pipe.execute_command("WAIT", self.replicas, self.wait_ms)
+                results = pipe.execute()
+        except Exception:
+            self._slots_stale = self.topology.sharded
+            raise
+        return results[0], int(results[1]) if self.replicas else 0
 
     def incr(self, key: str, ttl: int) -> tuple[int, int]:
         """See :meth:`Store.incr`: ``SET NX EX``, ``INCR`` and ``TTL`` in one transaction."""
         name = self._counter(key)
+        if self.topology.sharded:
+            count, left = self._breaker.call(self._incr, keys=[name], args=[max(1, ttl)])
+        else:
+            count, left = self._breaker.call(self._incr_transaction, name, ttl)
+        return int(count), max(1, int(left))
+
+    def _incr_transaction(self, name: str, ttl: int) -> tuple[Any, Any]:
         with self.client.pipeline(transaction=True) as pipe:
             pipe.set(name, 0, ex=max(1, ttl), nx=True)
             pipe.incr(name)
             pipe.ttl(name)
             _, count, left = pipe.execute()
-        return int(count), max(1, int(left))
+        return count, left
 
     def decr(self, key: str) -> None:
         """See :meth:`Store.decr`: one script, never creating the key."""
-        self._decr(keys=[self._counter(key)])
+        self._breaker.call(self._decr, keys=[self._counter(key)])
 
     def close(self) -> None:
         """Stop the local view's thread and drop the connections (a store no longer used)."""
         if self.view is not None:
             self.view.stop()
+        if self.writer is not self.client:
+            self.writer.close()
         self.client.close()
 
 
 _memory = MemoryStore()
-_redis: dict[tuple[str, str, bool], RedisStore] = {}
+_redis: dict[tuple[Any, ...], RedisStore] = {}
 _redis_lock = threading.Lock()
 
 
@@ -397,23 +543,33 @@ def memory_store() -> MemoryStore:
 def current() -> Store:
     """The configured store: Redis at ``NEXTAUTH_REDIS_URL``, else the embedded one.
 
-    One client (and connection pool, and local view) for the URL, prefix and
-    ``NEXTAUTH_REDIS_LOCAL_VIEW`` in force; when settings name another URL or prefix, the
-    stores of the previous one are closed (their view's thread stops): a process runs at
-    most one view.
+    One client (and connection pool, and local view) for the URL, prefix,
+    ``NEXTAUTH_REDIS_LOCAL_VIEW``, ``NEXTAUTH_REDIS_TIMEOUT`` and ``NEXTAUTH_REDIS_REPLICAS``
+    in force; when settings name another URL or prefix, the stores of the previous one are
+    closed (their view's thread stops): a process runs at most one view.
     """
     url = app_settings.REDIS_URL
     if not url:
         return _memory
-    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+    if not isinstance(url, str) or not url.startswith(topology.SCHEMES):
         raise ImproperlyConfigured(
-            "NEXTAUTH_REDIS_URL must be a redis://, rediss:// or unix:// URL (nextauth_jwt.E038)."
+            "NEXTAUTH_REDIS_URL must be a redis://, rediss://, unix://, redis+sentinel:// or "
+            "redis+cluster:// URL (nextauth_jwt.E038)."
         )
-    key = (url, app_settings.REDIS_KEY_PREFIX, app_settings.REDIS_LOCAL_VIEW)
+    key = (
+        url,
+        app_settings.REDIS_KEY_PREFIX,
+        app_settings.REDIS_LOCAL_VIEW,
+        app_settings.REDIS_TIMEOUT,
+        app_settings.REDIS_REPLICAS,
+    )
     with _redis_lock:
         found = _redis.get(key)
         if found is None:
             for held in [held for held in _redis if held[:2] != key[:2]]:
                 _redis.pop(held).close()
-            found = _redis[key] = RedisStore(key[0], key[1], local_view=key[2])
+            found = _redis[key] = RedisStore(
+                url, key[1], local_view=key[2], timeout=key[3], replicas=key[4]
+            )
+        found.grace = app_settings.REVOCATION_GRACE
     return found
