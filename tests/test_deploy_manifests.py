@@ -137,6 +137,38 @@ def test_compose_points_django_at_the_redis_service(compose: dict[str, Any]) -> 
     assert host.group(1) in django["depends_on"]
 
 
+def redis_options(command: list[str]) -> dict[str, str]:
+    """``redis-server --name value ...`` as a mapping."""
+    assert command[0] == "redis-server", command
+    return dict(zip(command[1::2], command[2::2], strict=True))
+
+
+def test_compose_redis_persists_and_never_evicts(compose: dict[str, Any]) -> None:
+    # A Redis that restarts empty forgets every sign-out; one that evicts drops revocations.
+    redis = compose["services"]["redis"]
+    options = redis_options(redis["command"])
+    assert options["--appendonly"] == "yes"
+    assert options["--maxmemory-policy"] == "noeviction"
+    volume = next(v for v in redis["volumes"] if v.endswith(":/data"))
+    assert volume.split(":")[0] in compose["volumes"]
+
+
+def redis_database(url: str) -> tuple[str, int]:
+    match = re.fullmatch(r"redis://([^:/]+):6379/(\d+)", url)
+    assert match, url
+    return match.group(1), int(match.group(2))
+
+
+def test_compose_state_store_has_a_database_apart_from_the_cache(
+    compose: dict[str, Any],
+) -> None:
+    # cache.clear() is FLUSHDB: on a shared database it would wipe the deny-list too.
+    environment = compose["services"]["django"]["environment"]
+    cache, state = (redis_database(environment[n]) for n in ("REDIS_URL", "NEXTAUTH_REDIS_URL"))
+    assert cache[0] == state[0] == "redis"
+    assert cache[1] != state[1]
+
+
 @pytest.mark.parametrize("name", MESH_SERVICES)
 def test_compose_publishes_the_port_each_service_listens_on_all_interfaces(
     compose: dict[str, Any], name: str
@@ -374,7 +406,7 @@ def test_k8s_containers_have_images_commands_and_consistent_ports(
 def test_k8s_each_service_selects_a_deployment_and_targets_a_named_port(
     manifests: list[dict[str, Any]],
 ) -> None:
-    deployments = of_kind(manifests, "Deployment")
+    deployments = {**of_kind(manifests, "Deployment"), **of_kind(manifests, "StatefulSet")}
     for name, service in of_kind(manifests, "Service").items():
         deployment = deployments[name]
         template = deployment["spec"]["template"]
@@ -416,3 +448,26 @@ def test_k8s_credentials_come_from_secrets_and_django_runs_without_debug_or_demo
         env = {item["name"]: item for item in container["env"]}
         assert env["DJANGO_DEBUG"]["value"] == "0"
         assert not env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"].get("optional")
+
+
+def test_k8s_redis_persists_on_a_volume_and_never_evicts(manifests: list[dict[str, Any]]) -> None:
+    redis = of_kind(manifests, "StatefulSet")["redis"]["spec"]
+    container = redis["template"]["spec"]["containers"][0]
+    options = redis_options(container["command"])
+    assert options["--appendonly"] == "yes"
+    assert options["--maxmemory-policy"] == "noeviction"
+    claims = {claim["metadata"]["name"] for claim in redis["volumeClaimTemplates"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["data"] == "/data"
+    assert "data" in claims
+
+
+def test_k8s_state_store_has_a_database_apart_from_the_cache(
+    manifests: list[dict[str, Any]],
+) -> None:
+    for container in containers(of_kind(manifests, "Deployment")["django"]):
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        cache, state = (redis_database(env[n]) for n in ("REDIS_URL", "NEXTAUTH_REDIS_URL"))
+        assert cache[0] == state[0]
+        assert state[0] in of_kind(manifests, "Service")
+        assert cache[1] != state[1]
