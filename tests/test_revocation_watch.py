@@ -1,0 +1,133 @@
+"""``store.watch_revocations``: who is told of deny-list writes, and the Channels socket watch.
+
+What closes an open WebSocket at sign-out (``integrations/channels.py``) without polling: the
+embedded store tells its watchers on each write; a Redis store's local view on each entry it
+applies, this process's writes and, through pub/sub, every other process's. And the
+middleware's ``http`` scope: the user set, no WebSocket rules applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from django_nextauth_jwt import JWTAuth
+from django_nextauth_jwt.integrations.channels import NextAuthChannelsMiddleware
+from django_nextauth_jwt.state import revocation, store
+from tests.test_local_view import wait_for
+
+
+def test_the_embedded_store_tells_its_watchers_of_each_write() -> None:
+    seen: list[str] = []
+    unwatch = store.watch_revocations(seen.append)
+    try:
+        store.memory_store().put_max("sid=a\x00b", 1, 60)
+        assert seen == ["sid=a\x00b"]
+    finally:
+        unwatch()
+    store.memory_store().put_max("sid=a\x00c", 1, 60)
+    assert seen == ["sid=a\x00b"]  # unwatched: told no more
+    unwatch()  # twice is harmless
+
+
+def test_a_failing_watcher_is_logged_and_fails_no_write(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(key: str) -> None:
+        raise RuntimeError("watcher bug")
+
+    seen: list[str] = []
+    unwatch = [store.watch_revocations(broken), store.watch_revocations(seen.append)]
+    try:
+        with caplog.at_level(logging.ERROR, logger="django_nextauth_jwt.state.store"):
+            store.memory_store().put_max("jti=jti:x", 1, 60)
+    finally:
+        for stop in unwatch:
+            stop()
+    assert store.memory_store().get_many(["jti=jti:x"]) == [1]
+    assert seen == ["jti=jti:x"]  # the next watcher was told all the same
+    assert "deny-list watcher failed" in caplog.text
+
+
+def test_a_sign_out_names_the_keys_a_socket_of_that_session_watches() -> None:
+    token = JWTAuth.create({"id": "watched"})
+    claims = JWTAuth.verify(token)
+    watched = {revocation.session_key(claims), revocation.user_key("watched")}
+    seen: list[str] = []
+    unwatch = store.watch_revocations(seen.append)
+    try:
+        JWTAuth.revoke(token)
+        JWTAuth.revoke_user("watched")
+    finally:
+        unwatch()
+    assert set(seen) == watched
+
+
+def test_a_write_by_another_process_reaches_the_watchers_through_the_local_view(
+    redis_store: str, settings: Any
+) -> None:
+    held = store.current()
+    assert isinstance(held, store.RedisStore)
+    assert held.view is not None
+    assert held.view.wait_live(10)
+    other = store.RedisStore(redis_store, settings.NEXTAUTH_REDIS_KEY_PREFIX, local_view=False)
+    seen: list[tuple[str, int]] = []
+    unwatch = store.watch_revocations(lambda key: seen.append((key, threading.get_ident())))
+    try:
+        key = "sid:" + "ab" * 16
+        # The other store's script alone: published like any write, but not in this process.
+        other._put_max(keys=[other._revocation(key), other.index], args=[1, 60, key, other.channel])
+        wait_for(lambda: seen, "the view's word of the other process's write")
+    finally:
+        unwatch()
+        other.close()
+    assert seen[0][0] == key
+    assert seen[0][1] != threading.get_ident()  # told on the view's subscriber thread
+
+
+def test_the_http_scope_gets_the_user_and_no_websocket_rules() -> None:
+    token = JWTAuth.create({"id": "http-person"})
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    middleware = NextAuthChannelsMiddleware(app)
+    scope = {
+        "type": "http",
+        "path": "/x",
+        "headers": [
+            (b"cookie", f"next-auth.session-token={token}".encode()),
+            (b"origin", b"https://elsewhere.example"),  # no WebSocket origin rule for HTTP
+        ],
+    }
+
+    async def nothing() -> Any:
+        return {}
+
+    async def drop(message: Any) -> None:
+        return None
+
+    asyncio.run(middleware(scope, nothing, drop))
+    assert seen["user"].pk == "http-person"
+    assert seen["nextauth"].success
+
+
+def test_other_scopes_pass_through_untouched() -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope)
+
+    scope = {"type": "lifespan"}
+
+    async def nothing() -> Any:
+        return {}
+
+    async def drop(message: Any) -> None:
+        return None
+
+    asyncio.run(NextAuthChannelsMiddleware(app)(scope, nothing, drop))
+    assert seen == [scope]
