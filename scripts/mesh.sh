@@ -2,15 +2,20 @@
 # Start the example mesh locally: the Next.js front end and four services, one secret, all on the
 # host name 127.0.0.1 so that the browser shares the session cookie between Next.js and Django
 # (cookies are per host name, not per port). Ctrl-C stops them all.
-#   Next.js http://127.0.0.1:3000   (nextjs: NextAuth, the front end; open this one)
-#   Django  http://127.0.0.1:8000   (example_project, as `make run` starts it)
-#   Express http://127.0.0.1:8001   (services/express, jose)
-#   FastAPI http://127.0.0.1:8002   (services/fastapi, PyJWT)
-#   Go      http://127.0.0.1:8003   (services/go, gin + golang-jwt, built offline from Debian's sources)
+#   Next.js http://127.0.0.1:3000   NEXTJS_PORT   (nextjs: NextAuth, the front end; open this one)
+#   Django  http://127.0.0.1:8000   DJANGO_PORT   (example_project, as `make run` starts it)
+#   Express http://127.0.0.1:8001   EXPRESS_PORT  (services/express, jose)
+#   FastAPI http://127.0.0.1:8002   FASTAPI_PORT  (services/fastapi, PyJWT)
+#   Go      http://127.0.0.1:8003   GO_PORT       (services/go, gin + golang-jwt, Debian's sources)
+# A default port that is taken moves to the next free one (said as it starts); a port set in its
+# variable must be free, or the script stops before building anything, naming the variable
+# (scripts/mesh-ports.py).
 # `make mesh` runs it after setting up .venv, the node_modules and the Next.js build
 # (scripts/build-nextjs.sh). The token format and the NextAuth version are chosen here:
 #   NEXTAUTH_JWT_FORMAT=jws (default) | nextauth-v4 | authjs-v5     NEXTAUTH_VERSION=4 | 5
-# e.g. `NEXTAUTH_JWT_FORMAT=authjs-v5 make mesh` (Auth.js 5). Express, FastAPI and Go verify jws only.
+# e.g. `NEXTAUTH_JWT_FORMAT=authjs-v5 make mesh` (Auth.js 5). Express, FastAPI and Go verify jws
+# only: a JWE format is theirs to refuse (401 token_unsupported), and the banner says so.
+# NEXTAUTH_SECRET_PREVIOUS (a rotation), NEXTAUTH_ISSUER and NEXTAUTH_AUDIENCE reach all five.
 #
 # MESH_MODE=asymmetric make mesh: no secret anywhere. Django signs with an Ed25519 key (made once
 # under $TMPDIR, or NEXTAUTH_SIGNING_KEY_FILE) and publishes it at /.well-known/jwks.json; the
@@ -21,9 +26,24 @@ cd "$(dirname "$0")/.."
 root=$PWD
 python=$root/.venv/bin/python
 
+mode=${MESH_MODE:-hs256}
+case $mode in
+  hs256) names=(NEXTJS_PORT=3000) ;;
+  asymmetric) names=() ;; # no Next.js front end in this mode
+  *)
+    echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
+    exit 1
+    ;;
+esac
+# Every port before anything is built: a taken one stops here, naming its variable.
+ports=$("$python" scripts/mesh-ports.py "${names[@]}" DJANGO_PORT=8000 EXPRESS_PORT=8001 \
+  FASTAPI_PORT=8002 GO_PORT=8003) || exit 1
+eval "$ports"
+NEXTJS_PORT=${NEXTJS_PORT:-3000}
+
 # A development command, so DEBUG explicitly (Django's built-in development SECRET_KEY), and
-# the development NEXTAUTH_SECRET of example_project/mesh/settings.py, shared by all four.
-export DJANGO_DEBUG=1
+# the development NEXTAUTH_SECRET of example_project/mesh/settings.py, shared by all five.
+export DJANGO_DEBUG=1 DJANGO_SETTINGS_MODULE=mesh.settings # the example's, whatever the shell says
 export NEXTAUTH_SECRET="${NEXTAUTH_SECRET:-dev-only-mesh-secret-change-me-0123456789abcdef}"
 export NEXTAUTH_SECRET_PREVIOUS="${NEXTAUTH_SECRET_PREVIOUS:-}"
 export NEXTAUTH_ISSUER="${NEXTAUTH_ISSUER:-}" NEXTAUTH_AUDIENCE="${NEXTAUTH_AUDIENCE:-}"
@@ -36,16 +56,16 @@ else
 fi
 # Django reads and writes the cookie NextAuth uses; it sends the browser back to Next.js after
 # its own sign-in, and trusts the Next.js origin for browser posts.
-nextjs=http://127.0.0.1:3000
+nextjs=http://127.0.0.1:$NEXTJS_PORT
 if [ "$NEXTAUTH_VERSION" = 5 ]; then
   export NEXTAUTH_COOKIE_NAME=authjs.session-token
 else
   export NEXTAUTH_COOKIE_NAME=next-auth.session-token
 fi
 export NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=$nextjs CSRF_TRUSTED_ORIGINS=$nextjs
-export DJANGO_URL=http://127.0.0.1:8000 EXPRESS_URL=http://127.0.0.1:8001
-export FASTAPI_URL=http://127.0.0.1:8002 GO_URL=http://127.0.0.1:8003 NEXT_TELEMETRY_DISABLED=1
-mode=${MESH_MODE:-hs256}
+export DJANGO_URL=http://127.0.0.1:$DJANGO_PORT EXPRESS_URL=http://127.0.0.1:$EXPRESS_PORT
+export FASTAPI_URL=http://127.0.0.1:$FASTAPI_PORT GO_URL=http://127.0.0.1:$GO_PORT
+export NEXT_TELEMETRY_DISABLED=1
 
 # Go in GOPATH mode over Debian's packages (no module downloads). Debian installs golang-jwt v4
 # at github.com/golang-jwt/jwt; a throw-away GOPATH maps the module path main.go imports onto it.
@@ -74,15 +94,15 @@ sys.stdout.write(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEn
   fi
   # Django signs and holds the only private key; nobody holds a secret.
   export NEXTAUTH_JWT_FORMAT=jws-asymmetric NEXTAUTH_SIGNING_KEY_FILE=$key NEXTAUTH_SECRET= NEXTAUTH_SECRET_PREVIOUS=
-  neighbour_env=(env NEXTAUTH_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json NEXTAUTH_SIGNING_KEY_FILE=)
-elif [ "$mode" = hs256 ]; then
-  bash scripts/build-nextjs.sh
+  neighbour_env=(env "NEXTAUTH_JWKS_URL=$DJANGO_URL/.well-known/jwks.json" NEXTAUTH_SIGNING_KEY_FILE=)
 else
-  echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
-  exit 1
+  bash scripts/build-nextjs.sh
 fi
 
-(cd example_project && "$python" manage.py migrate --noinput -v 0 && "$python" manage.py ensure_demo_user)
+# The demo accounts. Their command prints `make run`'s how-to-sign-in text: the mesh has its
+# own banner, below, so that text is not shown.
+(cd example_project && "$python" manage.py migrate --noinput -v 0 &&
+  "$python" manage.py ensure_demo_user >/dev/null)
 
 pids=()
 start() { # start <dir> <port> <command...>: each service in its own process group
@@ -100,36 +120,57 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-start example_project 8000 "$python" manage.py runserver 127.0.0.1:8000
-start example_project/services/express 8001 "${neighbour_env[@]}" node server.mjs
-start example_project/services/fastapi 8002 "${neighbour_env[@]}" "$python" -m uvicorn main:app --host 127.0.0.1 --port 8002
-start example_project/services/go 8003 "${neighbour_env[@]}" "$build/whoami-go"
-if [ "$mode" = asymmetric ]; then
-  cat <<EOF
-
-The mesh is up (asymmetric): Django signs with its private key and publishes
-http://127.0.0.1:8000/.well-known/jwks.json; Express, FastAPI and Go hold no secret and verify
-with that public key (no Next.js front end in this mode):
-EOF
-else
+start example_project "$DJANGO_PORT" "$python" manage.py runserver "127.0.0.1:$DJANGO_PORT"
+start example_project/services/express "$EXPRESS_PORT" "${neighbour_env[@]}" node server.mjs
+start example_project/services/fastapi "$FASTAPI_PORT" "${neighbour_env[@]}" \
+  "$python" -m uvicorn main:app --host 127.0.0.1 --port "$FASTAPI_PORT"
+start example_project/services/go "$GO_PORT" "${neighbour_env[@]}" "$build/whoami-go"
+if [ "$mode" = hs256 ]; then
   # next-auth 4 takes its own origin from NEXTAUTH_URL; Auth.js 5 finds it from the request.
+  next=(./node_modules/.bin/next start -H 127.0.0.1 -p "$NEXTJS_PORT")
   if [ "$NEXTAUTH_VERSION" = 4 ]; then
-    start example_project/nextjs 3000 env NEXTAUTH_URL=$nextjs ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
+    start example_project/nextjs "$NEXTJS_PORT" env "NEXTAUTH_URL=$nextjs" "${next[@]}"
   else
-    start example_project/nextjs 3000 ./node_modules/.bin/next start -H 127.0.0.1 -p 3000
+    start example_project/nextjs "$NEXTJS_PORT" "${next[@]}"
   fi
-  cat <<EOF
+fi
 
-The mesh is up (NextAuth $NEXTAUTH_VERSION, token format $NEXTAUTH_JWT_FORMAT); open the front end:
-  $nextjs   (sign in as demo@example.com / demo-password; http://localhost:3000 shares no cookie with Django)
-Every service verifies the same token with the same secret:
-EOF
+# The one banner: what each service answers for this mode's token, as it is.
+case $mode/$NEXTAUTH_JWT_FORMAT in
+  asymmetric/*)
+    what="Django signs with its private key (EdDSA) and publishes $DJANGO_URL/.well-known/jwks.json"
+    neighbours="verifies with that public key, holds no secret: 200"
+    ;;
+  */jws)
+    what="NextAuth $NEXTAUTH_VERSION with the HS256 hooks: a signed JWS every service verifies"
+    neighbours="verifies the JWS (HS256) with the secret: 200"
+    ;;
+  *)
+    what="NextAuth $NEXTAUTH_VERSION's own encrypted token (JWE, $NEXTAUTH_JWT_FORMAT), which only Django and the Next.js app read"
+    neighbours="verifies JWS only (a stock JWT library): 401 token_unsupported, as expected"
+    ;;
+esac
+echo
+echo "The mesh is up. $what."
+if [ "$mode" = hs256 ]; then
+  echo "  Next.js  $nextjs   open this one, sign in as demo@example.com / demo-password"
+  echo "           (not http://localhost:$NEXTJS_PORT: it shares no cookie with Django)"
+else
+  echo "  (no Next.js front end in this mode: sign in on $DJANGO_URL/signin/ or with curl)"
+fi
+echo "  Django   $DJANGO_URL   reads $NEXTAUTH_JWT_FORMAT: 200"
+echo "  Express  $EXPRESS_URL   $neighbours"
+echo "  FastAPI  $FASTAPI_URL   $neighbours"
+echo "  Go       $GO_URL   $neighbours"
+if [ "$mode/$NEXTAUTH_JWT_FORMAT" != hs256/jws ] && [ "$mode" = hs256 ]; then
+  echo "  For a token all four verify: NEXTAUTH_JWT_FORMAT=jws make mesh (NEXTAUTH_VERSION=5: Auth.js 5)."
 fi
 cat <<EOF
-  TOKEN=\$(curl -s http://127.0.0.1:8000/api/auth/custom-login -H 'Content-Type: application/json' \\
+A token from Django's sign-in, asked of each service:
+  TOKEN=\$(curl -s $DJANGO_URL/api/auth/custom-login -H 'Content-Type: application/json' \\
     -d '{"email": "demo@example.com", "password": "demo-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8000/api/me/
-  for port in 8001 8002 8003; do curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:\$port/whoami; echo; done
+  curl -H "Authorization: Bearer \$TOKEN" $DJANGO_URL/api/me/
+  for url in $EXPRESS_URL $FASTAPI_URL $GO_URL; do curl -H "Authorization: Bearer \$TOKEN" \$url/whoami; echo; done
 Ctrl-C stops them all.
 
 EOF
