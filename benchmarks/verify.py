@@ -15,6 +15,11 @@ at most 1.0x), once with the keys configured and once fetched from a JWKS URL
 (cached, as a server runs); and the cost of one JWKS refresh (an HTTP fetch from
 127.0.0.1 plus parsing three keys), which the rate limit bounds.
 
+Better Auth's session cookie cache (issue 25), each strategy with this app's verifier against
+the best Python peer for its primitive on the same session: PyJWT ``jwt.decode`` for the jwt
+strategy (HS256) and for the compact one (its HMAC-SHA256 over the same session JSON), joserfc
+and python-jose ``decrypt`` with the derived key for the jwe one (``dir`` + A256CBC-HS512).
+
 Ours is measured twice: the verification itself (decode and claim checks, what
 a service with ``NEXTAUTH_REVOCATION = False`` does; the targets apply to it),
 and ``JWTAuth.verify`` with the default deny-list check in the local-memory
@@ -25,6 +30,7 @@ cache (``+deny-list``), a feature the peers do not have, with its own targets
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import os
 import statistics
@@ -43,6 +49,8 @@ import django  # noqa: E402
 django.setup()
 
 import jwt  # noqa: E402
+from cryptography.hazmat.primitives import padding as sym_padding  # noqa: E402
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from jose import jwe as jose_jwe  # noqa: E402
 from joserfc import jwe as rfc_jwe  # noqa: E402
@@ -50,7 +58,7 @@ from joserfc.jwk import OctKey  # noqa: E402
 
 from django_nextauth_jwt import JWTAuth, tokens  # noqa: E402
 from django_nextauth_jwt.claims import build_payload  # noqa: E402
-from django_nextauth_jwt.jose import codec, jwk  # noqa: E402
+from django_nextauth_jwt.jose import betterauth, codec, jwk  # noqa: E402
 from django_nextauth_jwt.jose.jwks import JWKSClient  # noqa: E402
 from tests.forge import ASYMMETRIC_ALGS, SECRET, private_pem, v4_key, v5_key  # noqa: E402
 from tests.jwks_server import jwks_server  # noqa: E402
@@ -91,6 +99,88 @@ def mint_asymmetric(alg: str, n: int) -> list[str]:
     key = jwk.load_signing_key(private_pem(alg))
     keys = codec.Keyring((), signing_keys=[key])
     return [codec.encode(build_payload(CLAIMS), keys, format="jws-asymmetric") for _ in range(n)]
+
+
+BETTER_AUTH_SECRET = "better-auth-bench-secret-0123456789-abcdefgh"  # noqa: S105 - a test key
+
+
+def better_auth_session(i: int) -> dict[str, Any]:
+    """The ``sessionData`` Better Auth 1.7 caches (``setCookieCache``), distinct per ``i``."""
+    now = int(time.time() * 1000)
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now / 1000))
+    later = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now / 1000 + 7 * 86400))
+    user_id = f"user{i:028d}"
+    return {
+        "session": {
+            "expiresAt": later,
+            "token": f"token{i:027d}",
+            "createdAt": iso,
+            "updatedAt": iso,
+            "ipAddress": "",
+            "userAgent": "Mozilla/5.0",
+            "userId": user_id,
+            "id": f"sess{i:028d}",
+        },
+        "user": {
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "emailVerified": False,
+            "createdAt": iso,
+            "updatedAt": iso,
+            "role": "admin",
+            "id": user_id,
+        },
+        "updatedAt": now,
+        "version": "1",
+    }
+
+
+def mint_better_auth(strategy: str, n: int) -> list[str]:
+    """Cookies as Better Auth writes them in ``strategy`` (the tests hold our reader to its own)."""
+    mac_key = BETTER_AUTH_SECRET.encode()
+    key = betterauth.jwe_key(BETTER_AUTH_SECRET)
+    head = jwk.b64url_encode(
+        json.dumps(
+            {"alg": "dir", "enc": "A256CBC-HS512", "kid": betterauth.jwe_kid(key)},
+            separators=(",", ":"),
+        ).encode()
+    )
+    cookies = []
+    for i in range(n):
+        data = better_auth_session(i)
+        expires = data["updatedAt"] + 300_000
+        if strategy == "compact":
+            signed = betterauth.compact_signing_input(data, float(expires))
+            signature = jwk.b64url_encode(hmac.digest(mac_key, signed, "sha256"))
+            body = {"session": data, "expiresAt": expires, "signature": signature}
+            cookies.append(jwk.b64url_encode(json.dumps(body, separators=(",", ":")).encode()))
+        elif strategy == "jwt":
+            claims = {**data, "iat": expires // 1000 - 300, "exp": expires // 1000}
+            # jose's SignJWT().setProtectedHeader({alg: "HS256"}): no typ, unlike PyJWT's.
+            signing_input = (
+                f"{betterauth.JWT_HEADER}.{jwk.b64url_encode(json.dumps(claims).encode())}"
+            )
+            mac = hmac.digest(mac_key, signing_input.encode("ascii"), "sha256")
+            cookies.append(f"{signing_input}.{jwk.b64url_encode(mac)}")
+        else:
+            claims = {**data, "iat": expires // 1000 - 300, "exp": expires // 1000, "jti": str(i)}
+            cookies.append(codec_jwe(head, key, json.dumps(claims).encode()))
+    return cookies
+
+
+def codec_jwe(head: str, key: bytes, plaintext: bytes) -> str:
+    """``dir`` + A256CBC-HS512 compact JWE (RFC 7516 / 7518 5.2), as jose's EncryptJWT writes."""
+    iv = os.urandom(16)
+    padder = sym_padding.PKCS7(128).padder()
+    padded = padder.update(plaintext) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key[32:]), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    aad = head.encode("ascii")
+    tag = hmac.digest(
+        key[:32], aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"), "sha512"
+    )[:32]
+    parts = (head, "", *(jwk.b64url_encode(p) for p in (iv, ciphertext, tag)))
+    return ".".join(parts)
 
 
 def pyjwt_decode(key: Any, alg: str) -> Callable[[str], Any]:
@@ -186,6 +276,34 @@ def main() -> int:  # noqa: PLR0915 - one report, top to bottom
             results |= measure(via_jwks, rounds)
         jwks_fetches = issuer.requests
     refresh_us, parse_us = jwks_refresh_cost(document, 200)
+    # Better Auth's cookie cache: one strategy per service, so one settings object each.
+    ba_key = betterauth.jwe_key(BETTER_AUTH_SECRET)
+    for strategy in betterauth.STRATEGIES:
+        cookies = mint_better_auth(strategy, n)
+        ba: dict[str, tuple[Callable[[str], Any], Sequence[str]]] = {
+            f"django-nextauth-jwt better-auth {strategy}": (stateless, cookies)
+        }
+        if strategy == "compact":
+            # The same sessions as HS256 JWSs: HMAC-SHA256 over the same JSON, PyJWT's way.
+            ba["PyJWT jwt.decode better-auth compact's session"] = (
+                lambda t: jwt.decode(t, BETTER_AUTH_SECRET, algorithms=["HS256"]),
+                mint_better_auth("jwt", n),
+            )
+        elif strategy == "jwt":
+            ba["PyJWT jwt.decode better-auth jwt"] = (
+                lambda t: jwt.decode(t, BETTER_AUTH_SECRET, algorithms=["HS256"]),
+                cookies,
+            )
+        else:
+            ba["joserfc decrypt_compact better-auth jwe"] = (
+                rfc_decrypt(OctKey.import_key(ba_key)),
+                cookies,
+            )
+            ba["python-jose jwe.decrypt better-auth jwe"] = (jose_decrypt(ba_key), cookies)
+        with override_settings(
+            NEXTAUTH_BETTER_AUTH_STRATEGY=strategy, NEXTAUTH_BETTER_AUTH_SECRET=BETTER_AUTH_SECRET
+        ):
+            results |= measure(ba, rounds)
 
     node_binary = find_node()
     if node_binary is None:
@@ -249,6 +367,32 @@ def main() -> int:  # noqa: PLR0915 - one report, top to bottom
         ("v4 vs next-auth (Node)", v4, "next-auth 4 decode (Node)", 0.1),
         ("v5 vs @auth/core (Node)", v5, "@auth/core decode (Node)", 0.1),
         ("jws vs jose (Node)", jws, "jose jwtVerify HS256 (Node)", 0.1),
+    ]
+    targets += [
+        (
+            "better-auth compact vs PyJWT",
+            "django-nextauth-jwt better-auth compact",
+            "PyJWT jwt.decode better-auth compact's session",
+            1.0,
+        ),
+        (
+            "better-auth jwt vs PyJWT",
+            "django-nextauth-jwt better-auth jwt",
+            "PyJWT jwt.decode better-auth jwt",
+            1.0,
+        ),
+        (
+            "better-auth jwe vs joserfc",
+            "django-nextauth-jwt better-auth jwe",
+            "joserfc decrypt_compact better-auth jwe",
+            1.0,
+        ),
+        (
+            "better-auth jwe vs python-jose",
+            "django-nextauth-jwt better-auth jwe",
+            "python-jose jwe.decrypt better-auth jwe",
+            1.0,
+        ),
     ]
     for alg in ASYMMETRIC_ALGS:
         mine = f"django-nextauth-jwt {alg}"

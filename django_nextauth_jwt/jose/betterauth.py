@@ -42,8 +42,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from django_nextauth_jwt.exceptions import (
@@ -53,6 +52,10 @@ from django_nextauth_jwt.exceptions import (
     TokenMalformed,
     TokenUnsupported,
 )
+
+# The codec's prepared HMAC states and its cached block decryption: the same primitives as
+# Auth.js v5's JWE, at the same cost.
+from django_nextauth_jwt.jose.codec import _cbc_decrypt, _MacKey
 from django_nextauth_jwt.jose.jwk import b64url_encode, unb64
 
 __all__ = [
@@ -346,10 +349,6 @@ def session_claims(payload: Any, *, cache_expires_ms: float, version: str) -> di
 # --------------------------------------------------------------------------- #
 
 
-def _mac_b64(key: bytes, data: bytes) -> bytes:
-    return hmac.digest(key, data, "sha256")
-
-
 class CookieCache:
     """Verifies one strategy's cookie cache under ``secrets``; thread-safe, immutable.
 
@@ -375,13 +374,19 @@ class CookieCache:
         # only a kid of ours makes a JWE ours; otherwise every such JWE is, and an unknown kid
         # is refused here (another secret's, or a retired version's) rather than elsewhere.
         self.shared_jwe = shared_jwe
-        self._mac_key = secrets.current.encode()
-        # kid -> (MAC key, AES key), for every secret version that may decrypt.
-        self._jwe_keys: dict[str, tuple[bytes, bytes]] = {}
+        self._mac_key = _MacKey(secrets.current.encode(), hashlib.sha256)
+        # kid -> (MAC key, AES key), for every secret version that may decrypt; and the exact
+        # protected header jose's EncryptJWT writes for each, so that the usual cookie's header
+        # is recognised without being decoded.
+        self._jwe_keys: dict[str, tuple[_MacKey, bytes]] = {}
+        self._jwe_heads: dict[str, str] = {}
         if strategy == JWE:
             for secret in secrets.all:
                 key = jwe_key(secret)
-                self._jwe_keys.setdefault(jwe_kid(key), (key[:32], key[32:]))
+                kid = jwe_kid(key)
+                self._jwe_keys.setdefault(kid, (_MacKey(key[:32]), key[32:]))
+                header = f'{{"alg":"dir","enc":"A256CBC-HS512","kid":"{kid}"}}'
+                self._jwe_heads[b64url_encode(header.encode("ascii"))] = kid
 
     def __repr__(self) -> str:
         return f"<CookieCache strategy={self.strategy!r}>"
@@ -404,6 +409,8 @@ class CookieCache:
             return token.count(".") == 2 and token.startswith(JWT_HEADER + ".")
         if token.count(".") != 4:
             return False
+        if token[: token.index(".")] in self._jwe_heads:
+            return True
         try:
             header = json.loads(unb64(token.split(".", 1)[0]))
         except (InvalidToken, ValueError):
@@ -456,7 +463,7 @@ class CookieCache:
         except InvalidToken:
             raise TokenMalformed() from None
         signed = compact_signing_input(session, expires_at)
-        if not hmac.compare_digest(_mac_b64(self._mac_key, signed), mac):
+        if not hmac.compare_digest(self._mac_key.digest(signed), mac):
             raise InvalidToken()
         inner = {k: v for k, v in session.items() if k != "__proto__"}
         return session_claims(inner, cache_expires_ms=expires_at, version=self.version)
@@ -469,7 +476,7 @@ class CookieCache:
         if head != JWT_HEADER or not body or "." in signature:
             raise TokenUnsupported()
         mac = unb64(signature)
-        expected = _mac_b64(self._mac_key, f"{head}.{body}".encode("ascii"))
+        expected = self._mac_key.digest(f"{head}.{body}".encode("ascii"))
         if not hmac.compare_digest(expected, mac):
             raise InvalidToken()
         payload = self._json_object(unb64(body))
@@ -485,14 +492,17 @@ class CookieCache:
         if len(parts) != 5:
             raise TokenMalformed()
         head, encrypted_key, iv_b64, ciphertext_b64, tag_b64 = parts
-        header = self._json_object(unb64(head))
-        if (
-            set(header) != _JWE_HEADER_KEYS
-            or header["alg"] != "dir"
-            or header["enc"] != "A256CBC-HS512"
-        ):
-            raise TokenUnsupported()
-        keys = self._jwe_keys.get(header["kid"]) if isinstance(header["kid"], str) else None
+        kid: Any = self._jwe_heads.get(head)
+        if kid is None:  # a header not as jose writes it: decoded and checked in full
+            header = self._json_object(unb64(head))
+            if (
+                set(header) != _JWE_HEADER_KEYS
+                or header["alg"] != "dir"
+                or header["enc"] != "A256CBC-HS512"
+            ):
+                raise TokenUnsupported()
+            kid = header["kid"]
+        keys = self._jwe_keys.get(kid) if isinstance(kid, str) else None
         if keys is None:
             raise InvalidToken()  # another secret's, or a rotated-out version's
         if encrypted_key:
@@ -503,16 +513,14 @@ class CookieCache:
         mac_key, aes_key = keys
         aad = head.encode("ascii")
         mac_input = aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big")
-        if not hmac.compare_digest(hmac.digest(mac_key, mac_input, "sha512")[:32], tag):
+        # Authenticate before decrypting: no padding oracle, no work on forged data.
+        if not hmac.compare_digest(mac_key.digest(mac_input)[:32], tag):
             raise InvalidToken()
-        decryptor = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).decryptor()
-        padded = decryptor.update(ciphertext) + decryptor.finalize()
-        unpadder = padding.PKCS7(128).unpadder()
-        try:
-            plaintext = unpadder.update(padded) + unpadder.finalize()
-        except ValueError:
-            raise InvalidToken() from None
-        payload = self._json_object(plaintext)
+        padded = _cbc_decrypt(aes_key, iv, ciphertext)
+        pad = padded[-1]
+        if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
+            raise InvalidToken()
+        payload = self._json_object(padded[:-pad])
         exp = payload.get("exp")
         if type(exp) is not float or not math.isfinite(exp):
             raise TokenClaimsInvalid()
