@@ -121,6 +121,12 @@ if os.environ.get("NEXTAUTH_SECRET_FILE"):
 NEXTAUTH_SIGNING_KEYS = [Path(p) for p in env_list("NEXTAUTH_SIGNING_KEY_FILE")]
 NEXTAUTH_JWKS_URL = env_list("NEXTAUTH_JWKS_URL")
 NEXTAUTH_MAX_AGE = int(os.environ.get("NEXTAUTH_MAX_AGE", str(30 * 24 * 3600)))
+# A session ends this long after sign-in however often it is refreshed: the Next.js app reads
+# the same variable (example_project/nextjs/django.mjs), so both sides end it together.
+NEXTAUTH_SESSION_MAX_LIFETIME = int(
+    os.environ.get("NEXTAUTH_SESSION_MAX_LIFETIME", str(30 * 24 * 3600))
+)
+NEXTAUTH_LEEWAY = int(os.environ.get("NEXTAUTH_LEEWAY", "15"))
 NEXTAUTH_ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
 NEXTAUTH_AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
 NEXTAUTH_SECURE_COOKIE = os.environ.get("NEXTAUTH_SECURE_COOKIE", "0") == "1"

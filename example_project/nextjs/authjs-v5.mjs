@@ -16,7 +16,7 @@
 import Credentials from "@auth/core/providers/credentials";
 import Google from "@auth/core/providers/google";
 import { encode as encodeV5 } from "@auth/core/jwt";
-import { authorizeWithDjango, callbacks, signOutEvent } from "./django.mjs";
+import { authorizeWithDjango, callbacks, sessionMaxAge, signOutEvent } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
 export function authConfig({
@@ -28,7 +28,9 @@ export function authConfig({
     secret,
     trustHost: true,
     basePath: "/api/auth",
-    session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
+    // NEXTAUTH_MAX_AGE and NEXTAUTH_SESSION_MAX_LIFETIME (default 30 days each): the same
+    // values as the Django services'; `callbacks.jwt` ends the session at the lifetime.
+    session: { strategy: "jwt", maxAge: sessionMaxAge() },
     ...(format === "jws" ? { jwt: { encode, decode } } : {}),
     providers: [
       Credentials({

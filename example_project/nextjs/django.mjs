@@ -15,6 +15,32 @@ const SECRET = () => process.env.AUTH_SECRET ?? process.env.NEXTAUTH_SECRET;
 /** The most characters of the session note a user can keep in the token (see `callbacks`). */
 export const MAX_NOTE_LENGTH = 6000;
 
+const THIRTY_DAYS = 30 * 24 * 60 * 60;
+
+function seconds(name) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return THIRTY_DAYS;
+  const value = Number(raw);
+  // Fail loudly, as Django's checks do: a typo must not become "no limit" or "sign out now".
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive whole number of seconds`);
+  }
+  return value;
+}
+
+/**
+ * NEXTAUTH_MAX_AGE: how long a session token lives after its last refresh (NextAuth's
+ * `session.maxAge`; Django's setting of the same name). Every read of the session slides it.
+ */
+export const sessionMaxAge = () => seconds("NEXTAUTH_MAX_AGE");
+
+/**
+ * NEXTAUTH_SESSION_MAX_LIFETIME: how long a session lasts from sign-in (`auth_time`), however
+ * often it is refreshed. Django's setting of the same name: give both sides one value, and the
+ * browser is signed out here at the moment Django starts refusing the session.
+ */
+export const sessionMaxLifetime = () => seconds("NEXTAUTH_SESSION_MAX_LIFETIME");
+
 // The browser's address, signed with the shared secret: Django counts sign-in attempts per
 // browser, not per Next.js server (which would let anyone's failures lock everyone out). Only
 // a holder of the secret can sign it, so a browser calling Django directly cannot choose it.
@@ -96,6 +122,10 @@ export const callbacks = {
     }
     token.sid ??= randomUUID(); // sessions from before this callback
     token.auth_time ??= token.iat ?? Math.floor(Date.now() / 1000);
+    // The absolute lifetime: a refresh slides `exp`, never `auth_time`. Past it the session
+    // ends (Auth.js 5 clears the cookie on null; next-auth 4 through `session` below), so a
+    // cookie someone keeps refreshing stops where Django stops accepting it.
+    if (Math.floor(Date.now() / 1000) >= token.auth_time + sessionMaxLifetime()) return null;
     // `update({ note })` (next-auth/react, or a POST to /api/auth/session) lands here with
     // whatever the browser sent: take the one field a user may change, never `sub` or `role`.
     // A long note makes the token outgrow one cookie: NextAuth then splits it into chunks.
@@ -105,6 +135,9 @@ export const callbacks = {
     return token;
   },
   async session({ session, token }) {
+    // next-auth 4 calls this even after `jwt` ended the session: throwing is its way to clear
+    // the cookie (logged as JWT_SESSION_ERROR). Auth.js 5 never gets here without a token.
+    if (!token) throw new Error("the session passed NEXTAUTH_SESSION_MAX_LIFETIME");
     if (session.user) {
       session.user.id = token.sub;
       session.user.role = token.role ?? null;

@@ -23,7 +23,7 @@
 import Credentials from "next-auth/providers/credentials";
 import Google from "next-auth/providers/google";
 import * as nextAuthJwt from "next-auth/jwt";
-import { authorizeWithDjango, callbacks, signOutEvent } from "./django.mjs";
+import { authorizeWithDjango, callbacks, sessionMaxAge, signOutEvent } from "./django.mjs";
 import { encode, decode } from "./jwt-hs256.mjs";
 
 // next-auth 4 is CommonJS: under Next.js's bundler the default import is the
@@ -35,8 +35,12 @@ export function authOptions({ format = process.env.NEXTAUTH_JWT_FORMAT ?? "jws" 
   const secret = process.env.NEXTAUTH_SECRET;
   return {
     secret,
-    session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
-    ...(format === "jws" ? { jwt: { encode, decode } } : {}),
+    // NEXTAUTH_MAX_AGE and NEXTAUTH_SESSION_MAX_LIFETIME (default 30 days each): the same
+    // values as the Django services'; `callbacks.jwt` ends the session at the lifetime.
+    session: { strategy: "jwt", maxAge: sessionMaxAge() },
+    // next-auth 4 encodes the token of a sign-in with jwt.maxAge (30 days unless set) and only
+    // its refreshes with session.maxAge: the same value for both.
+    jwt: { maxAge: sessionMaxAge(), ...(format === "jws" ? { encode, decode } : {}) },
     providers: [
       CredentialsProvider({
         name: "Email",

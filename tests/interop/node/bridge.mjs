@@ -94,13 +94,22 @@ function fakeResponse() {
 
 // Run `fn(call)` against the real next-auth 4 handler configured by nextauth-v4.mjs;
 // call(jar, method, action, body, headers) updates the cookie jar from Set-Cookie.
-async function withV4({ djangoUrl, secret, format, privateJwk }, fn) {
+// `env`: the Next.js app's own settings for this call (NEXTAUTH_MAX_AGE,
+// NEXTAUTH_SESSION_MAX_LIFETIME), read by example_project/nextjs/ when the handler runs.
+function withEnv(env) {
+  const names = Object.keys(env ?? {});
+  for (const name of names) process.env[name] = String(env[name]);
+  return () => { for (const name of names) delete process.env[name]; };
+}
+
+async function withV4({ djangoUrl, secret, format, privateJwk, env }, fn) {
   const nextAuthModule = (await import("next-auth")).default;
   const NextAuth = nextAuthModule.default ?? nextAuthModule;
   const { authOptions } = await import("../../../example_project/nextjs/nextauth-v4.mjs");
   process.env.DJANGO_URL = djangoUrl;
   process.env.NEXTAUTH_URL = "http://localhost:3000";
   process.env.NEXTAUTH_SECRET = secret;
+  const restore = withEnv(env);
   try {
     const options = authOptions({ format });
     if (opt(privateJwk) !== undefined) options.jwt = asymmetric.asymmetricJwt({ privateJwk });
@@ -125,15 +134,17 @@ async function withV4({ djangoUrl, secret, format, privateJwk }, fn) {
   } finally {
     delete process.env.NEXTAUTH_URL;
     delete process.env.NEXTAUTH_SECRET;
+    restore();
   }
 }
 
 // The same against @auth/core's Auth() configured by authjs-v5.mjs.
-async function withV5({ djangoUrl, secret, format }, fn) {
+async function withV5({ djangoUrl, secret, format, env }, fn) {
   const { Auth } = await import("@auth/core");
   const { authConfig } = await import("../../../example_project/nextjs/authjs-v5.mjs");
   process.env.DJANGO_URL = djangoUrl;
   process.env.AUTH_SECRET = secret;
+  const restore = withEnv(env);
   try {
     const config = authConfig({ format });
     const base = "http://localhost:3000/api/auth";
@@ -151,6 +162,7 @@ async function withV5({ djangoUrl, secret, format }, fn) {
     return await fn(call);
   } finally {
     delete process.env.AUTH_SECRET;
+    restore();
   }
 }
 
@@ -208,8 +220,8 @@ const ops = {
   // authorize() calls Django's custom-login. Returns the cookies it sets.
   // `headers` are the browser's request headers as NextAuth sees them (x-forwarded-for).
   // With `privateJwk`, the documented key-pair hooks (jwt-asymmetric.mjs) sign the session.
-  "v4.signin": async ({ email, password, djangoUrl, secret, format, headers, privateJwk }) =>
-    withV4({ djangoUrl, secret, format, privateJwk }, async (call) => {
+  "v4.signin": async ({ email, password, djangoUrl, secret, format, headers, privateJwk, env }) =>
+    withV4({ djangoUrl, secret, format, privateJwk, env }, async (call) => {
       const jar = {};
       const csrf = JSON.parse((await call(jar, "GET", ["csrf"])).sent);
       const done = await call(jar, "POST", ["callback", "credentials"], {
@@ -219,24 +231,24 @@ const ops = {
     }),
 
   // GET session: NextAuth 4 re-encodes the session token (a refresh: new jti, iat, exp).
-  "v4.session": async ({ cookies, djangoUrl, secret, format }) =>
-    withV4({ djangoUrl, secret, format }, async (call) => {
+  "v4.session": async ({ cookies, djangoUrl, secret, format, env }) =>
+    withV4({ djangoUrl, secret, format, env }, async (call) => {
       const jar = { ...cookies };
       const done = await call(jar, "GET", ["session"]);
       return { body: JSON.parse(done.sent ?? "null"), cookies: jar };
     }),
 
   // POST signout: events.signOut runs (and calls Django); the cookie is cleared.
-  "v4.signout": async ({ cookies, djangoUrl, secret, format }) =>
-    withV4({ djangoUrl, secret, format }, async (call) => {
+  "v4.signout": async ({ cookies, djangoUrl, secret, format, env }) =>
+    withV4({ djangoUrl, secret, format, env }, async (call) => {
       const jar = { ...cookies };
       const csrf = JSON.parse((await call(jar, "GET", ["csrf"])).sent);
       const done = await call(jar, "POST", ["signout"], { csrfToken: csrf.csrfToken, json: "true" });
       return { status: done.statusCode, cookies: jar };
     }),
 
-  "v5.signin": async ({ email, password, djangoUrl, secret, format, headers }) =>
-    withV5({ djangoUrl, secret, format }, async (call) => {
+  "v5.signin": async ({ email, password, djangoUrl, secret, format, headers, env }) =>
+    withV5({ djangoUrl, secret, format, env }, async (call) => {
       const jar = {};
       const { csrfToken } = await (await call(jar, "GET", "csrf")).json();
       const form = new URLSearchParams({ csrfToken, email, password });
@@ -244,15 +256,15 @@ const ops = {
       return { status: done.status, location: done.headers.get("location"), cookies: jar };
     }),
 
-  "v5.session": async ({ cookies, djangoUrl, secret, format }) =>
-    withV5({ djangoUrl, secret, format }, async (call) => {
+  "v5.session": async ({ cookies, djangoUrl, secret, format, env }) =>
+    withV5({ djangoUrl, secret, format, env }, async (call) => {
       const jar = { ...cookies };
       const done = await call(jar, "GET", "session");
       return { body: await done.json(), cookies: jar };
     }),
 
-  "v5.signout": async ({ cookies, djangoUrl, secret, format }) =>
-    withV5({ djangoUrl, secret, format }, async (call) => {
+  "v5.signout": async ({ cookies, djangoUrl, secret, format, env }) =>
+    withV5({ djangoUrl, secret, format, env }, async (call) => {
       const jar = { ...cookies };
       const { csrfToken } = await (await call(jar, "GET", "csrf")).json();
       const done = await call(jar, "POST", "signout", new URLSearchParams({ csrfToken }));
