@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "django_nextauth_jwt"
@@ -71,6 +72,7 @@ THRESHOLD = 0.95
 # The edge tests and the attack suite (which mutmut's own selection leaves out) come first:
 # with -x, most mutants die in the first seconds.
 FAST_SUITE = [
+    "tests/test_pins_constant_time.py",
     "tests/codec/test_codec_edges.py",
     "tests/test_security_edges.py",
     "tests/codec/test_jwk_edges.py",
@@ -100,6 +102,11 @@ FAST_SUITE = [
     "tests/test_diagnostics.py",
     "tests/test_client_address.py",
     "tests/test_csrf_plain_views.py",
+    "tests/test_pins_state.py",
+    "tests/test_pins_policy.py",
+    "tests/test_pins_request.py",
+    "tests/test_pins_signin.py",
+    "tests/test_pins_users.py",
 ]
 PYTEST = [
     "-x",
@@ -134,6 +141,7 @@ NEAR = {
         "tests/test_security_edges.py",
         "tests/security/test_misconfiguration.py",
         "tests/test_tokens.py",
+        "tests/test_pins_policy.py",
     ],
     "transport": [
         "tests/test_transport.py",
@@ -153,6 +161,7 @@ NEAR = {
         "tests/test_transport.py",
         "tests/security/test_csrf_attacks.py",
         "tests/test_csrf_plain_views.py",
+        "tests/test_pins_constant_time.py",
     ],
     "redirects": [
         "tests/test_redirects.py",
@@ -172,11 +181,13 @@ NEAR = {
     ],
     "identity": [
         "tests/test_identity.py",
+        "tests/test_pins_users.py",
         "tests/security/test_identity_attacks.py",
         "tests/test_users.py",
         "tests/test_views.py",
     ],
     "store": [
+        "tests/test_pins_state.py",
         "tests/test_state_store.py",
         "tests/test_revocation.py",
         "tests/test_throttle.py",
@@ -186,6 +197,43 @@ NEAR = {
     "localview": [
         "tests/test_local_view.py",
         "tests/test_state_store.py",
+        "tests/test_pins_state.py",
+    ],
+    "throttle": [
+        "tests/test_throttle.py",
+        "tests/test_client_address.py",
+        "tests/test_state_store.py",
+    ],
+    "users": [
+        "tests/test_pins_users.py",
+        "tests/test_users.py",
+        "tests/test_pins_request.py",
+        "tests/security/test_identity_attacks.py",
+    ],
+    "middleware": [
+        "tests/test_middleware.py",
+        "tests/test_request_path.py",
+        "tests/test_csrf_plain_views.py",
+    ],
+    "authentication": [
+        "tests/test_authentication.py",
+        "tests/test_request_path.py",
+        "tests/security/test_csrf_attacks.py",
+    ],
+    "views": [
+        "tests/test_views.py",
+        "tests/test_pins_request.py",
+        "tests/security/test_signin_attacks.py",
+        "tests/security/test_csrf_attacks.py",
+        "tests/test_sessions.py",
+    ],
+    "signin": [
+        "tests/test_views.py",
+        "tests/test_sessions.py",
+        "tests/test_google.py",
+    ],
+    "pipeline": [
+        "tests/test_google.py",
     ],
 }
 # The edge tests each module's mutants meet first (a second or two).
@@ -196,13 +244,27 @@ EDGES = {
     "identity": "tests/test_identity.py",
     "store": "tests/test_store_edges.py",
     "localview": "tests/test_store_edges.py",
+    "throttle": "tests/test_pins_signin.py",
+    "users": "tests/test_pins_users.py",
+    "middleware": "tests/test_pins_request.py",
+    "views": "tests/test_pins_signin.py",
+    "pipeline": "tests/test_pins_signin.py",
 }
+# Modules whose mutants the database's folding decides (a query that only narrows, Python
+# that confirms): a mutant SQLite misses runs again on MariaDB (case, accents and trailing
+# spaces folded by its default collation), with the module's database tests. Needs the
+# MariaDB of `make test` (127.0.0.1:3306); without it that run kills nothing.
+FOLDING = {"users", "identity"}
+FOLDING_ENV = {"TEST_DB": "mariadb"}
 
 
-def pytest_in(cwd: Path, env: dict[str, str], suite: list[str]) -> subprocess.CompletedProcess[str]:
+def pytest_in(
+    cwd: Path, env: dict[str, str], suite: list[str], *, marker: str = "not node"
+) -> subprocess.CompletedProcess[str]:
     """``suite`` in a fresh process in ``cwd``, stopping at the first failure."""
+    options = [marker if previous == "-m" else option for previous, option in _pairs(PYTEST)]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", *PYTEST, *suite],
+        [sys.executable, "-m", "pytest", *options, *suite],
         cwd=cwd,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
         capture_output=True,
@@ -210,6 +272,11 @@ def pytest_in(cwd: Path, env: dict[str, str], suite: list[str]) -> subprocess.Co
         check=False,
         timeout=SUITE_TIMEOUT,
     )
+
+
+def _pairs(options: list[str]) -> Iterator[tuple[str, str]]:
+    """``(the option before, option)`` for each of ``options``."""
+    return zip(["", *options], options, strict=False)
 
 
 def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
@@ -222,17 +289,31 @@ def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
     if result.returncode != 0:
         print(result.stdout[-3000:], file=sys.stderr)
         sys.exit(f"the fast suite fails in {what} with no mutant applied: fix that first")
+    folding = sorted({path for module in FOLDING for path in NEAR[module]})
+    result = pytest_in(cwd, {**env, **FOLDING_ENV}, folding, marker="db and not node")
+    if result.returncode not in (0, 5):
+        print(result.stdout[-3000:], file=sys.stderr)
+        sys.exit(f"the database tests fail on MariaDB in {what} with no mutant applied")
 
 
 def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
     """True when the module's own tests, or else the whole fast suite, fail in a fresh process.
 
-    The edge tests first (a second or two), then the module's own files, then everything.
+    The edge tests first (a second or two), then the module's own files, then everything;
+    for a module in ``FOLDING``, last, its own files' database tests on MariaDB.
     """
     edges = EDGES.get(module, "tests/test_security_edges.py")
-    for suite in ([edges], NEAR[module], FAST_SUITE):
+    runs: list[tuple[list[str], dict[str, str], str]] = [
+        ([edges], env, "not node"),
+        (NEAR[module], env, "not node"),
+        (FAST_SUITE, env, "not node"),
+    ]
+    if module in FOLDING:
+        # What only a folding database tells apart: the module's database tests on MariaDB.
+        runs.append((NEAR[module], {**env, **FOLDING_ENV}, "db and not node"))
+    for suite, run_env, marker in runs:
         try:
-            result = pytest_in(cwd, env, suite)
+            result = pytest_in(cwd, run_env, suite, marker=marker)
         except subprocess.TimeoutExpired:
             return True  # a mutant that hangs the tests (a lock never released) is caught
         if result.returncode not in (0, 5):
@@ -397,6 +478,14 @@ MODULES = [
     "identity",
     "store",
     "localview",
+    # The request and sign-in path (issue 27).
+    "throttle",
+    "users",
+    "middleware",
+    "authentication",
+    "views",
+    "signin",
+    "pipeline",
 ]
 # Parameters an attacker would like an allow-list to take (header sets), methods that
 # must never be "safe".
@@ -482,6 +571,9 @@ def _literal_variants(node: ast.expr, context: str = "") -> Iterator[ast.expr]:
         if isinstance(value, int):
             yield ast.Constant(value + 1)
             yield ast.Constant(value - 1)
+        elif isinstance(value, float):
+            # Timing constants: three times longer, three times shorter.
+            yield from (ast.Constant(v) for v in _float_variants(value))
         elif isinstance(value, str):
             if context == "re":
                 for pattern in _regex_variants(value):
@@ -611,6 +703,8 @@ def _kinds(node: ast.AST) -> list[tuple[str, int]]:
             return [("negate", 0)]
         if isinstance(value, int):
             return [("plus", 0)]
+        if isinstance(value, float):
+            return [("scale", 0), ("scale", 1)]
         # Docstrings and messages (they hold spaces) are not behaviour.
         if isinstance(value, str | bytes) and value and " " not in str(value):
             return [("chop", 0)]
@@ -631,8 +725,109 @@ def _apply(node: ast.AST, kind: tuple[str, int]) -> None:
             node.value = not value
         elif name == "plus" and isinstance(value, int):
             node.value = value + 1
+        elif name == "scale" and isinstance(value, float):
+            node.value = _float_variants(value)[position]
         elif name == "chop" and isinstance(value, str | bytes):
             node.value = value[:-1]
+
+
+def _float_variants(value: float) -> list[float]:
+    """A float constant (a timing, a fraction) three times larger, then three times smaller."""
+    return [round(value * 3, 9), round(value / 3, 9)] if value else [1.0, -1.0]
+
+
+# --------------------------------------------------------------------------- #
+# Lua inside Python strings (the Redis scripts), and constant-time compares
+# --------------------------------------------------------------------------- #
+
+#: Lua's operators, each with what a slip turns it into (``~=`` is Lua's "not equal").
+_LUA_SWAPS = {
+    ">": ["<", ">="],
+    "<": [">", "<="],
+    ">=": [">"],
+    "<=": ["<"],
+    "==": ["~="],
+    "~=": ["=="],
+    "+": ["-"],
+    "-": ["+"],
+    "*": ["/"],
+    "/": ["*"],
+    "and": ["or"],
+    "or": ["and"],
+}
+# An operator outside quotes with blanks on both sides: ``left > ttl``, ``a .. b`` is not one.
+_LUA_OPERATOR = re.compile(r"(?<= )(>=|<=|==|~=|>|<|\+|-|\*|/|and|or)(?= )")
+_LUA_NUMBER = re.compile(r"(?<![\w.'])(\d+)(?![\w.'])")
+
+
+def is_lua(value: object) -> TypeGuard[str]:
+    """A string constant that is a Redis script."""
+    return isinstance(value, str) and "redis.call(" in value
+
+
+def lua_variants(script: str) -> Iterator[tuple[str, str, str]]:
+    """``(mutated script, line before, line after)``: one slip in one line of a Lua script.
+
+    Each comparison, arithmetic or logical operator swapped; each integer literal plus one;
+    each conditional line (``if ... end``) dropped: "the longer expiry wins" and "the larger
+    value wins" are one line each in the write script. Quoted text is left alone.
+    """
+    lines = script.split("\n")
+    for i, line in enumerate(lines):
+        code = re.sub(r"'[^']*'", lambda m: " " * len(m.group()), line)  # blank the quotes
+        changed: list[str] = []
+        for match in _LUA_OPERATOR.finditer(code):
+            for new in _LUA_SWAPS[match.group()]:
+                changed.append(line[: match.start()] + new + line[match.end() :])
+        for match in _LUA_NUMBER.finditer(code):
+            bumped = str(int(match.group()) + 1)
+            changed.append(line[: match.start()] + bumped + line[match.end() :])
+        if line.lstrip().startswith("if ") and line.rstrip().endswith(" end"):
+            changed.append("")  # the whole statement gone
+        for new_line in changed:
+            mutated = "\n".join([*lines[:i], new_line, *lines[i + 1 :]])
+            yield mutated, line.strip(), new_line.strip()
+
+
+def _compare_digest_calls(tree: ast.Module) -> Iterator[tuple[str, ast.Call]]:
+    """``(enclosing function, call)`` for every ``hmac.compare_digest(a, b)`` in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and ast.unparse(call.func).endswith("compare_digest")
+                    and len(call.args) == 2
+                ):
+                    yield node.name, call
+
+
+def _replace_segment(source: str, node: ast.expr, text: str) -> str:
+    """``source`` with ``node``'s text replaced (its offsets count UTF-8 bytes, not characters)."""
+    lines = source.encode().splitlines(keepends=True)
+    assert node.end_lineno is not None
+    assert node.end_col_offset is not None
+    start = sum(len(line) for line in lines[: node.lineno - 1]) + node.col_offset
+    end = sum(len(line) for line in lines[: node.end_lineno - 1]) + node.end_col_offset
+    raw = source.encode()
+    return (raw[:start] + text.encode() + raw[end:]).decode()
+
+
+def constant_time_mutants(module: str, source: str) -> Iterator[tuple[Mutant, str]]:
+    """Each ``hmac.compare_digest(a, b)`` of ``module`` turned into ``a == b``.
+
+    The answers are the same, only the timing differs: no behavioural test can kill these.
+    ``tests/test_pins_constant_time.py`` (first in the fast suite) walks the package and
+    fails on each; a survivor here means that walk no longer sees the comparison.
+    """
+    tree = ast.parse(source)
+    for number, (function, call) in enumerate(_compare_digest_calls(tree)):
+        left, right = (ast.unparse(arg) for arg in call.args)
+        mutated = _replace_segment(source, call, f"{left} == {right}")
+        line = source.splitlines()[call.lineno - 1]
+        after = mutated.splitlines()[call.lineno - 1]
+        name = f"{module}:{function}#ct{number}"
+        yield Mutant(module, name, f"{module}.{function}", line.strip(), after.strip()), mutated
 
 
 class _DropNot(ast.NodeTransformer):
@@ -671,6 +866,9 @@ def ast_mutants(module: str) -> Iterator[tuple[Mutant, str]]:
         else:
             assert isinstance(node, ast.Assign | ast.AnnAssign)
             assert node.value is not None
+            if isinstance(node.value, ast.Constant) and is_lua(node.value.value):
+                yield from _lua_mutants(module, source, name, node)
+                continue
             variants = _literal_variants(node.value)
         seen: set[tuple[str, str]] = set()
         for number, variant in enumerate(variants):
@@ -689,6 +887,29 @@ def ast_mutants(module: str) -> Iterator[tuple[Mutant, str]]:
             mutated = _replace_lines(source, node, ast.unparse(new_node))
             mutant = Mutant(module, f"{module}:{name}#{number}", f"{module}.{name}", before, after)
             yield mutant, mutated
+    yield from constant_time_mutants(module, source)
+
+
+def _lua_mutants(
+    module: str, source: str, name: str, node: ast.Assign | ast.AnnAssign
+) -> Iterator[tuple[Mutant, str]]:
+    """The Lua script assigned to ``name``, one slip at a time (:func:`lua_variants`)."""
+    assert isinstance(node.value, ast.Constant)
+    script = node.value.value
+    assert is_lua(script)
+    if isinstance(node, ast.AnnAssign):
+        head = f"{ast.unparse(node.target)}: {ast.unparse(node.annotation)}"
+    else:
+        head = ast.unparse(node.targets[0])
+    seen: set[tuple[str, str]] = set()
+    for number, (mutated, before, after) in enumerate(lua_variants(script)):
+        if (before, after) in seen:
+            continue
+        seen.add((before, after))
+        plain = '"""' not in mutated and "\\" not in mutated and not mutated.endswith('"')
+        literal = f'"""{mutated}"""' if plain else repr(mutated)
+        mutant = Mutant(module, f"{module}:{name}#lua{number}", f"{module}.{name}", before, after)
+        yield mutant, _replace_lines(source, node, f"{head} = {literal}")
 
 
 def _changed_lines(old: str, new: str) -> tuple[str, str]:
@@ -728,7 +949,7 @@ class Kills:
     def __init__(self, *, reuse: bool) -> None:
         self.modules = {m: self._hash(ROOT / source_path(m)) for m in MODULES}
         # What a verdict depends on besides the module: the tests each mutant meets, and how.
-        selection = [FAST_SUITE, NEAR, EDGES, PYTEST, COPIED]
+        selection = [FAST_SUITE, NEAR, EDGES, PYTEST, COPIED, sorted(FOLDING), FOLDING_ENV]
         self.script = hashlib.sha256(json.dumps(selection, sort_keys=True).encode()).hexdigest()
         self.earlier: set[str] = set()
         if reuse and KILLS.exists():

@@ -91,3 +91,94 @@ def test_each_module_is_found_in_its_folder_and_is_the_one_mutmut_mutates(
     config = tomllib.loads((SCRIPT.parents[1] / "pyproject.toml").read_text())
     mutated = config["tool"]["mutmut"]["only_mutate"]
     assert sorted(str(mutate.source_path(m)) for m in mutate.MODULES) == sorted(mutated)
+
+
+# --------------------------------------------------------------------------- #
+# What the passes reach since issue 27: Lua, floats, constant-time compares, MariaDB
+# --------------------------------------------------------------------------- #
+
+
+def test_the_redis_write_scripts_winner_lines_are_mutated(mutate: ModuleType) -> None:
+    slips = {(m.before, m.after) for m, _ in mutate.ast_mutants("store") if "#lua" in m.name}
+    assert ("if left > ttl then ttl = left end", "") in slips  # the longer expiry wins
+    assert ("if current > value then value = current end", "") in slips  # the larger value
+    assert ("if left > ttl then ttl = left end", "if left < ttl then ttl = left end") in slips
+
+
+def test_a_lua_mutant_changes_only_its_line_of_the_script(mutate: ModuleType) -> None:
+    import ast
+
+    mutant, source = next(
+        (m, s)
+        for m, s in mutate.ast_mutants("store")
+        if m.before.startswith("if current > value") and m.after
+    )
+    scripts = {
+        node.targets[0].id: str(node.value.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and mutate.is_lua(node.value.value)
+    }
+    lines = [line.strip() for line in scripts["_PUT_MAX"].splitlines()]
+    assert mutant.after in lines
+    assert mutant.before not in lines
+
+
+def test_a_compare_is_replaced_at_its_place_after_non_ascii_text(mutate: ModuleType) -> None:
+    import ast
+
+    source = 'def f(a, b):\n    x = "é"; return hmac.compare_digest(a, b)\n'
+    ((mutant, mutated),) = list(mutate.constant_time_mutants("m", source))
+    assert mutated == 'def f(a, b):\n    x = "é"; return a == b\n'
+    assert mutant.where == "m.f"
+    ast.parse(mutated)
+
+
+def test_quoted_lua_text_is_never_mutated(mutate: ModuleType) -> None:
+    script = "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\nreturn a .. ' - ' .. b"
+    changed = [after for _, _, after in mutate.lua_variants(script)]
+    assert all("'-inf'" in line for line in changed if "ZREM" in line)
+    assert all("' - '" in line for line in changed if "return" in line)
+
+
+def test_float_timing_constants_are_scaled_both_ways(mutate: ModuleType) -> None:
+    slips = {(m.before, m.after) for m, _ in mutate.ast_mutants("localview")}
+    assert ("STALE_AFTER = 0.5", "STALE_AFTER = 1.5") in slips
+    assert ("STALE_AFTER = 0.5", "STALE_AFTER = 0.166666667") in slips
+
+
+def test_each_constant_time_compare_becomes_an_equality(mutate: ModuleType) -> None:
+    found = {m.after for m, _ in mutate.ast_mutants("csrf") if "#ct" in m.name}
+    assert "genuine |= computed == expected" in found
+    found = {m.after for m, _ in mutate.ast_mutants("codec") if "#ct" in m.name}
+    assert "if not mac[:32] == tag:" in found
+
+
+def test_users_and_identity_mutants_meet_mariadb_after_sqlite(
+    mutate: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[tuple[str, str]] = []
+
+    def fake(cwd: Path, env: dict[str, str], suite: list[str], *, marker: str = "") -> Any:
+        runs.append((env.get("TEST_DB", "sqlite"), marker))
+        return type("Result", (), {"returncode": 0})()
+
+    monkeypatch.setattr(mutate, "pytest_in", fake)
+    assert mutate.killed_by_tests("users", Path("."), {}) is False
+    assert runs[-1] == ("mariadb", "db and not node")
+    assert all(db == "sqlite" for db, _ in runs[:-1])
+    runs.clear()
+    mutate.killed_by_tests("codec", Path("."), {})
+    assert all(db == "sqlite" for db, _ in runs)
+
+
+def test_the_marker_replaces_the_default_one(mutate: ModuleType) -> None:
+    options = [o for _, o in mutate._pairs(mutate.PYTEST)]
+    assert options[options.index("-m") + 1] == "not node"
+    swapped = [
+        "db and not node" if before == "-m" else o for before, o in mutate._pairs(mutate.PYTEST)
+    ]
+    assert swapped.count("-m") == 1
+    assert swapped[swapped.index("-m") + 1] == "db and not node"

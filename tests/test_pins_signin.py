@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.http import JsonResponse
 from django.test import Client, RequestFactory
 
 from django_nextauth_jwt import pipeline, views
@@ -202,6 +203,7 @@ def test_a_body_without_content_length_is_still_held_to_the_size_limit(
     with pytest.raises(views.BodyTooLarge):
         views.read_body(request)
     response = views.CustomLoginView.as_view()(request)
+    assert isinstance(response, JsonResponse)
     assert (response.status_code, json.loads(response.content)["code"]) == (
         413,
         "request_too_large",
@@ -284,7 +286,7 @@ def test_google_guard_refuses_an_email_google_has_not_verified(profile: Any) -> 
 
 def test_google_guard_lets_a_verified_email_through() -> None:
     profile = {"email": "ada@example.com", "email_verified": True}
-    assert pipeline.require_verified_email(object(), profile) is None
+    pipeline.require_verified_email(object(), profile)  # no AuthPolicyError
 
 
 def test_google_guard_runs_before_any_step_that_could_match_an_account() -> None:

@@ -73,6 +73,17 @@ def test_a_larger_value_with_a_shorter_ttl_keeps_both_winners_in_redis(
     assert fresh.get_many(["user:8"]) == [2000]
 
 
+def test_a_new_revocation_lasts_its_own_ttl_not_the_longest_in_redis(
+    writer: store.RedisStore, fresh: store.RedisStore
+) -> None:
+    # "The longer expiry wins" compares with the entry's own expiry, not the index's (which
+    # lives as long as its longest entry).
+    writer.put_max("sid:long", 1, 5000)
+    writer.put_max("sid:short", 1, 100)
+    assert 0 < writer.client.pttl(f"{writer.prefix}rv:sid:short") <= 100_000
+    assert fresh.get_many(["sid:short", "sid:long"]) == [1, 1]
+
+
 def test_the_published_write_carries_the_winners(writer: store.RedisStore) -> None:
     # What every other process's view applies is the script's result, not the write's input.
     pubsub = writer.client.pubsub()
@@ -83,7 +94,7 @@ def test_the_published_write_carries_the_winners(writer: store.RedisStore) -> No
         assert confirmed["type"] == "subscribe"
         writer.put_max("user:9", 2000, 1000)
         writer.put_max("user:9", 1000, 100)
-        messages = []
+        messages: list[list[str]] = []
         while len(messages) < 2:
             message = pubsub.get_message(timeout=5)
             assert message is not None, "the script published nothing"
