@@ -7,6 +7,7 @@
 #   Express http://127.0.0.1:8001   EXPRESS_PORT  (services/express, jose)
 #   FastAPI http://127.0.0.1:8002   FASTAPI_PORT  (services/fastapi, PyJWT)
 #   Go      http://127.0.0.1:8003   GO_PORT       (services/go, gin + golang-jwt, Debian's sources)
+#   Verifier http://127.0.0.1:8004  VERIFIER_PORT (MESH_MODE=asymmetric only: a second Django)
 # A default port that is taken moves to the next free one (said as it starts); a port set in its
 # variable must be free, or the script stops before building anything, naming the variable
 # (scripts/mesh-ports.py).
@@ -19,7 +20,8 @@
 #
 # MESH_MODE=asymmetric make mesh: no secret anywhere. Django signs with an Ed25519 key (made once
 # under $TMPDIR, or NEXTAUTH_SIGNING_KEY_FILE) and publishes it at /.well-known/jwks.json; the
-# three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key. The
+# three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key, and so
+# does a second Django instance, the verifier, which holds neither a secret nor a private key. The
 # Next.js front end is not started in this mode (sign in on Django's own page, or with curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ python=$root/.venv/bin/python
 mode=${MESH_MODE:-hs256}
 case $mode in
   hs256) names=(NEXTJS_PORT=3000) ;;
-  asymmetric) names=() ;; # no Next.js front end in this mode
+  asymmetric) names=(VERIFIER_PORT=8004) ;; # no Next.js front end; a Django verifier
   *)
     echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
     exit 1
@@ -95,6 +97,7 @@ sys.stdout.write(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEn
   # Django signs and holds the only private key; nobody holds a secret.
   export NEXTAUTH_JWT_FORMAT=jws-asymmetric NEXTAUTH_SIGNING_KEY_FILE=$key NEXTAUTH_SECRET= NEXTAUTH_SECRET_PREVIOUS=
   neighbour_env=(env "NEXTAUTH_JWKS_URL=$DJANGO_URL/.well-known/jwks.json" NEXTAUTH_SIGNING_KEY_FILE=)
+  export VERIFIER_URL=http://127.0.0.1:$VERIFIER_PORT
 else
   bash scripts/build-nextjs.sh
 fi
@@ -125,6 +128,11 @@ start example_project/services/express "$EXPRESS_PORT" "${neighbour_env[@]}" nod
 start example_project/services/fastapi "$FASTAPI_PORT" "${neighbour_env[@]}" \
   "$python" -m uvicorn main:app --host 127.0.0.1 --port "$FASTAPI_PORT"
 start example_project/services/go "$GO_PORT" "${neighbour_env[@]}" "$build/whoami-go"
+if [ "$mode" = asymmetric ]; then
+  # The same example as a pure verifier: jws-asymmetric, the issuer's JWKS URL, nothing else.
+  start example_project "$VERIFIER_PORT" "${neighbour_env[@]}" \
+    "$python" manage.py runserver "127.0.0.1:$VERIFIER_PORT"
+fi
 if [ "$mode" = hs256 ]; then
   # next-auth 4 takes its own origin from NEXTAUTH_URL; Auth.js 5 finds it from the request.
   next=(./node_modules/.bin/next start -H 127.0.0.1 -p "$NEXTJS_PORT")
@@ -162,6 +170,12 @@ echo "  Django   $DJANGO_URL   reads $NEXTAUTH_JWT_FORMAT: 200"
 echo "  Express  $EXPRESS_URL   $neighbours"
 echo "  FastAPI  $FASTAPI_URL   $neighbours"
 echo "  Go       $GO_URL   $neighbours"
+verifier_curl=
+if [ "$mode" = asymmetric ]; then
+  echo "  Verifier $VERIFIER_URL   Django with no secret and no private key, verifies with that JWKS: 200"
+  verifier_curl="
+  curl -H \"Authorization: Bearer \$TOKEN\" $VERIFIER_URL/api/me/"
+fi
 if [ "$mode/$NEXTAUTH_JWT_FORMAT" != hs256/jws ] && [ "$mode" = hs256 ]; then
   echo "  For a token all four verify: NEXTAUTH_JWT_FORMAT=jws make mesh (NEXTAUTH_VERSION=5: Auth.js 5)."
 fi
@@ -170,7 +184,7 @@ A token from Django's sign-in, asked of each service:
   TOKEN=\$(curl -s $DJANGO_URL/api/auth/custom-login -H 'Content-Type: application/json' \\
     -d '{"email": "demo@example.com", "password": "demo-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -H "Authorization: Bearer \$TOKEN" $DJANGO_URL/api/me/
-  for url in $EXPRESS_URL $FASTAPI_URL $GO_URL; do curl -H "Authorization: Bearer \$TOKEN" \$url/whoami; echo; done
+  for url in $EXPRESS_URL $FASTAPI_URL $GO_URL; do curl -H "Authorization: Bearer \$TOKEN" \$url/whoami; echo; done$verifier_curl
 Ctrl-C stops them all.
 
 EOF
