@@ -10,7 +10,7 @@ import { authConfig } from "@/authjs-v5.mjs";
 import { signOutAtDjango } from "@/django.mjs";
 import { authOptions } from "@/nextauth-v4.mjs";
 import { settings } from "@/lib/settings";
-import { readSessionToken } from "@/lib/session-token";
+import { readSessionToken, tokenCodec } from "@/lib/session-token";
 
 /** The signed-in user as every page sees it, from either library's session. */
 export interface SessionView {
@@ -24,15 +24,29 @@ async function signOutEverywhere(): Promise<void> {
   await signOutAtDjango(readSessionToken(await cookies(), settings().cookieName));
 }
 
+// The token codec comes from the settings (tokenCodec): rotation, issuer and audience as every
+// service applies them, whichever of the files above built the rest of the options.
 function v4Options(): AuthOptions {
-  const { format, secret } = settings();
-  return { ...authOptions({ format }), secret, events: { signOut: signOutEverywhere } } as AuthOptions;
+  const current = settings();
+  const { format, secret } = current;
+  return {
+    ...authOptions({ format }),
+    secret,
+    jwt: tokenCodec(current),
+    events: { signOut: signOutEverywhere },
+  } as AuthOptions;
 }
 
 let authjs: NextAuthResult | undefined;
 function v5(): NextAuthResult {
-  const { format, secret } = settings();
-  authjs ??= NextAuthV5({ ...authConfig({ format }), secret, events: { signOut: signOutEverywhere } } as NextAuthConfig);
+  const current = settings();
+  const { format, secret } = current;
+  authjs ??= NextAuthV5({
+    ...authConfig({ format }),
+    secret,
+    jwt: tokenCodec(current),
+    events: { signOut: signOutEverywhere },
+  } as NextAuthConfig);
   return authjs;
 }
 

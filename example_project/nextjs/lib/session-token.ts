@@ -1,9 +1,27 @@
 // The session token itself, as the browser holds it, and its verification: the pure-JWT check
 // middleware.ts runs on every protected request (no session store, no call to NextAuth's API).
-import { decode as decodeV4 } from "next-auth/jwt";
-import { decode as decodeV5 } from "next-auth-v5/jwt";
-import { decode as decodeJws } from "@/jwt-hs256.mjs";
+import * as jwtV4 from "next-auth/jwt";
+import * as jwtV5 from "next-auth-v5/jwt";
+import * as jwtHs256 from "@/jwt-hs256.mjs";
+import { withPolicy } from "@/jwt-policy.mjs";
 import type { Settings } from "@/lib/settings";
+
+/** A NextAuth `jwt` codec: what `jwt: { encode, decode }` takes (the parameters vary by library). */
+export interface Codec {
+  encode(params: any): Promise<string>;
+  decode(params: any): Promise<Record<string, unknown> | null>;
+}
+
+/**
+ * The token codec of this app's format and NextAuth version, under the mesh's rules: the first
+ * secret signs, NEXTAUTH_SECRET_PREVIOUS still verifies, and iss / aud are written and required
+ * when NEXTAUTH_ISSUER / NEXTAUTH_AUDIENCE are set (jwt-policy.mjs). NextAuth and the middleware
+ * both use it, so the token they accept is the one every service accepts.
+ */
+export function tokenCodec(settings: Settings): Codec {
+  const base = settings.format === "jws" ? jwtHs256 : settings.version === "5" ? jwtV5 : jwtV4;
+  return withPolicy(base, settings) as Codec;
+}
 
 /** What both `request.cookies` (middleware) and `cookies()` (server components) offer. */
 export interface CookieJar {
@@ -34,17 +52,17 @@ export interface Claims {
 }
 
 /**
- * The token's claims if it is valid for this app's format and secret, else `null`. The same
- * rules as every service: the format's decoder only, `exp` required (15 s leeway), `sub` a
- * non-empty string (NextAuth 4's old OAuth state cookies decrypt but carry no `sub`).
+ * The token's claims if it is valid for this app's format and secrets, else `null`. The same
+ * rules as every service: the format's decoder only, the current or the previous secret, `iss`
+ * and `aud` when configured, `exp` required (15 s leeway), `sub` a non-empty string (NextAuth
+ * 4's old OAuth state cookies decrypt but carry no `sub`).
  */
 export async function verifySessionToken(token: string, settings: Settings): Promise<Claims | null> {
-  const { format, secret, cookieName } = settings;
+  const { format, cookieName } = settings;
   let payload: Record<string, unknown> | null = null;
   try {
-    if (format === "jws") payload = await decodeJws({ token, secret });
-    else if (format === "nextauth-v4") payload = await decodeV4({ token, secret });
-    else payload = await decodeV5({ token, secret, salt: cookieName });
+    // Auth.js 5 salts its key with the cookie name; next-auth 4 derives its key without one.
+    payload = await tokenCodec(settings).decode(format === "authjs-v5" ? { token, salt: cookieName } : { token });
   } catch {
     return null; // a wrong key, a tampered token, a malformed one: refused alike
   }

@@ -1,6 +1,9 @@
 // The app's settings, from the environment, read at start-up (one build serves every variant).
 //
 //   NEXTAUTH_SECRET        the secret every service shares (AUTH_SECRET also works)
+//   NEXTAUTH_SECRET_PREVIOUS  during a rotation, the old secret: it still verifies, never signs
+//   NEXTAUTH_ISSUER, NEXTAUTH_AUDIENCE   when set, minted tokens carry iss / aud and tokens
+//                          without them are refused, as every service does
 //   NEXTAUTH_JWT_FORMAT    jws (default) | nextauth-v4 | authjs-v5: as the Django setting
 //   NEXTAUTH_VERSION       4 (next-auth 4, default) | 5 (Auth.js 5); 5 is the default for authjs-v5
 //   NEXTAUTH_URL           this app's origin, e.g. http://127.0.0.1:3000 (next-auth 4 needs it)
@@ -15,7 +18,12 @@ export type Service = (typeof SERVICES)[number];
 export interface Settings {
   format: Format;
   version: Version;
+  /** The secret that signs (and the one NextAuth's CSRF token uses). */
   secret: string;
+  /** Every secret that verifies: `secret` first, then NEXTAUTH_SECRET_PREVIOUS during a rotation. */
+  secrets: string[];
+  issuer?: string;
+  audience?: string;
   /** The session cookie NextAuth writes and every reader looks for (chunks: `<name>.0`, ...). */
   cookieName: string;
   /** Each service's base URL and the path that answers "who am I" for a Bearer token. */
@@ -37,6 +45,15 @@ export function settings(): Settings {
   if (format === "authjs-v5" && version === "4") fail("authjs-v5 tokens need NEXTAUTH_VERSION=5");
   const secret = env.NEXTAUTH_SECRET || env.AUTH_SECRET || "";
   if (new TextEncoder().encode(secret).length < 32) fail("NEXTAUTH_SECRET must be set, 32 bytes or more");
+  const previous = env.NEXTAUTH_SECRET_PREVIOUS || "";
+  if (previous && new TextEncoder().encode(previous).length < 32) {
+    fail("NEXTAUTH_SECRET_PREVIOUS, when set, must be 32 bytes or more");
+  }
+  const issuer = env.NEXTAUTH_ISSUER || undefined;
+  const audience = env.NEXTAUTH_AUDIENCE || undefined;
+  for (const [name, value] of [["NEXTAUTH_ISSUER", issuer], ["NEXTAUTH_AUDIENCE", audience]]) {
+    if (value !== undefined && value.trim() !== value) fail(`${name} must not start or end with spaces`);
+  }
   // next-auth 4 builds its redirects from NEXTAUTH_URL; without it (or AUTH_TRUST_HOST, which
   // takes the request's Host header) it sends everyone to http://localhost:3000.
   if (version === "4" && !env.NEXTAUTH_URL && !env.AUTH_TRUST_HOST) {
@@ -49,6 +66,9 @@ export function settings(): Settings {
     format,
     version,
     secret,
+    secrets: previous ? [secret, previous] : [secret],
+    issuer,
+    audience,
     cookieName,
     services: {
       django: { base: base("DJANGO_URL", 8000), whoami: "/api/me/" },
