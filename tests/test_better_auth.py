@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ from django_nextauth_jwt.checks import check_settings
 from django_nextauth_jwt.jose import betterauth
 from django_nextauth_jwt.policy import policy
 from tests.conftest import require
-from tests.servers import free_port, running
+from tests.servers import django_server, free_port, running
 
 pytestmark = pytest.mark.node
 
@@ -99,8 +100,10 @@ def servers() -> Iterator[Any]:
     require(installed(), "node and tests/interop/betterauth/node_modules (make install)")
     with contextlib.ExitStack() as stack:
 
-        def start(strategy: str, secrets: str | None = None, role: str = "editor") -> BetterAuth:
-            key = (strategy, secrets or "", role)
+        def start(
+            strategy: str, secrets: str | None = None, role: str = "editor", signout: str = ""
+        ) -> BetterAuth:
+            key = (strategy, secrets or "", role, signout)
             if key not in _servers:
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
@@ -110,6 +113,7 @@ def servers() -> Iterator[Any]:
                     "BETTER_AUTH_COOKIE_CACHE": strategy,
                     "BETTER_AUTH_SECRETS": secrets or "",
                     "BETTER_AUTH_ROLE": role,
+                    "DJANGO_SIGNOUT_URL": signout,
                 }
                 stack.enter_context(
                     running(["node", "server.mjs"], f"{base}/healthz", cwd=BETTER_AUTH, env=env)
@@ -400,6 +404,42 @@ def test_a_django_sign_out_refuses_the_sessions_later_cookies_too(
     # A new sign-in is a new session: accepted.
     again = server.sign_in(user["email"])
     assert get("/api/me/", again).status_code == 200
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_better_auth_sign_out_is_refused_at_django_at_once(servers: Any, strategy: str) -> None:
+    """django-signout.mjs posts the deleted session to Django's sign-out: no five-minute wait.
+
+    Django runs as its own server (its deny-list in its own process), Better Auth with the hook.
+    """
+    env = {"TEST_BETTER_AUTH_STRATEGY": strategy, "TEST_BETTER_AUTH_SECRET": SECRET}
+    with django_server("tests.settings_better_auth", env) as django:
+        server = servers(strategy, signout=f"{django}/api/auth/signout")
+
+        def me(cookies: dict[str, str]) -> tuple[int, Any]:
+            request = urllib.request.Request(  # noqa: S310 - loopback only
+                f"{django}/api/me/", headers={"Cookie": cookie_header(cookies)}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())["code"]
+
+        cookies, user = server.sign_up()
+        assert me(cookies)[0] == 200
+        server.request("/api/auth/sign-out", {}, cookies=cookies)
+        assert me(cookies) == (401, "token_revoked")
+        # revoke-session: one of the person's sessions ends another; Django refuses it too.
+        first = server.sign_in(user["email"])
+        second = server.sign_in(user["email"])
+        sessions, _ = server.request("/api/auth/list-sessions", cookies=first)
+        mine = first["better-auth.session_token"].split(".")[0]
+        (other,) = {s["token"] for s in sessions} - {mine}
+        assert me(second)[0] == 200
+        server.request("/api/auth/revoke-session", {"token": other}, cookies=first)
+        assert me(second) == (401, "token_revoked")
+        assert me(first)[0] == 200
 
 
 # -- the compact MAC's re-serialisation, against Better Auth's own code ------------------------

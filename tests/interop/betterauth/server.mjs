@@ -11,7 +11,8 @@
 // With BETTER_AUTH_COOKIE_CACHE=compact|jwt|jwe the session cookie cache is on, in that
 // strategy (better-auth.session_data, re-issued every BETTER_AUTH_COOKIE_CACHE_MAX_AGE
 // seconds, 300 by default); BETTER_AUTH_SECRETS ("2:new,1:old") is read by Better Auth itself;
-// BETTER_AUTH_ROLE is the role (an additional user field) new users get.
+// BETTER_AUTH_ROLE is the role (an additional user field) new users get; with DJANGO_SIGNOUT_URL
+// every deleted session is posted there (django-signout.mjs).
 //
 // Run: PORT=... BETTER_AUTH_URL=http://127.0.0.1:PORT node server.mjs
 import { createServer } from "node:http";
@@ -19,6 +20,7 @@ import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { toNodeHandler } from "better-auth/node";
 import { jwt } from "better-auth/plugins/jwt";
+import { djangoSignOut } from "./django-signout.mjs";
 
 const port = Number(process.env.PORT ?? 3005);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -67,6 +69,9 @@ export const auth = betterAuth({
       }
     : {},
   plugins: [jwt({ jwks: { keyPairConfig } })],
+  databaseHooks: process.env.DJANGO_SIGNOUT_URL
+    ? djangoSignOut(process.env.DJANGO_SIGNOUT_URL)
+    : undefined,
   telemetry: { enabled: false },
 });
 
