@@ -204,6 +204,21 @@ def diagnose_token(
 ) -> Diagnosis | None:
     """The cause of ``error`` for ``token``, when it is one of the common integration faults."""
     pol = pol or policy()
+    cache = pol.better_auth
+    if cache is not None and cache.owns(token):
+        # Better Auth's cookie cache: its secret is Better Auth's, not NEXTAUTH_SECRET.
+        if isinstance(error, TokenExpired):
+            return _expired(token, pol, int(time.time()) if now is None else now)
+        if type(error) is InvalidToken:
+            return Diagnosis(
+                "better_auth_secret",
+                f"a Better Auth session cookie ({cache.strategy}) arrived and Better Auth's "
+                "secret does not verify it: NEXTAUTH_BETTER_AUTH_SECRET (or _SECRETS) differs "
+                "from Better Auth's BETTER_AUTH_SECRET (or BETTER_AUTH_SECRETS). After a "
+                "rotation, compact and jwt cookies verify with the current secret only, as in "
+                "Better Auth, until it re-issues them.",
+            )
+        return None
     try:
         fmt = codec.format_of(token, max_length=pol.max_token_length)
     except InvalidToken:
@@ -385,7 +400,9 @@ _CAUSES: dict[type[NextAuthJWTError], frozenset[str]] = {
     ),
     TokenUnsupported: frozenset({"format_mismatch", "jws_algorithm"}),
     TokenExpired: frozenset({"expired"}),
-    InvalidToken: frozenset({"salt_mismatch", "secret_mismatch", "key_mismatch"}),
+    InvalidToken: frozenset(
+        {"salt_mismatch", "secret_mismatch", "key_mismatch", "better_auth_secret"}
+    ),
 }
 _reported: set[str] = set()
 _lock = threading.Lock()

@@ -31,7 +31,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth
+from django_nextauth_jwt import JWTAuth, diagnostics
 from django_nextauth_jwt.checks import check_settings
 from django_nextauth_jwt.jose import betterauth
 from django_nextauth_jwt.policy import policy
@@ -298,11 +298,17 @@ def test_a_tampered_cookie_is_refused(servers: Any, settings: Any, strategy: str
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_cookie_of_another_better_auth_secret_is_refused(
-    servers: Any, settings: Any, strategy: str
+    servers: Any, settings: Any, strategy: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     cookies, _ = servers(strategy).sign_up()
     reads(settings, strategy, SECRET=OTHER)
+    diagnostics.reset()
     assert refused(get("/api/me/", cookies)) == "token_invalid"
+    # The log line names Better Auth's secret, not NEXTAUTH_SECRET.
+    (line,) = [r.getMessage() for r in caplog.records if r.name.endswith("diagnostics")]
+    assert "NEXTAUTH_BETTER_AUTH_SECRET" in line
+    assert "NEXTAUTH_SECRET differs" not in line
+    assert cookies[COOKIE][:40] not in caplog.text
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
