@@ -431,3 +431,27 @@ def test_no_token_reaches_a_line_the_server_wrote(tmp_path: Path, server_name: s
     for offered in [*tokens, expired]:
         for part in offered.split("."):
             assert part not in output, "a token (or part of one) reached the server's output"
+
+
+def test_the_sockets_benchmark_runs_and_prints_every_row() -> None:
+    # benchmarks/sockets.py measures (make bench does not run it: minutes); this keeps it working.
+    result = subprocess.run(
+        [sys.executable, "benchmarks/sockets.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for row in (
+        "floor (no authentication)",
+        "NextAuth Bearer",
+        "NextAuth session cookie",
+        "NextAuth subprotocol",
+        "NextAuth Bearer, database mode",
+        "Channels AuthMiddlewareStack, DB session",
+        "NextAuth Bearer (distinct tokens)",
+    ):
+        assert row in result.stdout, row
+    assert "per GB" in result.stdout

@@ -418,21 +418,24 @@ class NextAuthChannelsMiddleware:
                 return
             await self.app(scope, receive, send)
             return
-        await self._serve(scope, receive, send, request, result, kept if token else None)
+        protocols = kept if token is not None else None
+        verified = _token_of(request)
+        # An open socket lives for hours: it keeps nothing of its handshake but the token.
+        del request, headers, token
+        await self._serve(scope, receive, send, verified, result, protocols)
 
     async def _serve(  # noqa: PLR0913, PLR0917 - the connection's parts, as __call__ has them
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        request: HttpRequest,
+        token: str,
         result: AuthResult,
         protocols: list[str] | None,
     ) -> None:
         """Run the consumer on a socket watched for its token's expiry and revocation."""
         claims = result.claims or {}
-        credentials_token = _token_of(request)
-        socket = _Socket(receive, send, credentials_token, _keys(claims, credentials_token))
+        socket = _Socket(receive, send, token, _keys(claims, token))
         socket.protocols = protocols
         loop = asyncio.get_running_loop()
         exp = claims.get("exp")
