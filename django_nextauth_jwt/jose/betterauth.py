@@ -122,7 +122,7 @@ def parse_secrets(secret: str | None, versions: str | Sequence[tuple[int, str]] 
     if isinstance(versions, str):
         for position, entry in enumerate(versions.split(","), start=1):
             number, colon, value = entry.strip().partition(":")
-            if not colon or not re.fullmatch(r"\d+", number.strip()) or not value.strip():
+            if not colon or not re.fullmatch(r"[0-9]+", number.strip()) or not value.strip():
                 raise ValueError(f"BETTER_AUTH_SECRETS entry {position} is not <version>:<secret>")
             pairs.append((int(number), value.strip()))
     elif versions is not None:
