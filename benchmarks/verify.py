@@ -285,12 +285,12 @@ def main() -> int:  # noqa: PLR0915 - one report, top to bottom
         }
         if strategy == "compact":
             # The same sessions as HS256 JWSs: HMAC-SHA256 over the same JSON, PyJWT's way.
-            ba["PyJWT jwt.decode better-auth compact's session"] = (
+            ba["PyJWT decode, compact's session"] = (
                 lambda t: jwt.decode(t, BETTER_AUTH_SECRET, algorithms=["HS256"]),
                 mint_better_auth("jwt", n),
             )
         elif strategy == "jwt":
-            ba["PyJWT jwt.decode better-auth jwt"] = (
+            ba["PyJWT decode better-auth jwt"] = (
                 lambda t: jwt.decode(t, BETTER_AUTH_SECRET, algorithms=["HS256"]),
                 cookies,
             )
@@ -370,25 +370,25 @@ def main() -> int:  # noqa: PLR0915 - one report, top to bottom
     ]
     targets += [
         (
-            "better-auth compact vs PyJWT",
+            "Better Auth compact vs PyJWT",
             "django-nextauth-jwt better-auth compact",
-            "PyJWT jwt.decode better-auth compact's session",
+            "PyJWT decode, compact's session",
             1.0,
         ),
         (
-            "better-auth jwt vs PyJWT",
+            "Better Auth jwt vs PyJWT",
             "django-nextauth-jwt better-auth jwt",
-            "PyJWT jwt.decode better-auth jwt",
+            "PyJWT decode better-auth jwt",
             1.0,
         ),
         (
-            "better-auth jwe vs joserfc",
+            "Better Auth jwe vs joserfc",
             "django-nextauth-jwt better-auth jwe",
             "joserfc decrypt_compact better-auth jwe",
             1.0,
         ),
         (
-            "better-auth jwe vs python-jose",
+            "Better Auth jwe vs py-jose",
             "django-nextauth-jwt better-auth jwe",
             "python-jose jwe.decrypt better-auth jwe",
             1.0,
