@@ -230,6 +230,7 @@ def test_a_bearer_copy_of_the_cookie_is_accepted(
     assert (response.status_code, response.json()["id"]) == (200, user["id"])
 
 
+@pytest.mark.db
 @pytest.mark.django_db
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_database_mode_provisions_and_finds_the_better_auth_user_by_email(
