@@ -39,9 +39,9 @@ ISSUER = "https://auth.mesh.test"
 AUDIENCE = "mesh-services"
 #: (NextAuth version, token format, the session cookie, a token of ``secret`` in that format)
 VARIANTS = {
-    "v4-jws": ("4", "jws", "next-auth.session-token", lambda c, s: forge.jws(c, s)),
-    "v4-jwe": ("4", "nextauth-v4", "next-auth.session-token", lambda c, s: forge.v4(c, s)),
-    "v5-jwe": ("5", "authjs-v5", "authjs.session-token", lambda c, s: forge.v5(c, s)),
+    "v4-jws": ("4", "jws", "next-auth.session-token", forge.jws),
+    "v4-jwe": ("4", "nextauth-v4", "next-auth.session-token", forge.v4),
+    "v5-jwe": ("5", "authjs-v5", "authjs.session-token", forge.v5),
 }
 
 
@@ -145,7 +145,10 @@ def test_nextauth_sign_in_mints_a_token_with_the_issuer_and_audience(app: Any) -
     request = urllib.request.Request(  # noqa: S310 - loopback only
         f"{base}/api/auth/callback/credentials",
         data=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Auth-Return-Redirect": "1"},
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Auth-Return-Redirect": "1",
+        },
     )
     with contextlib.suppress(urllib.error.HTTPError), opener.open(request, timeout=30):
         pass  # a redirect or JSON: the cookie is what counts

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,9 @@ def test_make_mesh_on_a_taken_port_stops_before_building_anything(tmp_path: Path
 # -- the whole mesh --------------------------------------------------------------------------
 
 
-def http(url: str, token: str | None = None, body: bytes | None = None) -> tuple[int, dict]:
+def http(
+    url: str, token: str | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": "application/json"} if body else {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
