@@ -11,6 +11,7 @@ by hand), and in two processes sharing the real Redis with the clocks scaled dow
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -205,7 +206,7 @@ def session(sub: str, start: int) -> str:
 
 
 def refresh(token: str) -> str:
-    claims = json.loads(forge.base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     now = int(time.time())
     claims.update({"iat": now, "exp": now + MAX_AGE, "jti": str(uuid.uuid4())})
     return forge.jws(claims)
