@@ -408,7 +408,11 @@ def _check_signin_settings() -> list[CheckMessage]:
             )
         )
     errors += _check_websockets()
-    for name in ("NEXTAUTH_LOGIN_RATE_PER_CLIENT", "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT"):
+    for name in (
+        "NEXTAUTH_LOGIN_RATE_PER_CLIENT",
+        "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT",
+        "NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT",
+    ):
         if not _rate(getattr(settings, name, (1, 1))):
             errors.append(
                 Error(
@@ -537,7 +541,56 @@ def _check_state_store() -> list[CheckMessage]:
                 id="nextauth_jwt.E040",
             )
         )
-    return errors
+    return errors + _check_redis_shared_with_cache(url)
+
+
+def _redis_place(location: Any) -> tuple[str, str, int] | None:
+    """A Redis URL's server and database number (``redis://h:p/2``, ``?db=2``), or None."""
+    if not isinstance(location, str) or "://" not in location:
+        return None
+    try:
+        parts = urlsplit(location)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme == "unix":
+        server = parts.path
+        number = re.search(r"(?:^|&)db=([0-9]+)", parts.query)
+        return server, "", int(number.group(1)) if number else 0
+    if parts.scheme not in ("redis", "rediss"):
+        return None
+    number = re.fullmatch(r"/?([0-9]*)", parts.path or "")
+    query = re.search(r"(?:^|&)db=([0-9]+)", parts.query)
+    database = int(query.group(1)) if query else int(number.group(1) or 0) if number else 0
+    return (parts.hostname or "localhost").lower(), str(port or 6379), database
+
+
+def _check_redis_shared_with_cache(url: Any) -> list[CheckMessage]:
+    # The deny-list and the login locks live in NEXTAUTH_REDIS_URL: a cache in the same
+    # database loses them to cache.clear() (FLUSHDB), whatever key prefixes say.
+    place = _redis_place(url)
+    if place is None:
+        return []
+    caches = getattr(settings, "CACHES", {})
+    shared = []
+    for alias, config in caches.items() if isinstance(caches, dict) else ():
+        location = config.get("LOCATION") if isinstance(config, dict) else None
+        locations = location if isinstance(location, list | tuple) else [location]
+        if any(_redis_place(each) == place for each in locations):
+            shared.append(str(alias))
+    if not shared:
+        return []
+    return [
+        Warning(
+            f"NEXTAUTH_REDIS_URL is the Redis database of the cache {', '.join(shared)!s}: "
+            "cache.clear() (FLUSHDB) there wipes the deny-list and every sign-in lock, and the "
+            "cache's eviction policy applies to them.",
+            hint="Give the state store a database of its own (another number, e.g. "
+            '"redis://redis:6379/1") on a Redis with persistence (appendonly yes) and '
+            "maxmemory-policy noeviction; see docs/deployment.md.",
+            id="nextauth_jwt.W030",
+        )
+    ]
 
 
 _CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
@@ -792,7 +845,28 @@ def _check_jwks_transport() -> list[CheckMessage]:
 
 def check_deployment(**kwargs: Any) -> list[CheckMessage]:
     """``manage.py check --deploy``: what works on one laptop but not across instances."""
-    return _check_jwks_transport() + _check_revocation_cache()
+    return _check_jwks_transport() + _check_revocation_cache() + _check_host_prefix()
+
+
+def _check_host_prefix() -> list[CheckMessage]:
+    # Where the cookie is Secure and host-only already, __Host- costs nothing and takes away
+    # what a sibling subdomain can do with it: plant one of the same name for the parent
+    # domain (or a narrower path), which refuses the person's requests as token_ambiguous.
+    name = app_settings.session_cookie_name()
+    secure = app_settings.SECURE_COOKIE or name.startswith("__Secure-")
+    if name.startswith("__Host-") or not secure or app_settings.COOKIE_DOMAIN:
+        return []
+    return [
+        Warning(
+            f"The session cookie {name!r} is Secure and host-only, but not __Host- prefixed: "
+            "a sibling subdomain can set a cookie of that name for the parent domain, and "
+            "every request that carries both is refused (token_ambiguous).",
+            hint='Name it "__Host-" + its name, here in NEXTAUTH_COOKIE_NAME and in '
+            "NextAuth's cookies.sessionToken (and every service that reads it); "
+            "browsers refuse a __Host- cookie with a Domain or a Path other than /.",
+            id="nextauth_jwt.W040",
+        )
+    ]
 
 
 def _check_revocation_cache() -> list[CheckMessage]:

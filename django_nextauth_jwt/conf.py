@@ -332,6 +332,12 @@ class Settings:
         return int(count), int(seconds)
 
     @property
+    def LOGIN_RATE_UNKNOWN_CLIENT(self) -> tuple[int, int]:
+        """The one budget every client whose address cannot be known shares: ``(count, seconds)``."""
+        count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT", (1000, 300))
+        return int(count), int(seconds)
+
+    @property
     def TRUSTED_PROXY_COUNT(self) -> int:
         """Reverse proxies in front of Django that append to ``X-Forwarded-For`` (0: none)."""
         value: int = getattr(settings, "NEXTAUTH_TRUSTED_PROXY_COUNT", 0)

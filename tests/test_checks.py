@@ -288,3 +288,59 @@ def test_database_mode_without_a_chosen_lookup_claim_warns_w002(settings: Any) -
     assert ids(settings, NEXTAUTH_USER_MODE="database") == ["nextauth_jwt.W002"]
     assert ids(settings, NEXTAUTH_USER_LOOKUP_CLAIM="email") == []
     assert ids(settings, NEXTAUTH_USER_LOOKUP_CLAIM="id") == []
+
+
+def _redis_cache(location: Any) -> dict[str, Any]:
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "cache"),
+    [
+        ("redis://redis:6379/0", "redis://redis:6379/0"),
+        ("redis://redis:6379", "redis://redis/0"),  # default port and database
+        ("redis://REDIS:6379/2", ["redis://other:6379/0", "redis://redis:6379?db=2"]),
+        ("rediss://:pw@redis:6380/3", "rediss://user:other@redis:6380/3"),
+        ("unix:///run/redis.sock?db=1", "unix:///run/redis.sock?db=1"),
+    ],
+)
+def test_redis_url_that_is_also_a_cache_location_warns_w030(
+    settings: Any, state: str, cache: Any
+) -> None:
+    # cache.clear() there is FLUSHDB: the deny-list and every sign-in lock would go with it.
+    assert ids(settings, NEXTAUTH_REDIS_URL=state, CACHES=_redis_cache(cache)) == [
+        "nextauth_jwt.W030"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "cache"),
+    [
+        ("redis://redis:6379/1", "redis://redis:6379/0"),
+        ("redis://redis:6379/0", "redis://cache:6379/0"),
+        ("redis://redis:6380/0", "redis://redis:6379/0"),
+        ("redis://redis:6379/0", None),
+    ],
+)
+def test_redis_url_of_its_own_passes_w030(settings: Any, state: str, cache: Any) -> None:
+    caches = _redis_cache(cache) if cache else {"default": {"BACKEND": LOCMEM}}
+    assert ids(settings, NEXTAUTH_REDIS_URL=state, CACHES=caches) == []
+
+
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_secure_host_only_cookie_without_host_prefix_warns_on_deploy_w040(settings: Any) -> None:
+    from django_nextauth_jwt.checks import check_deployment
+
+    settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:6379/15"  # no W001 in the way
+    assert check_deployment() == []  # plain http in development: __Host- is not possible
+    settings.NEXTAUTH_SECURE_COOKIE = True
+    assert [m.id for m in check_deployment()] == ["nextauth_jwt.W040"]
+    settings.NEXTAUTH_COOKIE_NAME = "__Host-next-auth.session-token"
+    assert check_deployment() == []
+    settings.NEXTAUTH_COOKIE_NAME = "__Secure-next-auth.session-token"
+    settings.NEXTAUTH_COOKIE_DOMAIN = ".example.com"  # shared with subdomains on purpose
+    assert check_deployment() == []

@@ -116,24 +116,24 @@ def test_client_address_header_signed_in_node_is_accepted_by_django(node: NodeBr
 
     from django_nextauth_jwt.state.throttle import client_address
 
-    headers = node.call(
-        "django.clientAddressHeader",
-        headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"},
-        secret=SECRET,
-    )
-    request = RequestFactory().post(
-        "/", HTTP_X_NEXTAUTH_CLIENT_ADDRESS=headers["x-nextauth-client-address"]
-    )
-    assert client_address(request) == "203.0.113.7"
-    # Two proxies in front of Next.js: the entry the outer one wrote.
-    headers = node.call(
-        "django.clientAddressHeader",
-        headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.8, 10.0.0.2"},
-        secret=SECRET,
-        proxyCount=2,
-    )
-    assert headers["x-nextauth-client-address"].startswith("203.0.113.8;")
-    assert node.call("django.clientAddressHeader", headers={}, secret=SECRET) == {}
+    def asserted(headers: dict[str, str], env: dict[str, str]) -> str:
+        signed = node.call("django.clientAddressHeader", headers=headers, secret=SECRET, env=env)
+        request = RequestFactory().post(
+            "/", HTTP_X_NEXTAUTH_CLIENT_ADDRESS=signed["x-nextauth-client-address"]
+        )
+        return client_address(request)
+
+    forged = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}
+    # No header named: the address cannot be known, and a forged X-Forwarded-For is no answer.
+    assert asserted(forged, {}) == "unknown"
+    # The header the operator's edge sets, whatever X-Forwarded-For says.
+    edge = {"NEXTAUTH_CLIENT_ADDRESS_HEADER": "x-real-ip"}
+    assert asserted({**forged, "X-Real-IP": "198.51.100.9"}, edge) == "198.51.100.9"
+    assert asserted({**forged, "X-Real-IP": "1.2.3.4, 5.6.7.8"}, edge) == "unknown"
+    assert asserted(forged, edge) == "unknown"  # the edge did not set it
+    # X-Forwarded-For only with a count: the entry the outermost of two proxies wrote.
+    two = {"NEXTAUTH_CLIENT_ADDRESS_HEADER": "x-forwarded-for", "NEXTAUTH_TRUSTED_PROXY_COUNT": "2"}
+    assert asserted({"X-Forwarded-For": "6.6.6.6, 203.0.113.8, 10.0.0.2"}, two) == "203.0.113.8"
 
 
 @pytest.mark.parametrize("op", ["v4.signin", "v5.signin"])
@@ -147,8 +147,10 @@ def test_failures_through_nextjs_no_longer_lock_out_other_people(
         "LOGIN_ATTEMPTS_PER_CLIENT": "3",  # the per-client budget, small for a fast test
     }
     with example_server(tmp_path_factory.mktemp("lockout"), env) as base:
-        args = {"djangoUrl": base, "secret": SECRET, "format": "jws"}
-        attacker = {"X-Forwarded-For": "198.51.100.66"}
+        # The edge in front of Next.js sets X-Real-IP (NEXTAUTH_CLIENT_ADDRESS_HEADER).
+        edge = {"NEXTAUTH_CLIENT_ADDRESS_HEADER": "x-real-ip"}
+        args = {"djangoUrl": base, "secret": SECRET, "format": "jws", "env": edge}
+        attacker = {"X-Real-IP": "198.51.100.66", "X-Forwarded-For": "203.0.113.7"}
         for i in range(4):  # over the attacker's budget: the last one is throttled
             result = node.call(
                 op, email=f"nobody{i}@example.com", password="x", headers=attacker, **args
@@ -159,7 +161,7 @@ def test_failures_through_nextjs_no_longer_lock_out_other_people(
             op,
             email="demo@example.com",
             password="demo-password",
-            headers={"X-Forwarded-For": "203.0.113.7"},
+            headers={"X-Real-IP": "203.0.113.7"},
             **args,
         )
         assert cookie in result["cookies"]

@@ -32,6 +32,7 @@ __all__ = [
     "BUCKET_PREFIXES",
     "CLIENT_ADDRESS_HEADER",
     "FILL_LEVELS",
+    "UNKNOWN_CLIENT",
     "ClientAddressInvalid",
     "account_key",
     "asserted_address",
@@ -45,8 +46,11 @@ __all__ = [
     "hit",
 ]
 
-#: The header the Next.js server sends: ``<ip>;<unix time>;<hex HMAC-SHA256>``.
+#: The header the Next.js server sends: ``<ip>;<unix time>;<hex HMAC-SHA256>``, with
+#: :data:`UNKNOWN_CLIENT` for the ip when it cannot know the browser's address.
 CLIENT_ADDRESS_HEADER = "X-NextAuth-Client-Address"
+#: A client whose address cannot be known: one bucket, ``NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT``.
+UNKNOWN_CLIENT = "unknown"
 _META_KEY = "HTTP_X_NEXTAUTH_CLIENT_ADDRESS"
 _CONTEXT = "nextauth-client-address:v1"
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
@@ -74,6 +78,8 @@ def asserted_address(request: HttpRequest) -> str | None:
     ``NEXTAUTH_CLIENT_ADDRESS_MAX_AGE`` seconds old (or ahead, for clock skew). A browser
     calling Django directly cannot produce one; a header that is present but not genuine raises
     :class:`ClientAddressInvalid` (the sign-in answers 400) rather than being ignored.
+    The Next.js server asserts :data:`UNKNOWN_CLIENT` when it cannot know the address (no
+    header its operator named): that is what is returned then, never its own socket's.
     """
     raw = request.META.get(_META_KEY)
     if raw is None:
@@ -84,10 +90,11 @@ def asserted_address(request: HttpRequest) -> str | None:
     address, stamp, signature = (part.strip() for part in parts)
     if not _TIMESTAMP.fullmatch(stamp) or not _SIGNATURE.fullmatch(signature):
         raise ClientAddressInvalid()
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError as exc:
-        raise ClientAddressInvalid() from exc
+    if address != UNKNOWN_CLIENT:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError as exc:
+            raise ClientAddressInvalid() from exc
     if abs(int(time.time()) - int(stamp)) > app_settings.CLIENT_ADDRESS_MAX_AGE:
         raise ClientAddressInvalid()
     genuine = False
@@ -96,7 +103,7 @@ def asserted_address(request: HttpRequest) -> str | None:
         genuine |= hmac.compare_digest(expected.encode(), signature.encode())
     if not genuine:
         raise ClientAddressInvalid()
-    return str(ip)
+    return address
 
 
 def client_address(request: HttpRequest) -> str:
@@ -121,7 +128,7 @@ def client_address(request: HttpRequest) -> str:
     try:
         return str(ipaddress.ip_address(remote))
     except ValueError:
-        return "unknown"
+        return UNKNOWN_CLIENT
 
 
 def _key(scope: str, value: str, window: int) -> str:
@@ -183,9 +190,16 @@ def client_bucket(address: str, level: int = 0) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
-def _client_bucket(request: HttpRequest, level: int) -> str:
-    """The request's client bucket at ``level``."""
-    return client_bucket(client_address(request), level)
+def _client_scope(request: HttpRequest, level: int) -> tuple[str, tuple[int, int]]:
+    """The request's client bucket at ``level``, and its budget.
+
+    Every client whose address cannot be known shares one bucket, with a budget sized for a
+    whole site's failures (``NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT``) rather than one person's.
+    """
+    address = client_address(request)
+    if address == UNKNOWN_CLIENT:
+        return address, app_settings.LOGIN_RATE_UNKNOWN_CLIENT
+    return client_bucket(address, level), app_settings.LOGIN_RATE_PER_CLIENT
 
 
 def _level() -> int:
@@ -208,8 +222,9 @@ def _scopes(
     request: HttpRequest, account: str, level: int
 ) -> list[tuple[str, str, tuple[int, int]]]:
     # The client first: check_login stops at the first scope over its limit.
+    bucket, budget = _client_scope(request, level)
     return [
-        ("client", _client_bucket(request, level), app_settings.LOGIN_RATE_PER_CLIENT),
+        ("client", bucket, budget),
         ("account", account_key(account), app_settings.LOGIN_RATE_PER_ACCOUNT),
     ]
 
@@ -219,8 +234,8 @@ def check_client(request: HttpRequest, scope: str) -> int | None:
 
     The budget is ``NEXTAUTH_LOGIN_RATE_PER_CLIENT``, counted apart from login attempts.
     """
-    bucket = _client_bucket(request, _level())
-    return hit(f"client:{scope}", bucket, app_settings.LOGIN_RATE_PER_CLIENT)
+    bucket, budget = _client_scope(request, _level())
+    return hit(f"client:{scope}", bucket, budget)
 
 
 def check_login(request: HttpRequest, account: str) -> int | None:

@@ -98,6 +98,11 @@ if os.environ.get("REDIS_URL"):
 NEXTAUTH_REDIS_URL = os.environ.get("NEXTAUTH_REDIS_URL") or os.environ.get("REDIS_URL") or None
 NEXTAUTH_REDIS_KEY_PREFIX = os.environ.get("NEXTAUTH_REDIS_KEY_PREFIX", "nextauth_jwt:")
 NEXTAUTH_LOGIN_RATE_PER_CLIENT = (int(os.environ.get("LOGIN_ATTEMPTS_PER_CLIENT", "20")), 300)
+# Every browser whose address the Next.js server cannot know shares this budget (its failures).
+NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT = (
+    int(os.environ.get("LOGIN_ATTEMPTS_UNKNOWN_CLIENT", "1000")),
+    300,
+)
 
 # -- the mesh ------------------------------------------------------------------------------
 # The secret comes from NEXTAUTH_SECRET in the environment. Without one, DEBUG uses a public

@@ -43,16 +43,75 @@ export const sessionMaxLifetime = () => seconds("NEXTAUTH_SESSION_MAX_LIFETIME")
 
 // The browser's address, signed with the shared secret: Django counts sign-in attempts per
 // browser, not per Next.js server (which would let anyone's failures lock everyone out). Only
-// a holder of the secret can sign it, so a browser calling Django directly cannot choose it.
-// NEXTAUTH_TRUSTED_PROXY_COUNT: the proxies in front of this server that append to
-// X-Forwarded-For (default 1: the entry the nearest one wrote).
-export function clientAddressHeader(request, secret = SECRET()) {
+// a holder of the secret can sign it, so a browser calling Django directly cannot choose it;
+// and only what the browser cannot write is signed. `next start` keeps an X-Forwarded-For the
+// browser sent (it fills it from the socket only when absent), so that header is never read
+// on its own:
+//   NEXTAUTH_CLIENT_ADDRESS_HEADER  the header your edge or platform sets to the browser's
+//     address, replacing whatever the browser sent: x-real-ip (nginx:
+//     `proxy_set_header X-Real-IP $remote_addr;`), cf-connecting-ip (Cloudflare),
+//     fly-client-ip (Fly.io), x-nextauth-socket-address (the custom server, server.mjs), ...
+//     x-forwarded-for only with NEXTAUTH_TRUSTED_PROXY_COUNT = the proxies in front of this
+//     server that append to it: the entry the outermost one wrote.
+//   unset: the address cannot be known. Then the helper signs "unknown" (and says so at
+//     start-up): Django counts every such sign-in in one bucket sized for the whole site
+//     (NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT) beside its per-account limits, so no one's failures
+//     lock out anyone else's account, and no forged header buys a fresh budget.
+// docs/deployment.md says which to name for each way of running Next.js.
+
+/** What the Next.js server asserts when it cannot know the browser's address. */
+export const UNKNOWN_CLIENT = "unknown";
+
+/**
+ * Where the browser's address comes from: `{ header, hops }` (`header` null: nowhere). Throws
+ * for a setting that cannot work (a header name with spaces, x-forwarded-for without a count).
+ */
+export function clientAddressSource(env = process.env) {
+  const header = String(env.NEXTAUTH_CLIENT_ADDRESS_HEADER ?? "").trim().toLowerCase();
+  if (!header) return { header: null, hops: 0 };
+  if (!/^[a-z0-9-]+$/.test(header)) {
+    throw new Error("NEXTAUTH_CLIENT_ADDRESS_HEADER must be a header name, e.g. x-real-ip");
+  }
+  if (header !== "x-forwarded-for") return { header, hops: 0 };
+  const hops = Number(env.NEXTAUTH_TRUSTED_PROXY_COUNT ?? "");
+  if (!Number.isSafeInteger(hops) || hops < 1) {
+    throw new Error(
+      "NEXTAUTH_CLIENT_ADDRESS_HEADER=x-forwarded-for needs NEXTAUTH_TRUSTED_PROXY_COUNT: how many " +
+        "proxies in front of this server append to it (1 or more); the browser writes the rest",
+    );
+  }
+  return { header, hops };
+}
+
+/** The start-up line: where the address comes from, or that it cannot be known and what then. */
+export function describeClientAddress(env = process.env) {
+  const { header, hops } = clientAddressSource(env);
+  if (header === null) {
+    return (
+      "django-nextauth-jwt: NEXTAUTH_CLIENT_ADDRESS_HEADER is not set, so this server cannot know " +
+      "a browser's address (X-Forwarded-For is the browser's to write): sign-ins reach Django as " +
+      `"${UNKNOWN_CLIENT}" and share one budget (NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT) beside the ` +
+      "per-account limits. Name the header your proxy or platform sets (docs/deployment.md)."
+    );
+  }
+  const entry = hops ? ` (the entry ${hops} from the right)` : "";
+  return `django-nextauth-jwt: the browser's address comes from ${header}${entry}.`;
+}
+
+export function clientAddressHeader(request, secret = SECRET(), env = process.env) {
+  if (!secret) return {};
   const headers = request?.headers;
   const get = (name) => (typeof headers?.get === "function" ? headers.get(name) : headers?.[name]);
-  const hops = Number(process.env.NEXTAUTH_TRUSTED_PROXY_COUNT ?? "1");
-  const forwarded = String(get("x-forwarded-for") ?? "").split(",").map((a) => a.trim()).filter(Boolean);
-  const address = hops > 0 && forwarded.length >= hops ? forwarded[forwarded.length - hops] : undefined;
-  if (!secret || !address || !isIP(address)) return {};
+  const { header, hops } = clientAddressSource(env);
+  let address = UNKNOWN_CLIENT;
+  if (header !== null) {
+    const raw = get(header);
+    const value = String(Array.isArray(raw) ? raw.join(",") : (raw ?? ""));
+    const entries = value.split(",").map((a) => a.trim()).filter(Boolean);
+    // One address from the edge; with a count, the one the outermost trusted proxy wrote.
+    const chosen = hops ? entries[entries.length - hops] : entries.length === 1 ? entries[0] : undefined;
+    if (chosen && isIP(chosen)) address = chosen;
+  }
   const stamp = Math.floor(Date.now() / 1000);
   const signature = createHmac("sha256", secret)
     .update(`nextauth-client-address:v1|${address}|${stamp}`)

@@ -272,14 +272,10 @@ const ops = {
     }),
 
   // The documented client-address header (example_project/nextjs/django.mjs).
-  "django.clientAddressHeader": async ({ headers, secret, proxyCount }) => {
+  // `env`: NEXTAUTH_CLIENT_ADDRESS_HEADER and NEXTAUTH_TRUSTED_PROXY_COUNT, as the server has them.
+  "django.clientAddressHeader": async ({ headers, secret, env }) => {
     const { clientAddressHeader } = await import("../../../example_project/nextjs/django.mjs");
-    process.env.NEXTAUTH_TRUSTED_PROXY_COUNT = String(opt(proxyCount) ?? 1);
-    try {
-      return clientAddressHeader({ headers: lowerHeaders(headers) }, requireString(secret, "secret"));
-    } finally {
-      delete process.env.NEXTAUTH_TRUSTED_PROXY_COUNT;
-    }
+    return clientAddressHeader({ headers: lowerHeaders(headers) }, requireString(secret, "secret"), opt(env) ?? {});
   },
 
   // ---- the documented HS256 hooks (example_project/nextjs/jwt-hs256.mjs) ---
