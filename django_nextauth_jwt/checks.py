@@ -34,6 +34,7 @@ from django_nextauth_jwt.policy import (
     valid_better_auth_text,
     valid_jwks_url,
 )
+from django_nextauth_jwt.state import topology
 from django_nextauth_jwt.users import lookup_field
 
 
@@ -487,17 +488,94 @@ def _check_websockets() -> list[CheckMessage]:
     return found
 
 
+def _redis_url_error(url: Any) -> str | None:
+    """What is wrong with ``NEXTAUTH_REDIS_URL`` (None when unset or good)."""
+    if url is None:
+        return None
+    try:
+        topology.parse(url)
+    except ValueError as exc:
+        return f"is not a Redis, Sentinel or Cluster URL: {exc}"
+    return None
+
+
+def _redis_numbers() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    timeout = getattr(settings, "NEXTAUTH_REDIS_TIMEOUT", 0.05)
+    if not _number(timeout) or not 0.001 <= timeout <= 5:
+        errors.append(
+            Error(
+                "NEXTAUTH_REDIS_TIMEOUT must be a number of seconds from 0.001 to 5.",
+                hint="The default, 0.05, bounds what a dead or frozen Redis adds to a request.",
+                id="nextauth_jwt.E070",
+            )
+        )
+    replicas = getattr(settings, "NEXTAUTH_REDIS_REPLICAS", None)
+    if replicas is not None and not (_is_int(replicas) and 0 <= replicas <= 16):
+        errors.append(
+            Error(
+                "NEXTAUTH_REDIS_REPLICAS must be None or a whole number from 0 to 16.",
+                hint="None waits for one replica with Sentinel or Cluster and none on one node.",
+                id="nextauth_jwt.E071",
+            )
+        )
+    grace = getattr(settings, "NEXTAUTH_REVOCATION_GRACE", 10)
+    if not _number(grace) or not 0 <= grace <= 300:
+        errors.append(
+            Error(
+                "NEXTAUTH_REVOCATION_GRACE must be a number of seconds from 0 to 300.",
+                hint="The default, 10, covers a Sentinel failover; 0 fails closed at once.",
+                id="nextauth_jwt.E072",
+            )
+        )
+    return errors
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_websockets() -> list[CheckMessage]:
+    """The Channels integration's settings (read whether or not Channels is installed)."""
+    found: list[CheckMessage] = []
+    origins = getattr(settings, "NEXTAUTH_WEBSOCKET_ORIGINS", ())
+    if not _str_list(origins) or not all(_is_origin(o) for o in origins):
+        found.append(
+            Error(
+                "NEXTAUTH_WEBSOCKET_ORIGINS must list origins like https://app.example.com.",
+                hint="Scheme and host (and port) only, exactly as browsers send Origin.",
+                id="nextauth_jwt.E090",
+            )
+        )
+    query = getattr(settings, "NEXTAUTH_WEBSOCKET_QUERY_TOKEN", False)
+    if not isinstance(query, bool):
+        found.append(
+            Error("NEXTAUTH_WEBSOCKET_QUERY_TOKEN must be True or False.", id="nextauth_jwt.E091")
+        )
+    elif query:
+        found.append(
+            Warning(
+                "NEXTAUTH_WEBSOCKET_QUERY_TOKEN is on: WebSocket tokens in query strings are "
+                "written to access logs, proxies' logs and browser history.",
+                hint="Offer the token as a Sec-WebSocket-Protocol entry (docs/integrations.md).",
+                id="nextauth_jwt.W090",
+            )
+        )
+    return found
+
+
 def _check_state_store() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     url = getattr(settings, "NEXTAUTH_REDIS_URL", None)
     prefix = getattr(settings, "NEXTAUTH_REDIS_KEY_PREFIX", "nextauth_jwt:")
-    if url is not None and (
-        not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://"))
-    ):
+    url_error = _redis_url_error(url)
+    if url_error is not None:
         errors.append(
             Error(
-                "NEXTAUTH_REDIS_URL must be a redis://, rediss:// or unix:// URL, or None.",
-                hint='For example "redis://redis:6379/2"; None keeps the embedded store.',
+                f"NEXTAUTH_REDIS_URL {url_error}.",
+                hint='For example "redis://redis:6379/2", '
+                '"redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster/2" or '
+                '"redis+cluster://n1:6379,n2:6379,n3:6379"; None keeps the embedded store.',
                 id="nextauth_jwt.E038",
             )
         )
@@ -517,6 +595,7 @@ def _check_state_store() -> list[CheckMessage]:
                 id="nextauth_jwt.E038",
             )
         )
+    errors.extend(_redis_numbers())
     if not _whole_number("NEXTAUTH_CLIENT_ADDRESS_MAX_AGE", 60, 1, 600):
         errors.append(
             Error(

@@ -47,7 +47,9 @@ class Node:
     def client(self, **kwargs: Any) -> Any:
         import redis
 
-        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=2, **kwargs)
+        return redis.Redis(
+            port=self.port, **{"socket_connect_timeout": 1, "socket_timeout": 2, **kwargs}
+        )
 
     def freeze(self) -> None:
         """SIGSTOP: the process holds its sockets open and answers nothing."""

@@ -159,6 +159,13 @@ def test_retired_cache_alias_settings_are_e031(settings: Any, name: str) -> None
         {"NEXTAUTH_REDIS_KEY_PREFIX": ""},
         {"NEXTAUTH_REDIS_KEY_PREFIX": " app:"},
         {"NEXTAUTH_REDIS_KEY_PREFIX": 5},
+        {"NEXTAUTH_REDIS_URL": "redis+sentinel://s1:26379,s2:26379"},  # no service
+        {"NEXTAUTH_REDIS_URL": "redis+sentinel://s1:26379/mymaster/two"},
+        {"NEXTAUTH_REDIS_URL": "redis+sentinel://s1/mymaster"},  # no port
+        {"NEXTAUTH_REDIS_URL": "redis+sentinel://s1:26379/mymaster?ssl=1"},
+        {"NEXTAUTH_REDIS_URL": "redis+cluster://n1:6379,n2:6379/2"},  # a cluster has only db 0
+        {"NEXTAUTH_REDIS_URL": "redis+cluster://n1:70000"},
+        {"NEXTAUTH_REDIS_URL": "redis+cluster://[::1:6379"},
     ],
 )
 def test_bad_state_store_settings_are_e038(settings: Any, overrides: dict[str, Any]) -> None:
@@ -175,9 +182,52 @@ def test_redis_url_without_redis_py_is_e038(settings: Any, monkeypatch: pytest.M
     assert ids(settings, NEXTAUTH_REDIS_URL="redis://127.0.0.1:6379/0") == ["nextauth_jwt.E038"]
 
 
-@pytest.mark.parametrize("value", ["redis://127.0.0.1:6379/2", "rediss://r:6380/0", None])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "redis://127.0.0.1:6379/2",
+        "rediss://r:6380/0",
+        None,
+        "redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster/2",
+        "rediss+sentinel://:secret@s1:26379/mymaster",
+        "redis+cluster://n1:6379,n2:6379,n3:6379",
+        "rediss+cluster://user:secret@[::1]:6379,n2:6379/",
+    ],
+)
 def test_good_redis_urls_pass(settings: Any, value: Any) -> None:
     assert ids(settings, NEXTAUTH_REDIS_URL=value) == []
+
+
+@pytest.mark.parametrize("value", [0, 0.0009, 5.1, "0.05", True, float("nan"), None])
+def test_a_redis_timeout_out_of_range_is_e070(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_REDIS_TIMEOUT=value) == ["nextauth_jwt.E070"]
+
+
+@pytest.mark.parametrize("value", [-1, 17, 1.0, "1", True])
+def test_replicas_not_a_small_whole_number_is_e071(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_REDIS_REPLICAS=value) == ["nextauth_jwt.E071"]
+
+
+@pytest.mark.parametrize("value", [-0.1, 301, "10", False, float("inf"), None])
+def test_a_revocation_grace_out_of_range_is_e072(settings: Any, value: Any) -> None:
+    assert ids(settings, NEXTAUTH_REVOCATION_GRACE=value) == ["nextauth_jwt.E072"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEXTAUTH_REDIS_TIMEOUT", 0.001),
+        ("NEXTAUTH_REDIS_TIMEOUT", 5),
+        ("NEXTAUTH_REDIS_REPLICAS", 0),
+        ("NEXTAUTH_REDIS_REPLICAS", 16),
+        ("NEXTAUTH_REDIS_REPLICAS", None),
+        ("NEXTAUTH_REVOCATION_GRACE", 0),
+        ("NEXTAUTH_REVOCATION_GRACE", 300),
+        ("NEXTAUTH_REVOCATION_GRACE", 2.5),
+    ],
+)
+def test_redis_numbers_at_their_bounds_pass(settings: Any, name: str, value: Any) -> None:
+    assert ids(settings, **{name: value}) == []
 
 
 @pytest.mark.parametrize("value", [0, 601, "60", 1.5, None])

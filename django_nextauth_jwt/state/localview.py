@@ -49,6 +49,7 @@ import heapq
 import logging
 import math
 import os
+import re
 import threading
 import time
 import weakref
@@ -72,7 +73,7 @@ RELINK_AFTER = 2.0
 #: Longest wait between two attempts to link up again.
 MAX_BACKOFF = 1.0
 #: Index entries read per ``ZSCAN`` call while loading.
-LOAD_BATCH = 5000
+LOAD_BATCH = 10000
 #: The view's own socket timeouts (its thread is never on a request's path).
 VIEW_TIMEOUT = 1.0
 #: Recent changes merged into the sorted table once this many (or :data:`MERGE_EVERY` s old).
@@ -81,8 +82,14 @@ MERGE_EVERY = 60.0
 #: Expired fingerprints are filtered out of the sorted table at most this often.
 FILTER_EVERY = 300.0
 
-_KINDS = ("sid", "jti")
 _EXPIRY_MAX = 2**32 - 1
+#: Keys held as fingerprints: a session's or a token's, a 128-bit digest in lower-case hex (as
+#: text on the read path, as bytes from the index while loading: the same pattern).
+_FINGERPRINTED = re.compile(r"(?:sid|jti):[0-9a-f]{32}\Z").match
+_FINGERPRINTED_BYTES = re.compile(rb"(?:sid|jti):[0-9a-f]{32}\Z").match
+#: Fingerprints of the keys checked lately (-1: a key held by name): most requests come from a
+#: session seen moments ago. Bounded, emptied when full.
+_MEMO_MAX = 4096
 
 _views: weakref.WeakSet[LocalView] = weakref.WeakSet()
 
@@ -90,39 +97,47 @@ _views: weakref.WeakSet[LocalView] = weakref.WeakSet()
 def fingerprint(key: str) -> int | None:
     """The 64-bit fingerprint of a session or token key (``sid:``/``jti:`` and 32 hex digits).
 
-    ``None`` for any other key (kept by name). Every path (loading, messages, checks) maps a
-    key the same way, so a key and its fingerprint never disagree.
+    ``None`` for any other key (kept by name). Loading, messages and checks all map a key
+    this way, so a key and its fingerprint never disagree.
     """
-    if len(key) == 36 and key[3] == ":" and key[:3] in _KINDS:
-        part = key[4:20]
-        if part.isalnum():
-            try:
-                return int(part, 16)
-            except ValueError:
-                return None
-    return None
+    if _FINGERPRINTED(key) is None:
+        return None
+    return int(key[4:20], 16)
 
 
 class _Sorted:
-    """Fingerprints sorted, their expiries (whole seconds after the view's epoch), buckets.
+    """Fingerprints sorted, their expiries (whole seconds after the view's epoch), buckets,
+    and a bitmap of their top bits that rules most absent fingerprints out in one step.
 
     Never changed once built: a merge builds another and swaps it in whole.
     """
 
-    __slots__ = ("expiries", "fps", "shift", "starts")
+    __slots__ = ("bitmap", "expiries", "fps", "mask_shift", "shift", "starts")
 
     def __init__(self, fps: array[int], expiries: array[int]) -> None:
         self.fps = fps
         self.expiries = expiries
+        n = len(fps)
         # About eight fingerprints a bucket: a check bisects a handful, not the whole table.
-        bits = max(1, min(24, len(fps).bit_length() - 3))
+        bits = max(1, min(24, n.bit_length() - 3))
         self.shift = 64 - bits
         starts = [bisect_left(fps, b << self.shift) for b in range(1 << bits)]
-        starts.append(len(fps))
+        starts.append(n)
         self.starts = array("I", starts)
+        # Some 16 to 32 bits a fingerprint: one absent in about twenty gets past it.
+        width = max(10, min(30, n.bit_length() + 4))
+        self.mask_shift = 64 - width
+        bitmap = bytearray(1 << (width - 3))
+        for fp in fps:
+            top = fp >> self.mask_shift
+            bitmap[top >> 3] |= 1 << (top & 7)
+        self.bitmap = bytes(bitmap)
 
     def expiry(self, fp: int) -> int:
         """The expiry of ``fp`` (seconds after the epoch), 0 when absent."""
+        top = fp >> self.mask_shift
+        if not self.bitmap[top >> 3] >> (top & 7) & 1:
+            return 0
         bucket = fp >> self.shift
         hi = self.starts[bucket + 1]
         i = bisect_left(self.fps, fp, self.starts[bucket], hi)
@@ -132,7 +147,8 @@ class _Sorted:
 
     def nbytes(self) -> int:
         """The memory its arrays take."""
-        return sum(a.itemsize * len(a) for a in (self.fps, self.expiries, self.starts))
+        arrays = (self.fps, self.expiries, self.starts)
+        return sum(a.itemsize * len(a) for a in arrays) + len(self.bitmap)
 
 
 def _from_packed(packed: list[int]) -> _Sorted:
@@ -216,6 +232,7 @@ class LocalView:
         #: Fingerprint -> expiry (monotonic), written since the last merge.
         self._recent: dict[int, float] = {}
         self._merged_at = self._filtered_at = self._epoch
+        self._memo: dict[str, int] = {}
         #: Other keys (a user's cut-off) -> (value, expiry on the monotonic clock).
         self.entries: dict[str, tuple[int, float]] = {}
         self._expiries: list[tuple[float, str]] = []
@@ -261,21 +278,33 @@ class LocalView:
         return self._lookup(keys, time.monotonic())
 
     def _lookup(self, keys: Sequence[str], now: float) -> list[int | None]:
-        entries = self.entries
+        entries, memo, recent = self.entries, self._memo, self._recent
         found: list[int | None] = []
         for key in keys:
-            fp = fingerprint(key)
+            fp = memo.get(key)
             if fp is None:
+                fp = self._remember(key)
+            if fp < 0:  # a key held by name (a user's cut-off)
                 entry = entries.get(key)
                 found.append(entry[0] if entry is not None and entry[1] > now else None)
                 continue
             # The recent changes first, then the table: a merge swaps the table in before it
             # empties the recent changes, so a reader in between sees the entry either way.
-            expires = self._recent.get(fp, -math.inf)
-            found_at = self._sorted.expiry(fp)
-            if found_at:
-                expires = max(expires, self._epoch + found_at)
+            expires = recent.get(fp, -math.inf) if recent else -math.inf
+            table = self._sorted
+            top = fp >> table.mask_shift
+            if table.bitmap[top >> 3] >> (top & 7) & 1:  # else surely not in the table
+                at = table.expiry(fp)
+                if at and self._epoch + at > expires:
+                    expires = self._epoch + at
             found.append(1 if expires > now else None)
+        return found
+
+    def _remember(self, key: str) -> int:
+        fp = fingerprint(key)
+        if len(self._memo) >= _MEMO_MAX:
+            self._memo.clear()
+        self._memo[key] = found = -1 if fp is None else fp
         return found
 
     def is_live(self) -> bool:
@@ -467,32 +496,42 @@ class LocalView:
         self._relinked = True
 
     def _load(self, client: Any) -> None:
-        """Read the index and its entries; fingerprints go straight into a new sorted table."""
+        """Read the index a page at a time; fingerprints go straight into a new sorted table.
+
+        A session's or a token's entry is held on the index's word (its score is its expiry;
+        its value is always taken as 1); other entries (a user's cut-off) are read with
+        ``MGET`` for their value. No dictionary of a million entries is built on the way.
+        """
         packed: list[int] = []
         notify = self.on_change
         known = len(self) > 0  # a reload: tell only of what is new
-        cursor = 0
+        matches = _FINGERPRINTED_BYTES
+        cursor: Any = 0
         while True:
             with client.pipeline(transaction=False) as pipe:
                 pipe.time()
                 pipe.zscan(self.index, cursor, count=LOAD_BATCH)
                 (seconds, micros), (cursor, members) = pipe.execute()
             now_ms = int(seconds) * 1000 + int(micros) // 1000
-            here = time.monotonic()
-            batch = [(m.decode("ascii"), int(score)) for m, score in members if score > now_ms]
-            if batch:
-                values = client.mget([self.entry_prefix + key for key, _ in batch])
-                for (key, expires_ms), value in zip(batch, values, strict=True):
-                    if value is None:  # gone since: it expired
-                        continue
-                    fp = fingerprint(key)
-                    if fp is None:
+            # Whole seconds after the epoch, rounded up (never earlier than in Redis).
+            base = time.monotonic() - self._epoch + 1 - now_ms / 1000
+            named: list[tuple[str, int]] = []
+            for member, score in members:
+                if score <= now_ms:
+                    continue
+                if matches(member) is None:
+                    named.append((member.decode("ascii"), int(score)))
+                    continue
+                fp = int(member[4:20], 16)
+                expiry = min(_EXPIRY_MAX, int(base + score / 1000))
+                if notify is not None and (not known or self._held(fp) < self._epoch + expiry):
+                    notify(member.decode("ascii"))
+                packed.append(fp << 32 | expiry)
+            if named:
+                values = client.mget([self.entry_prefix + key for key, _ in named])
+                for (key, expires_ms), value in zip(named, values, strict=True):
+                    if value is not None:  # gone since: it expired
                         self.apply(key, int(value), expires_ms - now_ms)
-                        continue
-                    expires = here + (expires_ms - now_ms) / 1000
-                    if notify is not None and (not known or self._held(fp) < expires):
-                        notify(key)
-                    packed.append(fp << 32 | self._rel(expires))
             if int(cursor) == 0:
                 break
         if packed:

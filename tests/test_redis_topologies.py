@@ -1,0 +1,166 @@
+"""Redis Sentinel and Redis Cluster, started here, failing over under load.
+
+Real local topologies (``tests.redis_topology``: loopback ports, temporary directories, every
+process killed at the end): a primary, a replica and three sentinels; three primaries with a
+replica each. Under load, with sign-outs being written and checked from another store (another
+process, as far as Redis can tell): a forced ``SENTINEL FAILOVER``, and a Cluster primary
+killed. No acknowledged sign-out is lost, no revoked session is accepted, and the window of
+refused valid checks is printed. The heavier runs (the Sentinel primary killed, longer loads)
+are in ``make load`` (benchmarks/failover.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from django_nextauth_jwt import JWTAuth
+from django_nextauth_jwt.state import store
+from tests import failover_load, redis_topology
+from tests.conftest import require
+
+BOUND = 30.0
+
+
+@pytest.fixture(autouse=True)
+def _binaries() -> None:
+    require(redis_topology.binaries_present(), "redis-server and redis-cli are needed")
+
+
+@pytest.fixture
+def sentinels() -> Iterator[redis_topology.Topology]:
+    with redis_topology.sentinel_group() as top:
+        yield top
+
+
+@pytest.fixture
+def cluster() -> Iterator[redis_topology.Topology]:
+    with redis_topology.cluster() as top:
+        yield top
+
+
+def test_the_package_signs_out_and_refuses_through_sentinel(
+    sentinels: redis_topology.Topology, settings: Any
+) -> None:
+    settings.NEXTAUTH_REDIS_URL = sentinels.url
+    settings.NEXTAUTH_REDIS_KEY_PREFIX = "sentinel:"
+    try:
+        here = store.current()
+        assert isinstance(here, store.RedisStore)
+        assert here.replicas == 1  # Sentinel: a sign-out waits for a replica by default
+        assert here.view is not None
+        assert here.view.wait_live(BOUND)
+        token = JWTAuth.create({"id": "7"})
+        JWTAuth.revoke(token)
+        assert JWTAuth.authenticate_token(token).error == "token_revoked"
+        assert here.incr("login", 60) == (1, 60)
+    finally:
+        store.current.cache_clear()
+        for held in list(store._redis):
+            store._redis.pop(held).close()
+
+
+def test_a_forced_sentinel_failover_under_load_loses_no_acknowledged_signout(
+    sentinels: redis_topology.Topology,
+) -> None:
+    old = redis_topology.primary_port(sentinels)
+
+    def failover() -> None:
+        sentinel = next(n for n in sentinels.nodes if n.role == "sentinel")
+        client = sentinel.client()
+        try:
+            client.execute_command("SENTINEL", "FAILOVER", "mymaster")
+        finally:
+            client.close()
+
+    figures = failover_load.run(sentinels.url, "fo:", failover, before=1.0, after=1.5)
+    assert redis_topology.primary_port(sentinels) != old
+    print(f"\nSentinel FAILOVER under load: {figures.summary()}")
+    assert figures.acked
+    assert figures.lost == []
+    assert figures.revoked_checks > 0
+    assert figures.revoked_accepted == 0
+
+
+def test_the_deny_list_lives_in_one_slot_of_a_cluster_and_its_view_follows_writes(
+    cluster: redis_topology.Topology,
+) -> None:
+    here = store.RedisStore(cluster.url, "cl:")
+    other = store.RedisStore(cluster.url, "cl:", local_view=False)
+    try:
+        assert here.index == "{cl:rv}"  # one hash tag: entries, index and channel in one slot
+        assert here._revocation("sid:x") == "{cl:rv}:sid:x"
+        assert here.view is not None
+        assert here.view.wait_live(BOUND)
+        key = "sid:" + "ab" * 16
+        other.put_max(key, 1, 60)  # acknowledged by the slot's replica (WAIT 1)
+        redis_topology.wait_for(lambda: here.view.peek([key]) == [1], "seen through SSUBSCRIBE")
+        assert here.incr("c", 60) == (1, 60)  # a counter: one key, its own slot
+        here.decr("c")
+        assert here.incr("c", 60) == (1, 60)
+    finally:
+        here.close()
+        other.close()
+
+
+def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
+    cluster: redis_topology.Topology,
+) -> None:
+    owner = redis_topology.slot_owner(cluster, "{fo:rv}")
+    killed: dict[str, Any] = {}
+
+    def kill() -> None:
+        killed["at"] = time.monotonic()
+        owner.kill()
+
+    def back(figures: failover_load.Figures) -> bool:
+        # The replica took the slot over; the killed node comes back as its replica, so that
+        # sign-outs can be acknowledged again (WAIT 1).
+        if "restarted" not in killed:
+            try:
+                if redis_topology.slot_owner(cluster, "{fo:rv}").port == owner.port:
+                    return False
+            except Exception:
+                return False
+            killed["restarted"] = restart(cluster, owner)
+        return any(at > killed["restarted"] for at, _ in figures.acked[-5:])
+
+    figures = failover_load.run(cluster.url, "fo:", kill, before=1.0, after=1.0, recovered=back)
+    print(f"\nCluster primary killed under load: {figures.summary()}")
+    assert figures.acked
+    assert figures.lost == []
+    assert figures.revoked_checks > 0
+    assert figures.revoked_accepted == 0
+
+
+def restart(top: redis_topology.Topology, node: redis_topology.Node) -> float:
+    """Start the killed cluster node again in its own directory (it rejoins as a replica)."""
+    assert top.directory is not None
+    own = top.directory / str(node.port)
+    node.proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(node.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            f"nodes-{node.port}.conf",
+            "--cluster-node-timeout",
+            "1000",
+        ],
+        cwd=own,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.monotonic()
