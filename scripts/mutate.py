@@ -155,6 +155,13 @@ NEAR = {
         "tests/test_security_edges.py",
         "tests/test_revocation.py",
         "tests/test_views.py",
+        "tests/test_session_lifetime.py",
+        "tests/test_session_person.py",
+    ],
+    "lifetime": [
+        "tests/test_session_lifetime.py",
+        "tests/test_revocation.py",
+        "tests/test_sessions.py",
     ],
     "csrf": [
         "tests/test_security_edges.py",
@@ -471,6 +478,7 @@ MODULES = [
     "policy",
     "transport",
     "revocation",
+    "lifetime",
     "csrf",
     "redirects",
     "jwk",
