@@ -34,14 +34,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e ".[drf,social,redis]"
 	touch $@
 
-# What `make run` needs and no more: the package with DRF and social-auth (no test tools). A
+# What `make run` needs and no more: the package with DRF, social-auth, Channels and Ninja. A
 # current development install already has them: it is not reinstalled under running tests.
 $(VENV)/.example: pyproject.toml
 	@if [ $(VENV)/.installed -nt pyproject.toml ]; then \
 		echo "make run: the development install in $(VENV) has the example's packages"; \
 	else \
 		$(PYTHON) -m venv $(VENV) && \
-		$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[drf,social]"; \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[drf,social,channels,ninja]"; \
 	fi
 	@touch $@
 

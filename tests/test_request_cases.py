@@ -263,3 +263,27 @@ def test_the_ninja_schema_validates_and_declares_bearer() -> None:
     assert schemes["NextAuth"]["scheme"] == "bearer"
     assert schemes["AsyncNextAuth"]["scheme"] == "bearer"
     assert document["paths"]["/api/ninja/me"]["get"]["security"] == [{"NextAuth": []}]
+
+
+def test_the_adrf_benchmark_runs_and_prints_every_row() -> None:
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "benchmarks/adrf_loop.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for row in (
+        "floor: adrf view, no authentication",
+        "adrf + NextAuthJWTAuthentication, stateless",
+        "adrf + NextAuthJWTAuthentication, database mode",
+        "async view verifying on the loop, database mode",
+    ):
+        assert row in result.stdout, row

@@ -8,6 +8,7 @@ and ``NEXTAUTH_SECRET`` must come from the environment (see ``docker-compose.yml
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -58,6 +59,12 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "mesh.urls"
 WSGI_APPLICATION = "mesh.wsgi.application"
+# Under an ASGI server (uvicorn mesh.asgi:application): the dashboard's WebSocket too.
+ASGI_APPLICATION = "mesh.asgi.application"
+# Django Ninja's endpoint and Swagger UI (/api/ninja/docs, from its own static files), when the
+# [ninja] extra is installed (make run installs it).
+if importlib.util.find_spec("ninja") is not None:
+    INSTALLED_APPS.append("ninja")
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -137,10 +144,13 @@ NEXTAUTH_AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
 NEXTAUTH_SECURE_COOKIE = os.environ.get("NEXTAUTH_SECURE_COOKIE", "0") == "1"
 NEXTAUTH_COOKIE_NAME = os.environ.get("NEXTAUTH_COOKIE_NAME") or None
 NEXTAUTH_PROTECTED_PATHS = ["/dashboard/", "/api/"]
-NEXTAUTH_PUBLIC_PATHS = ["/api/auth/"]
+# The schema page (Swagger UI) and the schema itself are public: "Authorize" takes a token there.
+NEXTAUTH_PUBLIC_PATHS = ["/api/auth/", "/api/ninja/docs", "/api/ninja/openapi.json"]
 NEXTAUTH_SIGNIN_URL = "/signin/"
 NEXTAUTH_LOGIN_REDIRECT_URL = "/dashboard/"
 NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = env_list("NEXTAUTH_ALLOWED_REDIRECT_ORIGINS")
+# Pages of these origins may open the WebSocket with the session cookie (besides Django's own).
+NEXTAUTH_WEBSOCKET_ORIGINS = env_list("NEXTAUTH_WEBSOCKET_ORIGINS", "http://localhost:3000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

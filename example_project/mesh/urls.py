@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib.util
+
 from django.urls import URLPattern, URLResolver, include, path
 
 from django_nextauth_jwt.views import JWKSView
@@ -16,3 +18,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/me/", views.MeView.as_view()),
     path("api/admin/", views.AdminView.as_view()),
 ]
+
+if importlib.util.find_spec("ninja") is not None:  # the [ninja] extra: make run installs it
+    from mesh.ninja_api import api
+
+    urlpatterns.append(path("api/ninja/", api.urls))
