@@ -112,11 +112,13 @@ $(VENV)/.docs: pyproject.toml
 # both run even when the first misses a target, and the exit status says whether any did.
 bench: install
 	@status=0; $(BIN)/python benchmarks/verify.py || status=$$?; \
-	$(BIN)/python benchmarks/request.py || status=$$?; exit $$status
+	$(BIN)/python benchmarks/request.py || status=$$?; \
+	$(BIN)/python benchmarks/denylist.py || status=$$?; exit $$status
 
 # Load with faults (gunicorn, rotation, a Redis outage): about a minute, on loopback only.
 load: $(VENV)/.installed
-	$(BIN)/python benchmarks/load.py
+	@status=0; $(BIN)/python benchmarks/load.py || status=$$?; \
+	$(BIN)/python benchmarks/failover.py || status=$$?; exit $$status
 
 # The attack suite's properties under the fuzz profile (tests/security/helpers.py): 100,000+
 # inputs in total; the count per property is printed at the end.

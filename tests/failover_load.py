@@ -74,12 +74,13 @@ def run(  # noqa: PLR0915 - one scenario, its threads inline
     recovered: Callable[[Figures], bool] | None = None,
     bound: float = 60.0,
     readers: int = 2,
+    grace: float = store.DEFAULT_GRACE,
 ) -> Figures:
     """Load, ``before`` s, ``fault()``, then ``after`` s once ``recovered`` (default: a sign-out
     acknowledged after the fault), at most ``bound`` s in all; then look for every sign-out."""
     figures = Figures()
     writer = store.RedisStore(url, prefix, local_view=False)
-    reader = store.RedisStore(url, prefix)
+    reader = store.RedisStore(url, prefix, grace=grace)
     stop = threading.Event()
     valid = [_key() for _ in range(16)]
     lock = threading.Lock()

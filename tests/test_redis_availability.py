@@ -297,3 +297,24 @@ def test_without_redis_a_view_past_its_grace_fails_closed_and_fail_open_keeps_it
             store.current.cache_clear()
             for held in list(store._redis):
                 store._redis.pop(held).close()
+
+
+def test_the_denylist_benchmark_runs_and_prints_every_row() -> None:
+    # make bench's numbers are not checked here; this keeps the script from rotting.
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "benchmarks/denylist.py", "--sizes", "2000", "--frozen", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode in (0, 2), result.stdout + result.stderr
+    assert "2,000 revocations: view" in result.stdout
+    assert "Redis frozen 1 s (grace 2 s)" in result.stdout
+    assert "revoked accepted 0" in result.stdout

@@ -36,6 +36,20 @@ SCHEMES = (
 )
 
 
+def _no_setinfo() -> dict[str, Any]:
+    import inspect
+
+    import redis
+
+    # redis-py 8 names it driver_info (lib_name/lib_version are deprecated there); 5 to 7 do not.
+    if "driver_info" in inspect.signature(redis.Redis.__init__).parameters:
+        return {"driver_info": None}
+    return {"lib_name": None, "lib_version": None}
+
+
+_NO_SETINFO: dict[str, Any] = {}
+
+
 @dataclass(frozen=True)
 class Topology:
     """A parsed ``NEXTAUTH_REDIS_URL``."""
@@ -55,16 +69,21 @@ class Topology:
         return self.kind == "cluster"
 
     def _common(self, timeout: float, retries: int) -> dict[str, Any]:
+        if not _NO_SETINFO:
+            _NO_SETINFO.update(_no_setinfo())
         from redis.backoff import NoBackoff
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.retry import Retry
 
         # A retry only for a broken pooled connection (a restart dropped it), never for a
-        # timeout: a frozen Redis must cost one timeout, not several.
+        # timeout: a frozen Redis must cost one timeout, not several. No CLIENT SETINFO on
+        # connecting: a new connection's first read is then the command's own, so a frozen
+        # Redis costs it one timeout too, not one more for the greeting.
         return {
             "socket_connect_timeout": timeout,
             "socket_timeout": timeout,
             "retry": Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,)),
+            **_NO_SETINFO,
         }
 
     def _auth(self) -> dict[str, Any]:

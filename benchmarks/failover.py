@@ -1,0 +1,164 @@
+"""Redis failing over under load: Sentinel, Cluster, a frozen primary (part of ``make load``).
+
+    make load                       # or: .venv/bin/python benchmarks/failover.py [--only NAME]
+
+Real topologies started here on loopback (tests/redis_topology.py), killed at the end. In each
+run a writer store signs sessions out (acknowledged once a replica holds them) and a reader
+store, another process as far as Redis can tell, checks valid and revoked sessions from its
+local view, while (tests/failover_load.py):
+
+* ``sentinel-failover``: ``SENTINEL FAILOVER`` (a primary, a replica, three sentinels);
+* ``sentinel-kill``: the Sentinel group's primary killed (SIGKILL; ``down-after-milliseconds``
+  1000);
+* ``cluster-kill``: the Cluster primary that holds the deny-list's slot killed (three primaries,
+  a replica each), then started again as a replica;
+* ``frozen``: one node frozen with SIGSTOP for 10 s (grace 3 s), then SIGCONT.
+
+Each prints the sign-outs acknowledged and lost, revoked sessions accepted, valid checks
+refused and the window they span, the slowest check and sign-out. Exit status 2 when a
+sign-out was lost, a revoked session accepted or a check took over 100 ms (sentinel and
+cluster runs) — the store bounds each command at 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from tests import failover_load, redis_topology  # noqa: E402
+from tests.test_redis_topologies import restart  # noqa: E402
+
+SLOWEST_CHECK = 0.1
+
+
+def sentinel(kill: bool) -> failover_load.Figures:
+    with redis_topology.sentinel_group() as top:
+        primary = top.node(redis_topology.primary_port(top))
+
+        def fault() -> None:
+            if kill:
+                primary.kill()
+                return
+            client = next(n for n in top.nodes if n.role == "sentinel").client()
+            try:
+                client.execute_command("SENTINEL", "FAILOVER", "mymaster")
+            finally:
+                client.close()
+
+        if kill:
+            # The killed primary comes back as a replica: sign-outs can be acknowledged again.
+            def back(figures: failover_load.Figures) -> bool:
+                if redis_topology.primary_port(top) == primary.port:
+                    return False
+                if primary.alive:
+                    return any(at > state["restarted"] for at, _ in figures.acked[-5:])
+                state["restarted"] = restart_replica(top, primary)
+                return False
+
+            state: dict[str, float] = {}
+            return failover_load.run(
+                top.url, "lf:", fault, before=3, after=5, recovered=back, readers=4
+            )
+        return failover_load.run(top.url, "lf:", fault, before=3, after=5, readers=4)
+
+
+def restart_replica(top: redis_topology.Topology, node: redis_topology.Node) -> float:
+    import subprocess
+
+    assert top.directory is not None
+    new_primary = redis_topology.primary_port(top)
+    node.proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(node.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--replicaof",
+            "127.0.0.1",
+            str(new_primary),
+        ],
+        cwd=top.directory,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.monotonic()
+
+
+def cluster() -> failover_load.Figures:
+    with redis_topology.cluster() as top:
+        owner = redis_topology.slot_owner(top, "{lf:rv}")
+        state: dict[str, float] = {}
+
+        def back(figures: failover_load.Figures) -> bool:
+            if "restarted" not in state:
+                try:
+                    if redis_topology.slot_owner(top, "{lf:rv}").port == owner.port:
+                        return False
+                except Exception:
+                    return False
+                state["restarted"] = restart(top, owner)
+            return any(at > state["restarted"] for at, _ in figures.acked[-5:])
+
+        return failover_load.run(
+            top.url, "lf:", owner.kill, before=3, after=5, recovered=back, readers=4
+        )
+
+
+def frozen(seconds: float = 10.0) -> failover_load.Figures:
+    with redis_topology.server() as top:
+        node = top.nodes[0]
+
+        def fault() -> None:
+            node.freeze()
+            threading.Timer(seconds, node.thaw).start()
+
+        return failover_load.run(
+            top.url, "lf:", fault, before=2, after=3, bound=seconds + 30, readers=4, grace=3.0
+        )
+
+
+RUNS = {
+    "sentinel-failover": lambda: sentinel(kill=False),
+    "sentinel-kill": lambda: sentinel(kill=True),
+    "cluster-kill": cluster,
+    "frozen": frozen,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(RUNS), action="append")
+    args = parser.parse_args()
+    failed: list[str] = []
+    for name in args.only or list(RUNS):
+        start = time.monotonic()
+        figures = RUNS[name]()
+        print(f"{name} ({time.monotonic() - start:.0f} s): {figures.summary()}", flush=True)
+        if figures.lost or figures.revoked_accepted:
+            failed.append(f"{name}: {len(figures.lost)} lost, {figures.revoked_accepted} accepted")
+        if figures.slowest_check > SLOWEST_CHECK:
+            failed.append(f"{name}: a check took {figures.slowest_check * 1000:.0f} ms")
+    for line in failed:
+        print(f"FAILED {line}")
+    return 2 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
