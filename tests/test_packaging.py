@@ -130,7 +130,14 @@ def test_wheel_metadata_has_the_version_dependencies_and_classifiers_of_pyprojec
     assert metadata["Requires-Python"] == PROJECT["requires-python"]
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_all("Classifier") == PROJECT["classifiers"]
-    assert set(metadata.get_all("Provides-Extra") or []) == {"drf", "social", "redis"}
+    assert set(metadata.get_all("Provides-Extra") or []) == {
+        "drf",
+        "social",
+        "redis",
+        "channels",
+        "ninja",
+        "adrf",
+    }
     requires = metadata.get_all("Requires-Dist") or []
     # Hatchling writes names in lower case and sorted.
     base = sorted(r.lower() for r in PROJECT["dependencies"])
@@ -140,7 +147,7 @@ def test_wheel_metadata_has_the_version_dependencies_and_classifiers_of_pyprojec
 #: Run by the clean venv's Python, from an empty folder, in isolated mode (-I): the checkout is
 #: not on sys.path, so everything below comes from the installed wheel.
 USE_THE_WHEEL = """
-import importlib.metadata, importlib.resources, importlib.util, json, sys
+import importlib, importlib.metadata, importlib.resources, importlib.util, json, sys
 import django_nextauth_jwt
 from django_nextauth_jwt.jose import codec
 
@@ -162,6 +169,13 @@ settings.configure(
 django.setup()
 from django.core import checks
 errors = [m.id for m in checks.run_checks() if m.level >= checks.ERROR]
+import django_nextauth_jwt.integrations  # the package itself needs no framework
+glue = {}
+for name in ("channels", "ninja"):
+    try:
+        importlib.import_module(f"django_nextauth_jwt.integrations.{name}")
+    except ImportError:
+        glue[name] = "needs its extra"
 
 print(json.dumps({
     "version": django_nextauth_jwt.__version__,
@@ -173,6 +187,7 @@ print(json.dumps({
     "example": importlib.util.find_spec("example_project") is not None,
     "roundtrips": roundtrips,
     "check_errors": errors,
+    "integrations": glue,
     "prefix": sys.prefix,
 }))
 """
@@ -203,13 +218,15 @@ def test_the_wheel_installs_in_a_clean_venv_and_works_there(dist: Dist, tmp_path
     assert not seen["example"]
     assert seen["roundtrips"] == {"jws": True, "nextauth-v4": True, "authjs-v5": True}
     assert seen["check_errors"] == []
+    assert seen["integrations"] == {"channels": "needs its extra", "ninja": "needs its extra"}
 
     # No DRF, social-auth or Redis without their extras: the base install stays small.
     listed = run(*pip, "list", "--format=json")
     assert listed.returncode == 0, listed.stderr
     names = {item["name"].lower() for item in json.loads(listed.stdout)}
     assert {"django-nextauth-jwt", "django", "cryptography"} <= names
-    assert not names & {"djangorestframework", "social-auth-app-django", "redis"}
+    extras = {"djangorestframework", "social-auth-app-django", "redis", "channels", "daphne"}
+    assert not names & (extras | {"django-ninja", "adrf", "pydantic"})
 
 
 # -- the sdist ---------------------------------------------------------------------------------
