@@ -57,6 +57,20 @@ def test_token_user_needs_every_permission_of_a_list(roles: Any, monkeypatch: An
     assert TokenUser.has_perms(user, ["auth.view_user"]) is True
 
 
+def test_token_user_reads_its_profile_from_the_claims() -> None:
+    claims = {"id": "42", "email": "ada@example.com", "name": "Ada", "picture": "p.png"}
+    user = TokenUser({**claims, "image": "i.png"})
+    assert (user.email, user.name, user.image) == ("ada@example.com", "Ada", "p.png")
+    assert (user.username, user.get_username(), str(user)) == ("ada@example.com",) * 3
+    assert TokenUser({"id": "42", "image": "i.png"}).image == "i.png"
+
+
+def test_token_user_without_an_email_is_named_by_its_id() -> None:
+    user = TokenUser({"id": "42", "email": 7, "name": ["Ada"], "picture": None})
+    assert (user.email, user.name, user.image) == (None, None, None)
+    assert (user.username, str(user)) == ("42", "42")
+
+
 # --------------------------------------------------------------------------- #
 # Public paths inside protected ones
 # --------------------------------------------------------------------------- #
