@@ -113,6 +113,7 @@ $(VENV)/.docs: pyproject.toml
 bench: install
 	@status=0; $(BIN)/python benchmarks/verify.py || status=$$?; \
 	$(BIN)/python benchmarks/request.py || status=$$?; \
+	$(BIN)/python benchmarks/anonymous.py || status=$$?; \
 	$(BIN)/python benchmarks/denylist.py || status=$$?; exit $$status
 
 # Load with faults (gunicorn, rotation, a Redis outage): about a minute, on loopback only.

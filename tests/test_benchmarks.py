@@ -76,3 +76,25 @@ def test_request_benchmark_prints_every_row() -> None:
     assert "MGETs sent by the deny-list redis-no-view rows: 0" not in result.stdout
     assert "local view staleness across two processes, 5 revocations: median" in result.stdout
     assert "Redis keys under" in result.stdout
+
+
+def test_anonymous_request_benchmark_prints_every_row_and_writes_no_row() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/anonymous.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # 0 only: an anonymous sign-in start or guess that wrote a database row is 2 (MISSED).
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split("  ")[0].strip() for line in result.stdout.splitlines()}
+    assert {
+        "floor",
+        "session row",
+        "google start",
+        "google start, throttled",
+        "password guess",
+        "password guess, throttled",
+    } <= rows

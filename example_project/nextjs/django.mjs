@@ -50,7 +50,7 @@ export const sessionMaxLifetime = () => seconds("NEXTAUTH_SESSION_MAX_LIFETIME")
 //   NEXTAUTH_CLIENT_ADDRESS_HEADER  the header your edge or platform sets to the browser's
 //     address, replacing whatever the browser sent: x-real-ip (nginx:
 //     `proxy_set_header X-Real-IP $remote_addr;`), cf-connecting-ip (Cloudflare),
-//     fly-client-ip (Fly.io), x-nextauth-socket-address (the custom server, server.mjs), ...
+//     fly-client-ip (Fly.io), x-nextauth-socket-address (a custom server: docs/deployment.md), ...
 //     x-forwarded-for only with NEXTAUTH_TRUSTED_PROXY_COUNT = the proxies in front of this
 //     server that append to it: the entry the outermost one wrote.
 //   unset: the address cannot be known. Then the helper signs "unknown" (and says so at
