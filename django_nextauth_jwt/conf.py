@@ -333,7 +333,7 @@ class Settings:
 
     @property
     def LOGIN_RATE_UNKNOWN_CLIENT(self) -> tuple[int, int]:
-        """The one budget every client whose address cannot be known shares: ``(count, seconds)``."""
+        """The budget all clients of unknown address share: ``(count, seconds)``."""
         count, seconds = getattr(settings, "NEXTAUTH_LOGIN_RATE_UNKNOWN_CLIENT", (1000, 300))
         return int(count), int(seconds)
 

@@ -132,7 +132,7 @@ def sign_in(driver: webdriver.Chrome, email: str, password: str, **headers: str)
         SIGN_IN, email, password, {k.replace("_", "-"): v for k, v in headers.items()}
     )
     assert who is None or who == email, who
-    return who == email
+    return bool(who == email)
 
 
 def edge(running: Running, address: str) -> dict[str, str]:
