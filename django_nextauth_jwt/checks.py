@@ -409,6 +409,7 @@ def _check_signin_settings() -> list[CheckMessage]:
             )
         )
     errors += _check_websockets()
+    errors += _check_websockets()
     for name in (
         "NEXTAUTH_LOGIN_RATE_PER_CLIENT",
         "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT",
@@ -559,6 +560,46 @@ def _check_websockets() -> list[CheckMessage]:
                 "written to access logs, proxies' logs and browser history.",
                 hint="Offer the token as a Sec-WebSocket-Protocol entry (docs/integrations.md).",
                 id="nextauth_jwt.W090",
+            )
+        )
+    return found
+
+
+def _check_websockets() -> list[CheckMessage]:
+    """The Channels integration's settings (read whether or not Channels is installed)."""
+    found: list[CheckMessage] = []
+    origins = getattr(settings, "NEXTAUTH_WEBSOCKET_ORIGINS", ())
+    if not _str_list(origins) or not all(_is_origin(o) for o in origins):
+        found.append(
+            Error(
+                "NEXTAUTH_WEBSOCKET_ORIGINS must list origins like https://app.example.com.",
+                hint="Scheme and host (and port) only, exactly as browsers send Origin.",
+                id="nextauth_jwt.E090",
+            )
+        )
+    query = getattr(settings, "NEXTAUTH_WEBSOCKET_QUERY_TOKEN", False)
+    if not isinstance(query, bool):
+        found.append(
+            Error("NEXTAUTH_WEBSOCKET_QUERY_TOKEN must be True or False.", id="nextauth_jwt.E091")
+        )
+    elif query:
+        found.append(
+            Warning(
+                "NEXTAUTH_WEBSOCKET_QUERY_TOKEN is on: WebSocket tokens in query strings are "
+                "written to access logs, proxies' logs and browser history.",
+                hint="Offer the token as a Sec-WebSocket-Protocol entry (docs/integrations.md).",
+                id="nextauth_jwt.W090",
+            )
+        )
+    asgi = getattr(settings, "ASGI_APPLICATION", None)
+    view = getattr(settings, "NEXTAUTH_REDIS_LOCAL_VIEW", True)
+    if asgi and getattr(settings, "NEXTAUTH_REDIS_URL", None) and view is False:
+        found.append(
+            Warning(
+                "NEXTAUTH_REDIS_LOCAL_VIEW is off: open WebSockets close at sign-out only on the "
+                "process that wrote the revocation; on the others, at their token's expiry.",
+                hint="Keep the local view on where NextAuthChannelsMiddleware serves sockets.",
+                id="nextauth_jwt.W091",
             )
         )
     return found
