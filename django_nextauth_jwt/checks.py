@@ -409,7 +409,6 @@ def _check_signin_settings() -> list[CheckMessage]:
             )
         )
     errors += _check_websockets()
-    errors += _check_websockets()
     for name in (
         "NEXTAUTH_LOGIN_RATE_PER_CLIENT",
         "NEXTAUTH_LOGIN_RATE_PER_ACCOUNT",
@@ -460,35 +459,6 @@ def _check_signin_settings() -> list[CheckMessage]:
     return errors
 
 
-def _check_websockets() -> list[CheckMessage]:
-    """The Channels integration's settings (read whether or not Channels is installed)."""
-    found: list[CheckMessage] = []
-    origins = getattr(settings, "NEXTAUTH_WEBSOCKET_ORIGINS", ())
-    if not _str_list(origins) or not all(_is_origin(o) for o in origins):
-        found.append(
-            Error(
-                "NEXTAUTH_WEBSOCKET_ORIGINS must list origins like https://app.example.com.",
-                hint="Scheme and host (and port) only, exactly as browsers send Origin.",
-                id="nextauth_jwt.E090",
-            )
-        )
-    query = getattr(settings, "NEXTAUTH_WEBSOCKET_QUERY_TOKEN", False)
-    if not isinstance(query, bool):
-        found.append(
-            Error("NEXTAUTH_WEBSOCKET_QUERY_TOKEN must be True or False.", id="nextauth_jwt.E091")
-        )
-    elif query:
-        found.append(
-            Warning(
-                "NEXTAUTH_WEBSOCKET_QUERY_TOKEN is on: WebSocket tokens in query strings are "
-                "written to access logs, proxies' logs and browser history.",
-                hint="Offer the token as a Sec-WebSocket-Protocol entry (docs/integrations.md).",
-                id="nextauth_jwt.W090",
-            )
-        )
-    return found
-
-
 def _redis_url_error(url: Any) -> str | None:
     """What is wrong with ``NEXTAUTH_REDIS_URL`` (None when unset or good)."""
     if url is None:
@@ -534,35 +504,6 @@ def _redis_numbers() -> list[CheckMessage]:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_websockets() -> list[CheckMessage]:
-    """The Channels integration's settings (read whether or not Channels is installed)."""
-    found: list[CheckMessage] = []
-    origins = getattr(settings, "NEXTAUTH_WEBSOCKET_ORIGINS", ())
-    if not _str_list(origins) or not all(_is_origin(o) for o in origins):
-        found.append(
-            Error(
-                "NEXTAUTH_WEBSOCKET_ORIGINS must list origins like https://app.example.com.",
-                hint="Scheme and host (and port) only, exactly as browsers send Origin.",
-                id="nextauth_jwt.E090",
-            )
-        )
-    query = getattr(settings, "NEXTAUTH_WEBSOCKET_QUERY_TOKEN", False)
-    if not isinstance(query, bool):
-        found.append(
-            Error("NEXTAUTH_WEBSOCKET_QUERY_TOKEN must be True or False.", id="nextauth_jwt.E091")
-        )
-    elif query:
-        found.append(
-            Warning(
-                "NEXTAUTH_WEBSOCKET_QUERY_TOKEN is on: WebSocket tokens in query strings are "
-                "written to access logs, proxies' logs and browser history.",
-                hint="Offer the token as a Sec-WebSocket-Protocol entry (docs/integrations.md).",
-                id="nextauth_jwt.W090",
-            )
-        )
-    return found
 
 
 def _check_websockets() -> list[CheckMessage]:
