@@ -103,6 +103,14 @@ def test_revoking_a_token_without_a_start_lasts_until_its_exp() -> None:
     assert 40 * DAY < expires - time.monotonic() <= 40 * DAY + 15
 
 
+def test_signing_out_a_session_without_a_start_lasts_until_its_exp() -> None:
+    # A sid but neither auth_time nor iat: the lifetime cannot end it, its exp does.
+    token = forge.jws(forge.claims(sid="s-9", iat=..., exp=int(time.time()) + 40 * DAY))
+    JWTAuth.revoke(token)
+    ((_, expires),) = memory_store()._revocations.entries.values()
+    assert 40 * DAY < expires - time.monotonic() <= 40 * DAY + 15
+
+
 def test_a_token_entry_never_outlives_its_session(settings: Any) -> None:
     settings.NEXTAUTH_SESSION_MAX_LIFETIME = 1000
     now = int(time.time())

@@ -22,6 +22,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from django_nextauth_jwt import JWTAuth
+from django_nextauth_jwt import exceptions as exc
 from django_nextauth_jwt.state import revocation, store
 from tests import forge
 from tests.request_helpers import bearer
@@ -151,6 +152,48 @@ def test_the_person_cut_off_costs_no_query_beyond_the_lookup(
     JWTAuth.revoke_user(ada)
     with django_assert_num_queries(1):  # the lookup by email, nothing more
         assert outcome(google) == "token_revoked"
+
+
+def test_a_full_embedded_store_still_takes_a_persons_cut_off(
+    by_email: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One cut-off per real user at most: it may go past the cap sessions are held to.
+    small = store.MemoryStore(max_revocations=1)
+    monkeypatch.setattr(store, "_memory", small)
+    store.current.cache_clear()
+    try:
+        ada, bob = user("ada@example.com", "ada"), user("bob@example.com", "bob")
+        JWTAuth.revoke(token(str(bob.pk), bob.email))  # the store is full
+        JWTAuth.revoke_user(ada)
+        assert [outcome(t) for t in sessions_of(ada)] == ["token_revoked"] * 3
+    finally:
+        store.current.cache_clear()
+
+
+class Unreadable:
+    """A store that cannot be read, as Redis down."""
+
+    in_process = False
+
+    def get_many(self, keys: Any) -> list[int | None]:
+        raise ConnectionError("down")
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+def test_the_persons_cut_off_unreadable_fails_closed_unless_told_otherwise(
+    by_email: None, settings: Any, monkeypatch: pytest.MonkeyPatch, fail_open: bool
+) -> None:
+    from django_nextauth_jwt.policy import policy
+
+    settings.NEXTAUTH_REVOCATION_FAIL_OPEN = fail_open
+    ada = user("ada@example.com", "ada")
+    claims = {"sub": GOOGLE_SUB, "email": ada.email, "auth_time": int(time.time())}
+    monkeypatch.setattr(store, "current", Unreadable)
+    if fail_open:
+        assert revocation.check_account(ada.pk, claims, policy()) is None
+    else:
+        with pytest.raises(exc.RevocationUnavailable):
+            revocation.check_account(ada.pk, claims, policy())
 
 
 def test_stateless_mode_keeps_the_cut_off_of_the_sub(settings: Any) -> None:
