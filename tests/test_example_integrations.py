@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,6 +76,37 @@ def test_the_dashboards_websocket_pushes_and_closes_at_sign_out(example_asgi: Se
     assert token not in example_asgi.output()
 
 
+def test_the_dashboards_live_line_in_chromium_closes_when_the_session_signs_out(
+    example_asgi: Server, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from tests.chromium import headless_chromium
+
+    token, cookie = sign_in(example_asgi.base, "demo@example.com", "demo-password")
+    name, _, value = cookie.partition("=")
+    with headless_chromium(tmp_path / "profile") as browser:
+        browser.get(f"{example_asgi.base}/healthz")
+        browser.add_cookie({"name": name, "value": value, "path": "/", "httpOnly": True})
+        browser.get(f"{example_asgi.base}/dashboard/")
+
+        def live_text(_: Any) -> str:
+            return str(browser.find_element(By.ID, "live").text)
+
+        # The page's own WebSocket: the browser sends the cookie and its Origin by itself.
+        WebDriverWait(browser, 15).until(lambda d: live_text(d).startswith("Live: "))
+        assert "as " in live_text(browser)
+        status, _, _ = http(
+            "POST",
+            f"{example_asgi.base}/api/auth/signout",
+            headers={"Authorization": f"Bearer {token}"},
+        )  # signed out elsewhere: another device, the same session
+        assert status == 200
+        WebDriverWait(browser, 15).until(lambda d: "signed out" in live_text(d))
+        assert live_text(browser) == "Live line closed: signed out (token_revoked)."
+
+
 def test_the_dashboards_websocket_refuses_another_sites_page(example_asgi: Server) -> None:
     _, cookie = sign_in(example_asgi.base, "demo@example.com", "demo-password")
     seen = handshake(
@@ -105,4 +139,8 @@ def test_the_ninja_schema_page_offers_bearer(example_asgi: Server) -> None:
     }
     status, _, page = http("GET", f"{example_asgi.base}/api/ninja/docs")
     assert status == 200
-    assert b"swagger" in page.lower()
+    # Swagger UI from Ninja's own static files (no CDN), served in development under uvicorn.
+    scripts = re.findall(rb'src="(/static/[^"]+\.js)"', page)
+    assert scripts
+    for script in scripts:
+        assert http("GET", f"{example_asgi.base}{script.decode()}")[0] == 200

@@ -12,7 +12,16 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh.settings")
-django_asgi_app = get_asgi_application()
+django_asgi_app: object = get_asgi_application()
+
+from django.conf import settings  # noqa: E402 - after the application set Django up
+
+if settings.DEBUG:
+    # ASGI servers serve no static files; in development Django's handler does (the schema
+    # page's Swagger UI comes from Ninja's own static files), as runserver does.
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)  # type: ignore[arg-type]
 application: object = django_asgi_app
 
 if importlib.util.find_spec("channels") is not None:
