@@ -7,9 +7,10 @@ NODE_DIR := tests/interop/node
 NEXTJS_DIR := example_project/nextjs
 EXPRESS_DIR := example_project/services/express
 BETTER_AUTH_DIR := tests/interop/betterauth
+BETTER_AUTH_APP_DIR := example_project/nextjs-better-auth
 
 .DEFAULT_GOAL := help
-.PHONY: help install system test lint bench load run mesh fuzz nextjs docs matrix mutate
+.PHONY: help install system test lint bench load run mesh fuzz nextjs nextjs-better-auth docs matrix mutate
 
 help:
 	@echo "make run     set up and start the example service on http://127.0.0.1:8000 (PORT=...)"
@@ -20,13 +21,15 @@ help:
 	@echo "make load    set up and run the load-and-fault test (gunicorn, rotation, Redis outage)"
 	@echo "make mesh    set up and start the example mesh: Next.js on 3000; Django, Express, FastAPI, Go on 8000-8003"
 	@echo "make nextjs  build the example's Next.js front end (next build, only when its sources changed)"
+	@echo "make nextjs-better-auth  the same for its Better Auth variant (MESH_MODE=better-auth make mesh)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 	@echo "make matrix  set up and run the tests on each supported Django (4.2, 5.1, 5.2; minutes)"
 	@echo "make mutate  set up and mutation-test the security modules (about 50 minutes fresh with"
 	@echo "             MUTATE_ARGS=\"--jobs 3\" on two idle cores; MUTATE_ARGS=--reuse: minutes)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
-	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed
+	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed \
+	$(BETTER_AUTH_APP_DIR)/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +60,9 @@ $(EXPRESS_DIR)/node_modules/.installed: $(EXPRESS_DIR)/package-lock.json
 $(BETTER_AUTH_DIR)/node_modules/.installed: $(BETTER_AUTH_DIR)/package-lock.json
 	bash scripts/npm-ci.sh $(BETTER_AUTH_DIR)
 
+$(BETTER_AUTH_APP_DIR)/node_modules/.installed: $(BETTER_AUTH_APP_DIR)/package-lock.json
+	bash scripts/npm-ci.sh $(BETTER_AUTH_APP_DIR)
+
 # Debian packages for the end-to-end tests (Go + gin + golang-jwt, Chromium); apt-get as root.
 system:
 	bash scripts/system-packages.sh
@@ -67,11 +73,11 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The Next.js app is built first (the browser tests reuse the build); --dist loadgroup keeps the
+# The Next.js apps are built first (the browser tests reuse the builds); --dist loadgroup keeps the
 # browser tests of one xdist group on one worker: one set of servers per variant. Then the tests
 # marked db again on PostgreSQL and on MariaDB (tests/settings.py reads TEST_DB; each run creates
 # and drops its own databases).
-test: system lint nextjs
+test: system lint nextjs nextjs-better-auth
 	$(BIN)/pytest -n auto --dist loadgroup
 	TEST_DB=postgresql $(BIN)/pytest -n auto -m db
 	TEST_DB=mariadb $(BIN)/pytest -n auto -m db
@@ -83,13 +89,18 @@ run: $(VENV)/.example
 	cd example_project && DJANGO_DEBUG=1 ../$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Next.js on 3000 (open http://127.0.0.1:3000), Django on 8000 (as `make run`), Express 8001,
-# FastAPI 8002, Go 8003; one secret, one host name; Ctrl-C stops all.
-mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed nextjs
+# FastAPI 8002, Go 8003; one secret, one host name; Ctrl-C stops all. MESH_MODE=better-auth: the
+# Better Auth front end instead (scripts/mesh.sh builds it).
+mesh: $(VENV)/.installed $(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_APP_DIR)/node_modules/.installed nextjs
 	bash scripts/mesh.sh
 
 # next build with NEXT_TELEMETRY_DISABLED=1, skipped when .next matches the sources.
 nextjs: $(NEXTJS_DIR)/node_modules/.installed
 	bash scripts/build-nextjs.sh
+
+# The Better Auth front end (example_project/nextjs-better-auth), built the same way.
+nextjs-better-auth: $(BETTER_AUTH_APP_DIR)/node_modules/.installed
+	bash scripts/build-nextjs.sh $(BETTER_AUTH_APP_DIR)
 
 # The documentation site (MkDocs, Material) into site/; make test builds it with --strict too
 # (tests/test_docs.py, with the link checker).

@@ -143,6 +143,10 @@ NEXTAUTH_ISSUER = os.environ.get("NEXTAUTH_ISSUER") or None
 NEXTAUTH_AUDIENCE = os.environ.get("NEXTAUTH_AUDIENCE") or None
 NEXTAUTH_SECURE_COOKIE = os.environ.get("NEXTAUTH_SECURE_COOKIE", "0") == "1"
 NEXTAUTH_COOKIE_NAME = os.environ.get("NEXTAUTH_COOKIE_NAME") or None
+# Better Auth's session cookie cache (MESH_MODE=better-auth): its strategy (compact, jwt, jwe),
+# verified with Better Auth's secret, which the app reads from BETTER_AUTH_SECRET (or
+# BETTER_AUTH_SECRETS) in the environment as Better Auth does.
+NEXTAUTH_BETTER_AUTH_STRATEGY = os.environ.get("NEXTAUTH_BETTER_AUTH_STRATEGY") or None
 NEXTAUTH_PROTECTED_PATHS = ["/dashboard/", "/api/"]
 # The schema page (Swagger UI) and the schema itself are public: "Authorize" takes a token there.
 NEXTAUTH_PUBLIC_PATHS = ["/api/auth/", "/api/ninja/docs", "/api/ninja/openapi.json"]
