@@ -137,6 +137,7 @@ def test_the_ninja_schema_page_offers_bearer(example_asgi: Server) -> None:
         "scheme": "bearer",
         "description": schemes["NextAuth"]["description"],
     }
+    assert schemes["NextAuthCookie"]["in"] == "cookie"
     status, _, page = http("GET", f"{example_asgi.base}/api/ninja/docs")
     assert status == 200
     # Swagger UI from Ninja's own static files (no CDN), served in development under uvicorn.

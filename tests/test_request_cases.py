@@ -250,7 +250,7 @@ def test_the_drf_schema_validates_and_names_both_schemes(settings: Any) -> None:
         assert {"nextAuthCookie": []} in security
 
 
-def test_the_ninja_schema_validates_and_declares_bearer() -> None:
+def test_the_ninja_schema_validates_and_names_both_schemes(settings: Any) -> None:
     from drf_spectacular.validation import validate_schema
 
     from tests.views_integrations import api
@@ -262,7 +262,19 @@ def test_the_ninja_schema_validates_and_declares_bearer() -> None:
     assert schemes["NextAuth"]["type"] == "http"
     assert schemes["NextAuth"]["scheme"] == "bearer"
     assert schemes["AsyncNextAuth"]["scheme"] == "bearer"
-    assert document["paths"]["/api/ninja/me"]["get"]["security"] == [{"NextAuth": []}]
+    # install() adds the session cookie, under the configured name, as the alternative.
+    assert schemes["NextAuthCookie"]["type"] == "apiKey"
+    assert schemes["NextAuthCookie"]["in"] == "cookie"
+    assert schemes["NextAuthCookie"]["name"] == "next-auth.session-token"
+    me = document["paths"]["/api/ninja/me"]["get"]["security"]
+    assert me == [{"NextAuth": []}, {"NextAuthCookie": []}]
+    ame = document["paths"]["/api/ninja/ame"]["get"]["security"]
+    assert ame == [{"AsyncNextAuth": []}, {"NextAuthCookie": []}]
+    settings.NEXTAUTH_JWT_FORMAT = "authjs-v5"  # the name is read when the schema is built
+    again = api.get_openapi_schema()
+    assert again["components"]["securitySchemes"]["NextAuthCookie"]["name"] == (
+        "authjs.session-token"
+    )
 
 
 def test_the_adrf_benchmark_runs_and_prints_every_row() -> None:

@@ -19,7 +19,7 @@ unsafe request without CSRF proof (Django's token or NextAuth's double-submit he
 user (``request.user`` too), ``request.nextauth`` the whole result with the claims.
 
 The OpenAPI schema names the scheme ``NextAuth`` (``AsyncNextAuth``): HTTP bearer, so Swagger
-UI's "Authorize" takes a token; the cookie works beside it without being declared.
+UI's "Authorize" takes a token; with :func:`install`, the session cookie too (``NextAuthCookie``).
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.security.base import AuthBase
 
+from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.csrf import SAFE_METHODS, csrf_failure_reason
 from django_nextauth_jwt.request import authenticate_request, may_block, unauthorized_response
 from django_nextauth_jwt.tokens import AuthResult
 
-__all__ = ["AsyncNextAuth", "NextAuth", "NextAuthRefused", "install"]
+__all__ = ["COOKIE_SCHEME", "AsyncNextAuth", "NextAuth", "NextAuthRefused", "install"]
 
 ROLE_MESSAGE = "You do not have the role this action requires."
 
@@ -67,13 +68,43 @@ def refusal_response(request: HttpRequest, exc: NextAuthRefused) -> HttpResponse
     return JsonResponse({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
 
 
+#: The session cookie's scheme in the schema, beside the bearer scheme Ninja names by class.
+COOKIE_SCHEME = "NextAuthCookie"
+
+
 def install(api: NinjaAPI) -> None:
     """Answer this package's refusals in ``api`` with its bodies, codes and challenge.
 
     Without it Ninja answers them as any ``AuthenticationError``: the same status, a body
-    of ``{"detail"}`` only.
+    of ``{"detail"}`` only. Its OpenAPI schema also names the session cookie: Ninja declares
+    one scheme per auth class (``NextAuth``: HTTP bearer), and every operation that accepts
+    ``NextAuth`` gets ``NextAuthCookie`` (an API key in the cookie, under the configured name,
+    read when the schema is built) as an alternative.
     """
     api.add_exception_handler(NextAuthRefused, refusal_response)  # type: ignore[arg-type]
+    build = api.get_openapi_schema
+
+    def with_cookie(**kwargs: Any) -> Any:
+        schema = build(**kwargs)
+        ours = {cls.__name__ for cls in (NextAuth, AsyncNextAuth)}
+        found = False
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                security = operation.get("security") if isinstance(operation, dict) else None
+                if security and any(ours & set(entry) for entry in security):
+                    security.append({COOKIE_SCHEME: []})
+                    found = True
+        if found:
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[COOKIE_SCHEME] = {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": app_settings.session_cookie_name(),
+                "description": "NextAuth's session cookie; unsafe methods need CSRF proof.",
+            }
+        return schema
+
+    api.get_openapi_schema = with_cookie  # type: ignore[method-assign]
 
 
 class NextAuth(AuthBase):
