@@ -131,3 +131,72 @@ def test_other_scopes_pass_through_untouched() -> None:
 
     asyncio.run(NextAuthChannelsMiddleware(app)(scope, nothing, drop))
     assert seen == [scope]
+
+
+# --------------------------------------------------------------------------------------------
+# The socket watch in process (Channels' WebsocketCommunicator)
+# --------------------------------------------------------------------------------------------
+
+
+def _application() -> Any:
+    from channels.generic.websocket import AsyncWebsocketConsumer
+
+    class Hello(AsyncWebsocketConsumer):  # type: ignore[misc]
+        async def connect(self) -> None:
+            await self.accept()
+            await self.send(str(self.scope["user"].pk))
+
+    return NextAuthChannelsMiddleware(Hello.as_asgi())
+
+
+def _headers(token: str) -> list[tuple[bytes, bytes]]:
+    return [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode())]
+
+
+def test_closed_sockets_leave_nothing_watched() -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from django_nextauth_jwt.integrations import channels as integration
+
+    application = _application()
+    before = len(store._watchers)
+
+    async def run() -> tuple[int, int, int]:
+        opened = []
+        for i in range(20):
+            token = JWTAuth.create({"id": f"p{i}"})
+            communicator = WebsocketCommunicator(application, "/", headers=_headers(token))
+            assert (await communicator.connect())[0]
+            assert await communicator.receive_from() == f"p{i}"
+            opened.append(communicator)
+        watch = integration._watches[asyncio.get_running_loop()]
+        held = len(watch.by_key)
+        for communicator in opened:
+            await communicator.disconnect()
+        return held, len(watch.by_key), len(store._watchers)
+
+    held, after, watchers = asyncio.run(run())
+    assert held == 40  # each socket: its session and its person
+    assert after == 0
+    assert watchers == before  # the loop's watch stopped listening with its last socket
+
+
+def test_a_revocation_in_process_closes_the_open_socket_with_4401() -> None:
+    from channels.testing import WebsocketCommunicator
+
+    token = JWTAuth.create({"id": "in-process"})
+
+    async def run() -> Any:
+        communicator = WebsocketCommunicator(_application(), "/", headers=_headers(token))
+        assert (await communicator.connect())[0]
+        assert await communicator.receive_from() == "in-process"
+        JWTAuth.revoke(token)  # the embedded store tells the watch; no message is sent
+        closed = await communicator.receive_output(timeout=5)
+        await communicator.wait(timeout=5)  # the consumer was told and finished
+        return closed
+
+    assert asyncio.run(run()) == {
+        "type": "websocket.close",
+        "code": 4401,
+        "reason": "token_revoked",
+    }
