@@ -240,6 +240,8 @@ class JWTAuth:
         error when the deny-list cannot be written.
         """
         if users.database_mode():
+            if not isinstance(who, str) and getattr(who, "pk", None) is None:
+                raise ValueError("who must be a sub or a saved user")
             user = users.user_for_subject(who) if isinstance(who, str) else who
             if user is None:
                 raise users.UserNotFound()

@@ -120,6 +120,12 @@ def test_revoke_user_cuts_off_every_sub_of_the_person(by_email: None, given: str
     assert outcome(token(str(bob.pk), bob.email)) is None
 
 
+@pytest.mark.parametrize("who", [None, 5, "", object()])
+def test_revoke_user_needs_a_sub_or_a_saved_user(by_email: None, who: Any) -> None:
+    with pytest.raises((ValueError, exc.InvalidToken)):
+        JWTAuth.revoke_user(who)
+
+
 def test_a_session_signed_into_after_the_person_was_cut_off_is_accepted(by_email: None) -> None:
     ada = user("ada@example.com", "ada")
     cutoff = JWTAuth.revoke_user(ada)
