@@ -200,3 +200,23 @@ def test_a_revocation_in_process_closes_the_open_socket_with_4401() -> None:
         "code": 4401,
         "reason": "token_revoked",
     }
+
+
+def test_a_finished_event_loop_leaves_no_watch_behind() -> None:
+    import gc
+
+    from django_nextauth_jwt.integrations import channels as integration
+
+    async def one_socket() -> None:
+        from channels.testing import WebsocketCommunicator
+
+        headers = _headers(JWTAuth.create({"id": "short-lived-loop"}))
+        communicator = WebsocketCommunicator(_application(), "/", headers=headers)
+        assert (await communicator.connect())[0]
+        await communicator.receive_from()
+        await communicator.disconnect()
+
+    before = len(integration._watches)
+    asyncio.run(one_socket())
+    gc.collect()
+    assert len(integration._watches) == before

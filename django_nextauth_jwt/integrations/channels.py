@@ -308,7 +308,8 @@ class _Watch:
     """The open sockets of one event loop, by the deny-list keys that would refuse them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        # Weakly: the loop is this watch's key in _watches, which must not keep it alive.
+        self.loop = weakref.ref(loop)
         self.by_key: dict[str, set[_Socket]] = {}
         self.unwatch: Callable[[], None] | None = None
 
@@ -333,8 +334,10 @@ class _Watch:
     def written(self, key: str) -> None:
         """The deny-list wrote ``key`` (any thread): recheck its sockets on their loop."""
         if key in self.by_key:  # a dict lookup: the writer's thread pays no more
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to close
-                self.loop.call_soon_threadsafe(self.recheck, key)
+            loop = self.loop()
+            if loop is not None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to close
+                    loop.call_soon_threadsafe(self.recheck, key)
 
     def recheck(self, key: str) -> None:
         for socket in tuple(self.by_key.get(key, ())):
