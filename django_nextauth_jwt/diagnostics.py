@@ -28,6 +28,7 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from django_nextauth_jwt import lifetime
 from django_nextauth_jwt.conf import (
     DEFAULT_COOKIE_NAMES,
     FORMAT_AUTHJS_V5,
@@ -39,6 +40,7 @@ from django_nextauth_jwt.conf import (
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
     NextAuthJWTError,
+    SessionTooOld,
     TokenExpired,
     TokenMalformed,
     TokenMissing,
@@ -199,6 +201,23 @@ def _expired(token: str, pol: Policy, now: int) -> Diagnosis | None:
     )
 
 
+def _too_old(token: str, pol: Policy, now: int) -> Diagnosis | None:
+    try:
+        start = lifetime.started(pol.decode(token))
+    except InvalidToken:
+        return None
+    if start is None:
+        return None
+    return Diagnosis(
+        "session_too_old",
+        f"a session signed into {_ago(max(0, now - start))} ago arrived; "
+        f"NEXTAUTH_SESSION_MAX_LIFETIME={pol.max_lifetime} s ends every session that long after "
+        "sign-in however often it was refreshed: the person signs in again. If the browser "
+        "still shows them signed in, give the Next.js app the same NEXTAUTH_SESSION_MAX_LIFETIME "
+        "(its jwt callback ends the session then).",
+    )
+
+
 def diagnose_token(
     token: str, error: InvalidToken, *, pol: Policy | None = None, now: int | None = None
 ) -> Diagnosis | None:
@@ -225,6 +244,8 @@ def diagnose_token(
         return None
     if isinstance(error, TokenUnsupported):
         return _unsupported(token, fmt, pol)
+    if isinstance(error, SessionTooOld):
+        return _too_old(token, pol, int(time.time()) if now is None else now)
     if isinstance(error, TokenExpired):
         return _expired(token, pol, int(time.time()) if now is None else now)
     if type(error) is InvalidToken:
@@ -400,6 +421,7 @@ _CAUSES: dict[type[NextAuthJWTError], frozenset[str]] = {
     ),
     TokenUnsupported: frozenset({"format_mismatch", "jws_algorithm"}),
     TokenExpired: frozenset({"expired"}),
+    SessionTooOld: frozenset({"session_too_old"}),
     InvalidToken: frozenset(
         {"salt_mismatch", "secret_mismatch", "key_mismatch", "better_auth_secret"}
     ),

@@ -78,6 +78,26 @@ def test_the_lifetime_runs_from_iat_without_auth_time(settings: Any) -> None:
     assert refused(forge.jws(forge.claims(iat=now - 60, exp=now + 60))) is None
 
 
+def test_a_session_past_its_lifetime_tells_the_operator_since_when_and_what_to_match(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.test import Client
+
+    from django_nextauth_jwt import diagnostics
+
+    diagnostics.reset()
+    settings.NEXTAUTH_SESSION_MAX_LIFETIME = DAY
+    now = int(time.time())
+    token = forge.jws(forge.claims(auth_time=now - 2 * DAY, iat=now, exp=now + 60))
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.diagnostics"):
+        answer = Client().get("/api/me/", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.json()["code"]) == (401, "session_too_old")
+    (line,) = [r.getMessage() for r in caplog.records if "session signed into" in r.getMessage()]
+    assert "a session signed into 2 days ago arrived; NEXTAUTH_SESSION_MAX_LIFETIME=86400 s" in line
+    assert "give the Next.js app the same NEXTAUTH_SESSION_MAX_LIFETIME" in line
+    assert token not in line
+
+
 def test_the_default_lifetime_is_thirty_days() -> None:
     assert policy().max_lifetime == 30 * DAY
     assert lifetime.deny_ttl(policy()) == 30 * DAY + 2 * 15
