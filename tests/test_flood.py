@@ -146,3 +146,45 @@ def test_google_flow_state_travels_in_a_signed_cookie() -> None:
     assert start.status_code == 302
     assert start.cookies["nextauth-jwt.google-flow"]["httponly"]
     assert start.cookies["nextauth-jwt.google-flow"]["samesite"] == "Lax"
+
+
+# --------------------------------------------------------------------------- #
+# Redis: the same widening, by how much of its maxmemory is used
+# --------------------------------------------------------------------------- #
+
+
+def test_redis_fill_is_used_memory_over_maxmemory(redis_store: str) -> None:
+    from django_nextauth_jwt.state.throttle import store_fill
+
+    current = store.current()
+    # This machine's Redis has no maxmemory: nothing to fill, nothing widens.
+    assert current.client.info("memory")["maxmemory"] == 0  # type: ignore[attr-defined]
+    assert store_fill(current) == 0.0
+
+
+def test_a_flood_into_a_filling_redis_is_counted_in_wide_buckets(
+    redis_store: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.test import RequestFactory
+
+    from django_nextauth_jwt.state.throttle import check_login
+
+    settings.NEXTAUTH_LOGIN_RATE_PER_CLIENT = (3, 60)
+    current = store.current()
+    # Four fifths of its maxmemory used, as INFO memory would say during a flood.
+    monkeypatch.setattr(
+        current.client,  # type: ignore[attr-defined]
+        "info",
+        lambda section=None: {"used_memory": 800, "maxmemory": 1000},
+    )
+
+    def attempt(address: str, n: int) -> int | None:
+        request = RequestFactory().post("/", REMOTE_ADDR=address)
+        return check_login(request, f"sprayed{n}@example.com")
+
+    # Fresh addresses of one /16: one bucket, refused after its budget.
+    waits = [attempt(f"10.7.{n}.1", n) for n in range(6)]
+    assert waits[:3] == [None, None, None]
+    assert all(wait is not None for wait in waits[3:])
+    # Another network has its own.
+    assert attempt("192.0.2.1", 99) is None

@@ -16,11 +16,14 @@ secret (``X-NextAuth-Client-Address``, see :func:`asserted_address`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import re
 import time
+import weakref
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -44,6 +47,7 @@ __all__ = [
     "client_bucket",
     "forgive",
     "hit",
+    "store_fill",
 ]
 
 #: The header the Next.js server sends: ``<ip>;<unix time>;<hex HMAC-SHA256>``, with
@@ -202,11 +206,41 @@ def _client_scope(request: HttpRequest, level: int) -> tuple[str, tuple[int, int
     return client_bucket(address, level), app_settings.LOGIN_RATE_PER_CLIENT
 
 
+#: How often (seconds) a process asks Redis how full it is.
+REDIS_FILL_EVERY = 5.0
+_redis_fill: weakref.WeakKeyDictionary[Any, tuple[float, float]] = weakref.WeakKeyDictionary()
+
+
+def store_fill(current: Any) -> float:
+    """How full ``current`` is, from 0 to 1: what decides how wide a new client's bucket is.
+
+    The embedded store: its counters over their cap. Redis: ``used_memory`` over
+    ``maxmemory`` (``INFO memory``), asked at most every :data:`REDIS_FILL_EVERY` seconds per
+    process; 0 without a ``maxmemory`` or when Redis cannot say. A Redis at its
+    ``maxmemory`` with ``noeviction`` refuses every write: as it fills, a flood is counted in
+    wide buckets instead, as in the embedded store.
+    """
+    if isinstance(current, store.MemoryStore):
+        return current.counters_fill()
+    now = time.monotonic()
+    cached = _redis_fill.get(current)
+    if cached is not None and now - cached[0] < REDIS_FILL_EVERY:
+        return cached[1]
+    fill = 0.0
+    try:
+        info = current.client.info("memory")
+        used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+        if limit > 0:
+            fill = min(1.0, used / limit)
+    except Exception:  # noqa: S110 - an unanswered question widens nothing; incr will fail loudly
+        pass
+    with contextlib.suppress(TypeError):  # a store that cannot be weakly referenced
+        _redis_fill[current] = (now, fill)
+    return fill
+
+
 def _level() -> int:
-    # Only the embedded store has a cap. Redis has none of its own: one that reaches its
-    # maxmemory (noeviction) refuses writes instead; it is sized for a flood's counters.
-    current = store.current()
-    return bucket_level(current.counters_fill()) if isinstance(current, store.MemoryStore) else 0
+    return bucket_level(store_fill(store.current()))
 
 
 def account_key(account: str) -> str:
