@@ -150,6 +150,7 @@ def test_compose_redis_persists_and_never_evicts(compose: dict[str, Any]) -> Non
     options = redis_options(redis["command"])
     assert options["--appendonly"] == "yes"
     assert options["--maxmemory-policy"] == "noeviction"
+    assert re.fullmatch(r"[1-9][0-9]*[kmg]b", options["--maxmemory"])  # a limit to fill towards
     volume = next(v for v in redis["volumes"] if v.endswith(":/data"))
     assert volume.split(":")[0] in compose["volumes"]
 
@@ -454,6 +455,7 @@ def test_k8s_redis_persists_on_a_volume_and_never_evicts(manifests: list[dict[st
     options = redis_options(container["command"])
     assert options["--appendonly"] == "yes"
     assert options["--maxmemory-policy"] == "noeviction"
+    assert re.fullmatch(r"[1-9][0-9]*[kmg]b", options["--maxmemory"])  # a limit to fill towards
     claims = {claim["metadata"]["name"] for claim in redis["volumeClaimTemplates"]}
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts["data"] == "/data"
