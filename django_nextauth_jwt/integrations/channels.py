@@ -239,8 +239,8 @@ class _Socket:
         kind = message.get("type")
         if kind == "websocket.accept" and self.protocols is not None:
             chosen = message.get("subprotocol")
-            if chosen not in self.protocols:
-                message = {**message, "subprotocol": self.protocols[0] if self.protocols else None}
+            if chosen not in self.protocols or chosen is None or _may_carry_a_token(chosen):
+                message = {**message, "subprotocol": _selectable(self.protocols)}
         elif kind == "websocket.close":
             self.forget()
         await self.send_(message)
@@ -360,6 +360,24 @@ def _keys(claims: MutableMapping[str, Any], token: str) -> tuple[str, ...]:
     return own, revocation.user_key(str(claims.get("sub")))
 
 
+def _may_carry_a_token(protocol: str) -> bool:
+    """Whether a protocol entry may hold a token a client offered some other way.
+
+    ``eyJ`` is base64url for ``{"``: every JWS and JWE starts so, whatever prefix a client
+    puts before it (``base64url.bearer.authorization.k8s.io.<token>``); no protocol name has
+    it, nor a hundred characters.
+    """
+    return "eyJ" in protocol or len(protocol) > 100
+
+
+def _selectable(protocols: list[str]) -> str | None:
+    """The protocol to select on the client's behalf: its first that cannot carry a token."""
+    for protocol in protocols:
+        if not _may_carry_a_token(protocol):
+            return protocol
+    return None
+
+
 async def _refuse(receive: Receive, send: Send, code: int, reason: str, kept: list[str]) -> None:
     """Answer the handshake and close it at once with ``code``: the consumer never runs.
 
@@ -369,7 +387,7 @@ async def _refuse(receive: Receive, send: Send, code: int, reason: str, kept: li
     message = await receive()
     if message.get("type") != "websocket.connect":
         return
-    await send({"type": "websocket.accept", "subprotocol": kept[0] if kept else None})
+    await send({"type": "websocket.accept", "subprotocol": _selectable(kept)})
     await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
