@@ -11,7 +11,6 @@ redis-server.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -350,28 +349,41 @@ def test_a_reconnect_under_the_view_stops_it_being_trusted(
 
 
 class FakeRedis:
-    """TIME and ZSCAN answered from a script; MGET from a dictionary."""
+    """TIME from a script; ZSCAN pages, asked on one connection, from a script; MGET from a
+    dictionary. The next page is asked for before the current one is read (the view parses
+    one page while Redis scans the next), so a reply is only read after its request."""
 
     def __init__(self, time_: tuple[int, int], pages: dict[int, tuple[int, list[Any]]]) -> None:
         self.time_ = time_
         self.pages = pages
         self.values: dict[str, bytes] = {}
         self.cursors: list[int] = []
+        self.sent: list[Any] = []
+        self.released: list[Any] = []
+        self.connection_pool = self
 
-    @contextlib.contextmanager
-    def pipeline(self, transaction: bool = True) -> Iterator[Any]:
-        yield self
+    def time(self) -> tuple[int, int]:
+        return self.time_
 
-    def time(self) -> None:
-        pass
+    def get_connection(self) -> FakeRedis:
+        return self
 
-    def zscan(self, name: str, cursor: int = 0, count: int | None = None) -> None:
-        self.cursors.append(cursor)
-        if len(self.cursors) > 10:
+    def release(self, connection: Any) -> None:
+        self.released.append(connection)
+
+    def send_command(self, *args: Any) -> None:
+        assert args[0] == "ZSCAN"
+        assert args[3:] == ("COUNT", localview.LOAD_BATCH)
+        self.sent.append(int(args[2]))
+        if len(self.sent) > 10:
             raise RuntimeError("the scan does not end")
 
-    def execute(self) -> list[Any]:
-        return [self.time_, self.pages[self.cursors[-1]]]
+    def read_response(self) -> list[Any]:
+        cursor = self.sent[len(self.cursors)]
+        self.cursors.append(cursor)
+        following, members = self.pages[cursor]
+        flat = [part for member, score in members for part in (member, str(score).encode())]
+        return [str(following).encode(), flat]
 
     def mget(self, names: list[str]) -> list[bytes | None]:
         return [self.values.get(name) for name in names]
@@ -391,7 +403,29 @@ def test_the_load_follows_the_scan_and_keeps_each_entrys_time_left(
     redis.values = {"p:rv:live": b"1", "p:rv:expired": b"1", "p:rv:later": b"3"}
     idle_view._load(redis)
     assert redis.cursors == [0, 7]
+    assert redis.released == [redis]  # the connection goes back to the pool
     assert idle_view.entries == {"live": (1, 1060.0), "later": (3, 1001.5)}
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        b"sid:" + b"0123456789abcdef" * 2,
+        b"jti:" + b"f" * 32,
+        b"sid:" + b"0123456789ABCDEF" * 2,
+        b"sid:" + b"0x23456789abcdef" + b"0" * 16,
+        b"sid:" + b"a" * 31,
+        b"sid:" + b"a" * 32 + b"\n",
+        b"user:" + b"a" * 32,
+        b"sid=7\x00s",
+        b"SID:" + b"a" * 32,
+    ],
+)
+def test_the_load_and_the_checks_agree_on_which_keys_are_fingerprints(member: bytes) -> None:
+    # The load tests bytes without a regular expression; checks test text with one.
+    assert localview._is_fingerprinted(member) == (
+        localview.fingerprint(member.decode("latin-1")) is not None
+    )
 
 
 def test_a_forked_child_starts_with_no_view_thread(idle_view: localview.LocalView) -> None:

@@ -86,12 +86,25 @@ _EXPIRY_MAX = 2**32 - 1
 #: Keys held as fingerprints: a session's or a token's, a 128-bit digest in lower-case hex (as
 #: text on the read path, as bytes from the index while loading: the same pattern).
 _FINGERPRINTED = re.compile(r"(?:sid|jti):[0-9a-f]{32}\Z").match
-_FINGERPRINTED_BYTES = re.compile(rb"(?:sid|jti):[0-9a-f]{32}\Z").match
+_KIND_BYTES = (b"sid:", b"jti:")
+_HEX = b"0123456789abcdef"
 #: Fingerprints of the keys checked lately (-1: a key held by name): most requests come from a
 #: session seen moments ago. Bounded, emptied when full.
 _MEMO_MAX = 4096
 
 _views: weakref.WeakSet[LocalView] = weakref.WeakSet()
+
+
+def _is_fingerprinted(member: bytes) -> bool:
+    """``_FINGERPRINTED`` for an index member (bytes), without a regular expression."""
+    return len(member) == 36 and member[:4] in _KIND_BYTES and not member[4:].translate(None, _HEX)
+
+
+def _connection(pool: Any) -> Any:
+    try:
+        return pool.get_connection()
+    except TypeError:  # redis-py before 5.3 names the command
+        return pool.get_connection("ZSCAN")
 
 
 def fingerprint(key: str) -> int | None:
@@ -500,40 +513,62 @@ class LocalView:
 
         A session's or a token's entry is held on the index's word (its score is its expiry;
         its value is always taken as 1); other entries (a user's cut-off) are read with
-        ``MGET`` for their value. No dictionary of a million entries is built on the way.
+        ``MGET`` for their value. No dictionary of a million entries is built on the way, and
+        the next page is asked for before this one is read, so Redis scans while Python parses.
         """
         packed: list[int] = []
         notify = self.on_change
         known = len(self) > 0  # a reload: tell only of what is new
-        matches = _FINGERPRINTED_BYTES
-        cursor: Any = 0
-        while True:
-            with client.pipeline(transaction=False) as pipe:
-                pipe.time()
-                pipe.zscan(self.index, cursor, count=LOAD_BATCH)
-                (seconds, micros), (cursor, members) = pipe.execute()
-            now_ms = int(seconds) * 1000 + int(micros) // 1000
-            # Whole seconds after the epoch, rounded up (never earlier than in Redis).
-            base = time.monotonic() - self._epoch + 1 - now_ms / 1000
-            named: list[tuple[str, int]] = []
-            for member, score in members:
-                if score <= now_ms:
-                    continue
-                if matches(member) is None:
-                    named.append((member.decode("ascii"), int(score)))
-                    continue
-                fp = int(member[4:20], 16)
-                expiry = min(_EXPIRY_MAX, int(base + score / 1000))
-                if notify is not None and (not known or self._held(fp) < self._epoch + expiry):
-                    notify(member.decode("ascii"))
-                packed.append(fp << 32 | expiry)
-            if named:
-                values = client.mget([self.entry_prefix + key for key, _ in named])
-                for (key, expires_ms), value in zip(named, values, strict=True):
-                    if value is not None:  # gone since: it expired
-                        self.apply(key, int(value), expires_ms - now_ms)
-            if int(cursor) == 0:
-                break
+        seconds, micros = client.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        # Whole seconds after the epoch, rounded up (never earlier than in Redis).
+        base = time.monotonic() - self._epoch + 1 - now_ms / 1000
+        named: list[tuple[str, int]] = []
+        pool = client.connection_pool
+        connection = _connection(pool)
+        try:
+            connection.send_command("ZSCAN", self.index, 0, "COUNT", LOAD_BATCH)
+            while True:
+                cursor, flat = connection.read_response()
+                more = int(cursor) != 0
+                if more:
+                    connection.send_command("ZSCAN", self.index, cursor, "COUNT", LOAD_BATCH)
+                for member, raw in zip(flat[0::2], flat[1::2], strict=True):
+                    score = float(raw)
+                    if score <= now_ms:
+                        continue
+                    # _is_fingerprinted, inline: this loop runs once per revocation.
+                    if not (
+                        len(member) == 36
+                        and member[:4] in _KIND_BYTES
+                        and not member[4:].translate(None, _HEX)
+                    ):
+                        named.append((member.decode("ascii"), int(score)))
+                        continue
+                    fp = int(member[4:20], 16)
+                    expiry = int(base + score / 1000)
+                    if expiry > _EXPIRY_MAX:  # noqa: PLR1730 - a compare, not a call, per entry
+                        expiry = _EXPIRY_MAX
+                    if notify is not None and (not known or self._held(fp) < self._epoch + expiry):
+                        notify(member.decode("ascii"))
+                    packed.append(fp << 32 | expiry)
+                if not more:
+                    break
+        except BaseException:
+            connection.disconnect()  # a reply half read must not go back to the pool
+            raise
+        finally:
+            pool.release(connection)
+        for first in range(0, len(named), LOAD_BATCH):
+            batch = named[first : first + LOAD_BATCH]
+            values = client.mget([self.entry_prefix + key for key, _ in batch])
+            for (key, expires_ms), value in zip(batch, values, strict=True):
+                if value is not None:  # gone since: it expired
+                    self.apply(key, int(value), expires_ms - now_ms)
+        self._install(packed)
+
+    def _install(self, packed: list[int]) -> None:
+        """Make the loaded ``fp << 32 | expiry`` values the table (with what was held)."""
         if packed:
             packed.sort()
             loaded = _from_packed(packed)
