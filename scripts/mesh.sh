@@ -23,6 +23,13 @@
 # three neighbours get only that URL (NEXTAUTH_JWKS_URL) and verify with the public key, and so
 # does a second Django instance, the verifier, which holds neither a secret nor a private key. The
 # Next.js front end is not started in this mode (sign in on Django's own page, or with curl).
+#
+# MESH_MODE=better-auth make mesh: the Better Auth front end (example_project/nextjs-better-auth)
+# on NEXTJS_PORT instead of NextAuth: Better Auth's own accounts (email and password; the demo
+# account is made at start-up, in memory), its session cookie cache in the strategy of
+# BETTER_AUTH_COOKIE_CACHE (compact, jwt or jwe), which Django reads with Better Auth's secret
+# (BETTER_AUTH_SECRET, a development one by default); sign-outs reach Django through the app's
+# database hook. Express, FastAPI and Go run as in the default mode (NextAuth-format tokens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -32,8 +39,9 @@ mode=${MESH_MODE:-hs256}
 case $mode in
   hs256) names=(NEXTJS_PORT=3000) ;;
   asymmetric) names=(VERIFIER_PORT=8004) ;; # no Next.js front end; a Django verifier
+  better-auth) names=(NEXTJS_PORT=3000) ;;  # the Better Auth front end
   *)
-    echo "MESH_MODE: hs256 (the default) or asymmetric" >&2
+    echo "MESH_MODE: hs256 (the default), asymmetric or better-auth" >&2
     exit 1
     ;;
 esac
@@ -68,6 +76,12 @@ export NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=$nextjs CSRF_TRUSTED_ORIGINS=$nextjs
 export DJANGO_URL=http://127.0.0.1:$DJANGO_PORT EXPRESS_URL=http://127.0.0.1:$EXPRESS_PORT
 export FASTAPI_URL=http://127.0.0.1:$FASTAPI_PORT GO_URL=http://127.0.0.1:$GO_PORT
 export NEXT_TELEMETRY_DISABLED=1
+if [ "$mode" = better-auth ]; then
+  # One secret and one strategy for Better Auth and Django (which reads BETTER_AUTH_SECRET too).
+  export BETTER_AUTH_SECRET="${BETTER_AUTH_SECRET:-dev-only-better-auth-secret-change-me-0123456789}"
+  export BETTER_AUTH_COOKIE_CACHE="${BETTER_AUTH_COOKIE_CACHE:-compact}"
+  export NEXTAUTH_BETTER_AUTH_STRATEGY=$BETTER_AUTH_COOKIE_CACHE
+fi
 
 # Go in GOPATH mode over Debian's packages (no module downloads). Debian installs golang-jwt v4
 # at github.com/golang-jwt/jwt; a throw-away GOPATH maps the module path main.go imports onto it.
@@ -98,6 +112,8 @@ sys.stdout.write(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEn
   export NEXTAUTH_JWT_FORMAT=jws-asymmetric NEXTAUTH_SIGNING_KEY_FILE=$key NEXTAUTH_SECRET= NEXTAUTH_SECRET_PREVIOUS=
   neighbour_env=(env "NEXTAUTH_JWKS_URL=$DJANGO_URL/.well-known/jwks.json" NEXTAUTH_SIGNING_KEY_FILE=)
   export VERIFIER_URL=http://127.0.0.1:$VERIFIER_PORT
+elif [ "$mode" = better-auth ]; then
+  bash scripts/build-nextjs.sh example_project/nextjs-better-auth
 else
   bash scripts/build-nextjs.sh
 fi
@@ -142,12 +158,20 @@ if [ "$mode" = hs256 ]; then
     start example_project/nextjs "$NEXTJS_PORT" "${next[@]}"
   fi
 fi
+if [ "$mode" = better-auth ]; then
+  start example_project/nextjs-better-auth "$NEXTJS_PORT" env "BETTER_AUTH_URL=$nextjs" \
+    ./node_modules/.bin/next start -H 127.0.0.1 -p "$NEXTJS_PORT"
+fi
 
 # The one banner: what each service answers for this mode's token, as it is.
 case $mode/$NEXTAUTH_JWT_FORMAT in
   asymmetric/*)
     what="Django signs with its private key (EdDSA) and publishes $DJANGO_URL/.well-known/jwks.json"
     neighbours="verifies with that public key, holds no secret: 200"
+    ;;
+  better-auth/*)
+    what="Better Auth (email and password) with its session cookie cache in the $BETTER_AUTH_COOKIE_CACHE strategy, which Django verifies with Better Auth's secret"
+    neighbours="verifies Django's own JWS (HS256, the curl below): 200; Better Auth's cookie is Django's to read"
     ;;
   */jws)
     what="NextAuth $NEXTAUTH_VERSION with the HS256 hooks: a signed JWS every service verifies"
@@ -163,10 +187,17 @@ echo "The mesh is up. $what."
 if [ "$mode" = hs256 ]; then
   echo "  Next.js  $nextjs   open this one, sign in as demo@example.com / demo-password"
   echo "           (not http://localhost:$NEXTJS_PORT: it shares no cookie with Django)"
+elif [ "$mode" = better-auth ]; then
+  echo "  Next.js  $nextjs   open this one: sign up, or sign in as demo@example.com / demo-password"
+  echo "           (Better Auth's accounts, in memory; not http://localhost:$NEXTJS_PORT: no cookie for Django)"
 else
   echo "  (no Next.js front end in this mode: sign in on $DJANGO_URL/signin/ or with curl)"
 fi
-echo "  Django   $DJANGO_URL   reads $NEXTAUTH_JWT_FORMAT: 200"
+if [ "$mode" = better-auth ]; then
+  echo "  Django   $DJANGO_URL   reads Better Auth's better-auth.session_data ($BETTER_AUTH_COOKIE_CACHE) and its own $NEXTAUTH_JWT_FORMAT: 200"
+else
+  echo "  Django   $DJANGO_URL   reads $NEXTAUTH_JWT_FORMAT: 200"
+fi
 echo "  Express  $EXPRESS_URL   $neighbours"
 echo "  FastAPI  $FASTAPI_URL   $neighbours"
 echo "  Go       $GO_URL   $neighbours"

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,8 @@ from tests.better_auth_app import (
     require_better_auth_app,
 )
 from tests.chromium import signed_out
+from tests.test_mesh_script import banner_line, make_mesh
+from tests.test_mesh_script import sign_in as django_sign_in
 
 STRATEGIES = ("compact", "jwt", "jwe")
 PASSWORD = "a-long-password-1234"
@@ -116,10 +119,10 @@ def cookie_cache(driver: webdriver.Chrome) -> str | None:
     return "".join(chunks) if chunks else cookies.get(CACHE_COOKIE)
 
 
-def django_me(mesh: BetterAuthMesh, token: str) -> tuple[int, dict[str, Any]]:
+def django_me(django: str, token: str) -> tuple[int, dict[str, Any]]:
     """Django's /api/me/ for ``token`` as Bearer, from the test (not the browser)."""
     request = urllib.request.Request(  # noqa: S310 - loopback only
-        f"{mesh.django}/api/me/", headers={"Authorization": f"Bearer {token}"}
+        f"{django}/api/me/", headers={"Authorization": f"Bearer {token}"}
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -217,7 +220,7 @@ def test_sign_up_shows_djangos_answer_for_that_person(
     assert cookie is not None
     assert cookie["httpOnly"] is True
     # The same cookie from the test gets the same answer: nothing on the page is made up.
-    assert django_me(mesh, token) == (200, body)
+    assert django_me(mesh.django, token) == (200, body)
     # The browser itself, on Django's pages (same host name): the same person.
     browser.find_element(By.ID, "django-me")  # the page links Django's API ...
     me = browser_json(browser, f"{mesh.django}/api/me/")
@@ -257,7 +260,7 @@ def test_a_tampered_cookie_cache_is_refused_by_django(
     browser.add_cookie({"name": CACHE_COOKIE, "value": forged, "path": "/", "httpOnly": True})
     code = browser_json(browser, f"{mesh.django}/api/me/")["code"]
     assert code in ("token_invalid", "token_malformed")
-    assert django_me(mesh, token)[0] == 200  # the flipped character was what Django refused
+    assert django_me(mesh.django, token)[0] == 200  # the flipped character was what Django refused
 
 
 def test_sign_out_ends_this_session_at_django_and_keeps_the_others(
@@ -268,15 +271,15 @@ def test_sign_out_ends_this_session_at_django_and_keeps_the_others(
     token = cookie_cache(browser)
     assert token is not None
     elsewhere = second_session(mesh, email)
-    assert django_me(mesh, elsewhere)[0] == 200
+    assert django_me(mesh.django, elsewhere)[0] == 200
     browser.find_element(By.CSS_SELECTOR, "#signout button").click()
     wait_for_url(browser, f"{mesh.app}/")
     wait_until(browser, lambda d: cookie_cache(d) is None, "the cookie cache was not deleted")
     assert protected_page_is_refused(browser, mesh)
     # Better Auth deleted the session; its hook had Django revoke it: a kept copy is refused.
-    status, body = django_me(mesh, token)
+    status, body = django_me(mesh.django, token)
     assert (status, body["code"]) == (401, "token_revoked")
-    assert django_me(mesh, elsewhere)[0] == 200  # the person's other session goes on
+    assert django_me(mesh.django, elsewhere)[0] == 200  # the person's other session goes on
 
 
 def test_sign_out_everywhere_ends_every_session_at_django(
@@ -287,7 +290,7 @@ def test_sign_out_everywhere_ends_every_session_at_django(
     token = cookie_cache(browser)
     assert token is not None
     elsewhere = second_session(mesh, email)
-    assert django_me(mesh, elsewhere)[0] == 200
+    assert django_me(mesh.django, elsewhere)[0] == 200
     browser.get(f"{mesh.app}/protected")
     browser.find_element(By.CSS_SELECTOR, "#signout-everywhere button").click()
     wait_for_url(browser, f"{mesh.app}/")
@@ -295,7 +298,7 @@ def test_sign_out_everywhere_ends_every_session_at_django(
     assert protected_page_is_refused(browser, mesh)
     assert not django_dashboard_shows(browser, mesh, email)
     for kept in (token, elsewhere):  # this browser's and the other device's
-        status, body = django_me(mesh, kept)
+        status, body = django_me(mesh.django, kept)
         assert (status, body["code"]) == (401, "token_revoked")
     # A new sign-in is a new session: Django accepts it.
     sign_in(browser, mesh, email, PASSWORD)
@@ -333,3 +336,62 @@ def test_a_misconfigured_app_stops_at_start_up_with_the_reason(app_build: float,
     assert result.returncode != 0
     assert reason in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+# -- make mesh -------------------------------------------------------------------------------
+
+
+def better_auth_call(app: str, path: str, body: dict[str, str], cookie: str = "") -> SimpleCookie:
+    """POST to Better Auth's API as a browser of ``app`` would; the cookies it sets."""
+    headers = {"Content-Type": "application/json", "Origin": app}
+    if cookie:
+        headers["Cookie"] = cookie
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        f"{app}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    jar: SimpleCookie = SimpleCookie()
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+    return jar
+
+
+@pytest.mark.xdist_group("better-auth-mesh")
+def test_make_mesh_better_auth_mode_starts_the_app_with_django_reading_its_cookie(
+    app_build: float, tmp_path: Path
+) -> None:
+    with make_mesh(tmp_path, MESH_MODE="better-auth", BETTER_AUTH_COOKIE_CACHE="jwt") as (
+        output,
+        urls,
+    ):
+        assert output.count("The mesh is up.") == 1
+        assert "Better Auth (email and password) with its session cookie cache in the jwt" in output
+        assert f"{urls['nextjs']}   open this one: sign up, or sign in as demo@example.com" in (
+            output
+        )
+        assert banner_line(output, "Django").endswith(
+            "reads Better Auth's better-auth.session_data (jwt) and its own jws: 200"
+        )
+        app = urls["nextjs"]
+        signed_in = better_auth_call(
+            app,
+            "/api/auth/sign-in/email",
+            {"email": "demo@example.com", "password": "demo-password"},
+        )
+        cache = signed_in[CACHE_COOKIE].value
+        assert cache.count(".") == DOTS["jwt"]
+        status, body = django_me(urls["django"], cache)
+        assert (status, body["claims"]["email"]) == (200, "demo@example.com")
+        # The neighbours read Django's own token, as the banner says.
+        token = django_sign_in(urls["django"])
+        for name in ("express", "fastapi", "go"):
+            request = urllib.request.Request(  # noqa: S310 - loopback only
+                f"{urls[name]}/whoami", headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                assert response.status == 200, name
+        # A Better Auth sign-out reaches this Django (the hook has its URL): the cache is refused.
+        cookies = "; ".join(f"{k}={m.value}" for k, m in signed_in.items())
+        better_auth_call(app, "/api/auth/sign-out", {}, cookie=cookies)
+        status, body = django_me(urls["django"], cache)
+        assert (status, body["code"]) == (401, "token_revoked")
