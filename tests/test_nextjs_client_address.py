@@ -170,3 +170,32 @@ def test_rotated_forwarded_for_through_nextjs_dodges_no_limit(
     # The right password, with yet another forged address, is refused all the same.
     forged = {"X_Forwarded_For": "203.0.113.250", **edge(running, "198.51.100.77")}
     assert not sign_in(browser, EMAIL, PASSWORD, **forged)
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        (
+            {"NEXTAUTH_CLIENT_ADDRESS_HEADER": "x-forwarded-for"},
+            "needs NEXTAUTH_TRUSTED_PROXY_COUNT",
+        ),
+        (
+            {
+                "NEXTAUTH_CLIENT_ADDRESS_HEADER": "x-forwarded-for",
+                "NEXTAUTH_TRUSTED_PROXY_COUNT": "0",
+            },
+            "needs NEXTAUTH_TRUSTED_PROXY_COUNT",
+        ),
+        ({"NEXTAUTH_CLIENT_ADDRESS_HEADER": "x real ip"}, "must be a header name"),
+    ],
+)
+def test_a_client_address_setting_that_cannot_work_stops_next_start(
+    nextjs_build: float, env: dict[str, str], reason: str
+) -> None:
+    from tests.nextjs_app import nextjs_start_failure
+
+    result = nextjs_start_failure(
+        {"NEXTAUTH_SECRET": SECRET, "NEXTAUTH_URL": "http://127.0.0.1:3000", **env}
+    )
+    assert result.returncode != 0
+    assert reason in result.stdout + result.stderr
