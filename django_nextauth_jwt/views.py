@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -622,7 +622,7 @@ def _set_flow_cookie(response: HttpResponse, value: str, max_age: int) -> None:
 
 
 @contextlib.contextmanager
-def _flow_session(request: HttpRequest, flow: FlowSession) -> Any:
+def _flow_session(request: HttpRequest, flow: FlowSession) -> Iterator[FlowSession]:
     """``request.session`` is ``flow`` inside, the project's own session again after."""
     missing = object()
     original = request.__dict__.get("session", missing)
