@@ -73,6 +73,13 @@ def _chunked() -> dict[str, Any]:
     return {"cookies": {f"{COOKIE}.{i}": piece for i, piece in enumerate(pieces)}}
 
 
+def _django_csrf_proof() -> dict[str, Any]:
+    return {
+        "cookies": {COOKIE: make_token(), "csrftoken": "a" * 32},
+        "headers": {"X-CSRFToken": "a" * 32},
+    }
+
+
 def _csrf_proof() -> dict[str, Any]:
     return {
         "cookies": {COOKIE: make_token(), "next-auth.csrf-token": nextauth_csrf_cookie("f00d")},
@@ -111,6 +118,17 @@ CASES = [
         "cookie-post-without-csrf", lambda: _cookie(make_token()), 403, "csrf_failed", method="post"
     ),
     Case("cookie-post-with-double-submit", _csrf_proof, 200, method="post"),
+    Case("cookie-post-with-django-csrf-token", _django_csrf_proof, 200, method="post"),
+    Case(
+        "cookie-post-with-a-forged-double-submit-hash",
+        lambda: {
+            "cookies": {COOKIE: make_token(), "next-auth.csrf-token": "f00d%7C" + "ab" * 32},
+            "headers": {"X-CSRF-Token": "f00d"},
+        },
+        403,
+        "csrf_failed",
+        method="post",
+    ),
     Case(
         "bearer-post-needs-no-csrf", lambda: {"headers": bearer(make_token())}, 200, method="post"
     ),
