@@ -184,8 +184,8 @@ def test_the_load_reads_a_real_index_into_the_table(redis_prefix: str) -> None:
 
 
 def test_a_revocation_costs_the_view_at_most_32_bytes() -> None:
-    # The sorted table of 200,000 fingerprints, as a load builds it: arrays, buckets, bitmap.
-    n = 200_000
+    # The sorted table of 100,000 fingerprints, as a load builds it: arrays, buckets, bitmap.
+    n = 100_000
     rng = random.Random(7)  # noqa: S311 - a reproducible test sequence
     packed = sorted(rng.getrandbits(64) << 32 | 3600 for _ in range(n))
     tracemalloc.start()

@@ -43,9 +43,8 @@ def cluster() -> Iterator[redis_topology.Topology]:
         yield top
 
 
-def test_the_package_signs_out_and_refuses_through_sentinel(
-    sentinels: redis_topology.Topology, settings: Any
-) -> None:
+def signs_out_through(sentinels: redis_topology.Topology, settings: Any) -> None:
+    """Sign out and refuse through ``NEXTAUTH_REDIS_URL`` naming the Sentinel group."""
     settings.NEXTAUTH_REDIS_URL = sentinels.url
     settings.NEXTAUTH_REDIS_KEY_PREFIX = "sentinel:"
     try:
@@ -65,8 +64,11 @@ def test_the_package_signs_out_and_refuses_through_sentinel(
 
 
 def test_a_forced_sentinel_failover_under_load_loses_no_acknowledged_signout(
-    sentinels: redis_topology.Topology,
+    sentinels: redis_topology.Topology, settings: Any
 ) -> None:
+    # One group for both parts (sentinels take seconds to find each other). First the
+    # package as configured: a sign-out through Sentinel, waited for by a replica.
+    signs_out_through(sentinels, settings)
     old = redis_topology.primary_port(sentinels)
 
     def failover() -> None:
@@ -86,9 +88,8 @@ def test_a_forced_sentinel_failover_under_load_loses_no_acknowledged_signout(
     assert figures.revoked_accepted == 0
 
 
-def test_the_deny_list_lives_in_one_slot_of_a_cluster_and_its_view_follows_writes(
-    cluster: redis_topology.Topology,
-) -> None:
+def one_slot_and_followed(cluster: redis_topology.Topology) -> None:
+    """The deny-list in one slot of the cluster, and a view that follows writes there."""
     here = store.RedisStore(cluster.url, "cl:")
     other = store.RedisStore(cluster.url, "cl:", local_view=False)
     try:
@@ -110,6 +111,8 @@ def test_the_deny_list_lives_in_one_slot_of_a_cluster_and_its_view_follows_write
 def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
     cluster: redis_topology.Topology,
 ) -> None:
+    # One cluster for both parts (it takes seconds to form). First the deny-list's slot.
+    one_slot_and_followed(cluster)
     owner = redis_topology.slot_owner(cluster, "{fo:rv}")
     killed: dict[str, Any] = {}
 
