@@ -220,3 +220,63 @@ def test_a_finished_event_loop_leaves_no_watch_behind() -> None:
     asyncio.run(one_socket())
     gc.collect()
     assert len(integration._watches) == before
+
+
+@pytest.mark.db
+@pytest.mark.django_db
+def test_a_cut_off_person_s_socket_under_another_sub_is_watched_and_refused(
+    settings: Any,
+) -> None:
+    # Database mode: the cut-off is the row's (by primary key), whichever sub named it. A
+    # socket opened with the person's Google session must watch that key and, rechecked,
+    # resolve the user again: verifying the token alone still passes.
+    from django.contrib.auth import get_user_model
+
+    from django_nextauth_jwt.integrations import channels as integration
+
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
+    ada = get_user_model().objects.create_user("ada", email="ada@example.com")
+    google = JWTAuth.create({"id": "104729384756102938475", "email": "ada@example.com"})
+    result = JWTAuth.authenticate_token(google)
+    assert result.user == ada
+    keys = integration._keys(result.claims or {}, google, integration._account(result.user))
+    written: list[str] = []
+    unwatch = store.watch_revocations(written.append)
+    try:
+        JWTAuth.revoke_user(ada)  # the person, not the Google sub
+    finally:
+        unwatch()
+    assert set(written) & set(keys), "the cut-off is written under a key the socket watches"
+    assert integration._still_valid(google) is None  # the token alone still verifies
+    assert integration._still_valid(google, database=True) == "token_revoked"
+
+
+def test_a_failed_recheck_closes_the_socket() -> None:
+    # Fail closed: a recheck that cannot be made (the database or the store away) ends the
+    # socket rather than leaving it open on a token it could not check.
+    from django_nextauth_jwt.integrations import channels as integration
+
+    async def run() -> Any:
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            await asyncio.sleep(10)
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        socket = integration._Socket(receive, send, "token", ("k",), account=1)
+
+        def broken(token: str, *, database: bool = False) -> str | None:
+            raise RuntimeError("the connection is closed")
+
+        original = integration._still_valid
+        integration._still_valid = broken
+        try:
+            await socket._recheck_in_thread()
+        finally:
+            integration._still_valid = original
+        return socket.closed
+
+    assert asyncio.run(run()) == (4401, "revocation_unavailable")

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -48,11 +49,19 @@ from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
 from django_nextauth_jwt.conf import app_settings, derived
-from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous, TokenMissing
+from django_nextauth_jwt.exceptions import (
+    InvalidToken,
+    RevocationUnavailable,
+    TokenAmbiguous,
+    TokenMissing,
+)
 from django_nextauth_jwt.request import authenticate_request, may_block
 from django_nextauth_jwt.state import revocation, store
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
 from django_nextauth_jwt.transport import get_credentials, offers_nothing
+from django_nextauth_jwt.users import TokenUser
+
+logger = logging.getLogger("django_nextauth_jwt")
 
 __all__ = [
     "CLOSE_ORIGIN",
@@ -194,6 +203,7 @@ class _Socket:
 
     __slots__ = (
         "__weakref__",
+        "account",
         "closed",
         "keys",
         "protocols",
@@ -205,11 +215,15 @@ class _Socket:
         "watch",
     )
 
-    def __init__(self, receive: Receive, send: Send, token: str, keys: tuple[str, ...]) -> None:
+    def __init__(
+        self, receive: Receive, send: Send, token: str, keys: tuple[str, ...], account: Any = None
+    ) -> None:
         self.receive_ = receive
         self.send_ = send
         self.token = token
         self.keys = keys
+        #: The database user's primary key (database mode), whose cut-off closes this socket.
+        self.account = account
         self.closed: tuple[int, str] | None = None
         self.waiter: asyncio.Task[Any] | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -264,13 +278,20 @@ class _Socket:
         """The deny-list wrote a key of this socket's: verify the token again."""
         if self.closed is not None:
             return
-        if may_block(resolve_user=False):
+        database = self.account is not None
+        if may_block(resolve_user=database):
             _spawn(self._recheck_in_thread())
         else:
-            self._verdict(_still_valid(self.token))
+            self._verdict(_still_valid(self.token, database=database))
 
     async def _recheck_in_thread(self) -> None:
-        self._verdict(await database_sync_to_async(_still_valid)(self.token))
+        database = self.account is not None
+        try:
+            error = await database_sync_to_async(_still_valid)(self.token, database=database)
+        except Exception:  # the database or the store away: fail closed, not open
+            logger.exception("could not recheck an open socket's token; closing it")
+            error = RevocationUnavailable.code
+        self._verdict(error)
 
     def _verdict(self, error: str | None) -> None:
         if error is not None:
@@ -286,8 +307,15 @@ class _Socket:
             self.watch = None
 
 
-def _still_valid(token: str) -> str | None:
-    """``None`` while ``token`` verifies; else the stable code of why not."""
+def _still_valid(token: str, *, database: bool = False) -> str | None:
+    """``None`` while ``token`` verifies; else the stable code of why not.
+
+    In database mode the user is resolved again: the person's cut-off is the row's, written
+    under its primary key whichever ``sub`` named it, and a deactivated user is refused too.
+    """
+    if database:
+        result = JWTAuth.authenticate_token(token)
+        return None if result.success else result.error
     try:
         JWTAuth.verify(token)
     except InvalidToken as exc:
@@ -354,10 +382,21 @@ def _watch_for(loop: asyncio.AbstractEventLoop) -> _Watch:
     return found
 
 
-def _keys(claims: MutableMapping[str, Any], token: str) -> tuple[str, ...]:
-    """The deny-list keys whose write may refuse this token (what ``is_revoked`` reads)."""
+def _keys(claims: MutableMapping[str, Any], token: str, account: Any) -> tuple[str, ...]:
+    """The deny-list keys whose write may refuse this token (what ``is_revoked`` reads), and
+    in database mode the cut-off of the user it resolved to (``tokens.resolve_user`` reads)."""
     own = revocation.session_key(claims) or revocation.token_key(claims, token)
-    return own, revocation.user_key(str(claims.get("sub")))
+    person = revocation.user_key(str(claims.get("sub")))
+    if account is None:
+        return own, person
+    return own, person, revocation.account_key(account)
+
+
+def _account(user: Any) -> Any:
+    """The primary key of a database user; ``None`` for a stateless ``TokenUser``."""
+    if user is None or type(user) is TokenUser:
+        return None
+    return user.pk
 
 
 def _may_carry_a_token(protocol: str) -> bool:
@@ -456,7 +495,8 @@ class NextAuthChannelsMiddleware:
     ) -> None:
         """Run the consumer on a socket watched for its token's expiry and revocation."""
         claims = result.claims or {}
-        socket = _Socket(receive, send, token, _keys(claims, token))
+        account = _account(result.user)
+        socket = _Socket(receive, send, token, _keys(claims, token, account), account)
         socket.protocols = protocols
         loop = asyncio.get_running_loop()
         exp = claims.get("exp")
