@@ -6,6 +6,7 @@ The end-to-end tests against a running Better Auth server are in tests/test_bett
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ JWE = (
 JWE_KID = "3c5nxmIsIWIi0IhQABC_WWxb7IQI-m1UPwkBjoDsXL8"
 
 
-def cache(strategy: str = "jwe", secret: str = SECRET, **kwargs: str) -> betterauth.CookieCache:
+def cache(strategy: str = "jwe", secret: str = SECRET, **kwargs: Any) -> betterauth.CookieCache:
     return betterauth.CookieCache(strategy, betterauth.parse_secrets(secret, None), **kwargs)
 
 
