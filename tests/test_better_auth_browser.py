@@ -228,6 +228,24 @@ def test_sign_up_shows_djangos_answer_for_that_person(
     assert django_dashboard_shows(browser, mesh, email)  # ... and its dashboard
 
 
+def test_an_expired_cookie_cache_is_reissued_before_the_page_asks_django(
+    browser: webdriver.Chrome, mesh: BetterAuthMesh
+) -> None:
+    email = new_email(mesh)
+    sign_up(browser, mesh, email)
+    first = cookie_cache(browser)
+    # The browser drops the cache when its Max-Age is over: the session cookie stays.
+    browser.delete_cookie(CACHE_COOKIE)
+    assert browser.get_cookie(SESSION_COOKIE) is not None
+    browser.get(f"{mesh.app}/protected")
+    status, body = protected_page_answer(browser)
+    assert (status, body["claims"]["email"]) == (200, email)
+    again = cookie_cache(browser)  # re-issued from Better Auth's database, to the browser too
+    assert again is not None
+    assert again != first
+    assert django_me(mesh.django, again)[0] == 200
+
+
 def test_sign_in_as_the_demo_account(browser: webdriver.Chrome, mesh: BetterAuthMesh) -> None:
     sign_in(browser, mesh, "demo@example.com", "demo-password")
     wait_for_url(browser, f"{mesh.app}/protected")
