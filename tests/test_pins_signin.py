@@ -315,3 +315,47 @@ def test_google_sign_in_with_an_unverified_email_is_refused_by_our_guard_alone(
     assert response.status_code == 302
     assert response["Location"].startswith("/login?error=AccessDenied")
     assert not get_user_model().objects.exists()
+
+
+# --------------------------------------------------------------------------- #
+# custom-login: which account, and what it answers
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("identifier", [" \t ", "ada\x00@example.com"], ids=["blank", "nul"])
+def test_an_identifier_blank_after_trimming_or_unstorable_is_a_bad_request(
+    ada: Any, identifier: str
+) -> None:
+    answer = login({"email": identifier, "password": PASSWORD})
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_request")
+
+
+def test_an_identifier_without_at_sign_names_only_a_username(ada: Any) -> None:
+    # Another account whose email field holds the same text (no "@": not an address) does not
+    # make the username ambiguous: without "@" the email field is not searched.
+    get_user_model().objects.create_user("carol", email="ada", password="another one")
+    answer = login({"username": "ada", "password": PASSWORD})
+    assert answer.status_code == 200
+
+
+class OtherUserBackend:
+    """An authentication backend that answers with an account the identifier does not name."""
+
+    def authenticate(self, request: Any, username: str | None = None, **kwargs: Any) -> Any:
+        return get_user_model().objects.get(username="mallory")
+
+    def get_user(self, user_id: Any) -> Any:
+        return get_user_model().objects.filter(pk=user_id).first()
+
+
+def test_a_backend_answering_with_another_account_signs_in_no_one(settings: Any, ada: Any) -> None:
+    get_user_model().objects.create_user("mallory", email="mallory@example.com")
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_pins_signin.OtherUserBackend"]
+    answer = login({"email": "ada@example.com", "password": PASSWORD})
+    assert (answer.status_code, answer.json()["code"]) == (401, "invalid_credentials")
+
+
+def test_the_csrf_token_answer_is_never_cached() -> None:
+    response = Client().get("/api/auth/csrf")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
