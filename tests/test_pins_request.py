@@ -138,3 +138,33 @@ def test_key_set_404_is_never_stored_by_a_cache(settings: Any) -> None:
     response = Client().get("/api/auth/jwks")
     assert response.status_code == 404
     assert response["Cache-Control"] == "no-store"
+
+
+# --------------------------------------------------------------------------- #
+# The async stack: database work off the event loop
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.django_db
+@pytest.mark.db
+def test_async_protected_path_in_database_mode_looks_the_user_up_off_the_event_loop(
+    settings: Any,
+) -> None:
+    # The lookup is blocking database I/O: on the event loop Django refuses it
+    # (SynchronousOnlyOperation), so the middleware must take it to a thread.
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth import get_user_model
+    from django.test import AsyncClient
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    settings.NEXTAUTH_PROTECTED_PATHS = ["/private/"]
+    settings.NEXTAUTH_USER_MODE = "database"
+    get_user_model().objects.create_user("ada", pk=42, email="ada@example.com")
+    token = make_token()
+
+    async def fetch() -> Any:
+        return await AsyncClient().get("/private/async/", headers=bearer(token))
+
+    response = async_to_sync(fetch)()
+    assert response.status_code == 200
+    assert response.json()["id"] == "42"
