@@ -36,8 +36,8 @@ from rest_framework.response import Response
 
 from django_nextauth_jwt.conf import FORMAT_JWS, app_settings
 from django_nextauth_jwt.csrf import SAFE_METHODS, csrf_failure_reason
-from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
-from django_nextauth_jwt.request import authenticate_request, www_authenticate
+from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous, TokenMissing
+from django_nextauth_jwt.request import authenticate_request, clear_if_ambiguous, www_authenticate
 from django_nextauth_jwt.tokens import AuthResult
 
 __all__ = [
@@ -169,9 +169,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response
+    codes = exc.get_codes()
+    stable = codes.get("code") if isinstance(codes, dict) else codes
+    if stable == TokenAmbiguous.code:
+        # The cookie came twice (perhaps a copy planted for a narrower path): every copy goes.
+        clear_if_ambiguous(response, context["request"]._request, TokenAmbiguous.code)
     data = response.data
     if isinstance(data, dict) and "code" not in data:
-        codes = exc.get_codes()
         if isinstance(exc, NotAuthenticated):
             data["code"] = TokenMissing.code
         elif isinstance(codes, str):

@@ -26,6 +26,7 @@ from django_nextauth_jwt.request import (
     NO_TOKEN,
     REALM,
     authenticate_request,
+    clear_if_ambiguous,
     lazy_user,
     signin_redirect,
     signin_url,
@@ -196,5 +197,6 @@ class NextAuthJWTMiddleware:
     def refuse(self, request: HttpRequest, result: AuthResult) -> HttpResponseBase:
         """The answer for an unauthenticated request on a protected path (an override point)."""
         if _matches(request.path_info, _paths()[2]):
-            return unauthorized_response(result)
-        return signin_redirect(request)
+            return unauthorized_response(result, request)
+        # A cookie sent twice would bring the person back here after signing in: it goes.
+        return clear_if_ambiguous(signin_redirect(request), request, result.error)

@@ -10,19 +10,20 @@ sign-in redirect are here too, so that every shell answers a refusal alike.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 
 from django_nextauth_jwt import diagnostics
 from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
-from django_nextauth_jwt.exceptions import InvalidToken, TokenMissing
+from django_nextauth_jwt.exceptions import InvalidToken, TokenAmbiguous, TokenMissing
 from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
 from django_nextauth_jwt.tokens import resolve_user as user_of
 from django_nextauth_jwt.transport import (
     Credentials,
+    delete_session_cookie,
     get_credentials,
     offers_nothing,
     session_cookie_names,
@@ -32,6 +33,7 @@ __all__ = [
     "NO_TOKEN",
     "REALM",
     "authenticate_request",
+    "clear_if_ambiguous",
     "lazy_user",
     "may_block",
     "signin_redirect",
@@ -39,6 +41,8 @@ __all__ = [
     "unauthorized_response",
     "www_authenticate",
 ]
+
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 #: The realm in ``WWW-Authenticate`` challenges.
 REALM = "api"
@@ -139,8 +143,12 @@ def www_authenticate(error: str | None = None) -> str:
     return f'Bearer realm="{REALM}", error="invalid_token"'
 
 
-def unauthorized_response(result: AuthResult) -> JsonResponse:
-    """The 401 for a failed ``result``: ``{"detail", "code"}`` and a ``WWW-Authenticate`` header."""
+def unauthorized_response(result: AuthResult, request: HttpRequest | None = None) -> JsonResponse:
+    """The 401 for a failed ``result``: ``{"detail", "code"}`` and a ``WWW-Authenticate`` header.
+
+    Given the ``request``, a ``token_ambiguous`` answer also expires every copy of the session
+    cookie it carried (:func:`clear_if_ambiguous`).
+    """
     code = result.error or TokenMissing.code
     response = JsonResponse(
         {"detail": result.message or TokenMissing.default_message, "code": code}, status=401
@@ -148,6 +156,22 @@ def unauthorized_response(result: AuthResult) -> JsonResponse:
     response["WWW-Authenticate"] = www_authenticate(code)
     # The answer depends on credentials: shared caches must not reuse it.
     response["Cache-Control"] = "no-store"
+    if request is not None:
+        clear_if_ambiguous(response, request, code)
+    return response
+
+
+def clear_if_ambiguous(response: _Response, request: HttpRequest, error: str | None) -> _Response:
+    """``response``, expiring every session cookie the request carried when it was ambiguous.
+
+    ``token_ambiguous``: the cookie came twice, perhaps once from a sibling subdomain for a
+    parent domain and a narrower path. Which copy is the person's cannot be told, so every
+    copy goes, for every path and domain it can have been set with (see
+    :func:`~django_nextauth_jwt.transport.delete_session_cookie`): the person signs in again
+    and the next request is no longer ambiguous.
+    """
+    if error == TokenAmbiguous.code:
+        delete_session_cookie(response, request)
     return response
 
 

@@ -39,6 +39,7 @@ from django_nextauth_jwt.policy import policy
 from django_nextauth_jwt.redirects import safe_redirect_url
 from django_nextauth_jwt.request import (
     authenticate_request,
+    clear_if_ambiguous,
     signin_url,
     unauthorized_response,
     www_authenticate,
@@ -90,22 +91,6 @@ def throttle_refusal(check: Callable[[], int | None]) -> JsonResponse | None:
             429, "too_many_attempts", "Too many sign-in attempts.", Retry_After=str(wait)
         )
     return None
-
-
-def clear_if_ambiguous(
-    response: HttpResponse, request: HttpRequest, error: str | None
-) -> HttpResponse:
-    """``response``, expiring every session cookie the request carried when it was ambiguous.
-
-    ``token_ambiguous``: the cookie came twice, perhaps once from a sibling subdomain for a
-    parent domain and a narrower path. Which copy is the person's cannot be told, so every
-    copy goes, for every path and domain it can have been set with (see
-    :func:`~django_nextauth_jwt.transport.delete_session_cookie`): the person signs in again
-    and the next request is no longer ambiguous.
-    """
-    if error == TokenAmbiguous.code:
-        delete_session_cookie(response, request)
-    return response
 
 
 def session_payload(claims: dict[str, Any]) -> dict[str, Any]:

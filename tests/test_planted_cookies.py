@@ -157,3 +157,60 @@ def test_host_prefixed_cookies_are_not_chased_across_paths(settings: Any) -> Non
     response = Client().post("/api/auth/signout", HTTP_HOST=HOST, HTTP_COOKIE=header, secure=True)
     # No sibling can set a __Host- cookie: its one deletion, for Path=/ host-only, is enough.
     assert [line for line in lines(response) if "Path=/api" in line] == []
+
+
+PLANTED_LINE = f'{COOKIE}.0=""; Domain=example.test; Max-Age=0; Path=/api'
+
+
+@pytest.mark.urls("tests.urls_nodrf")
+def test_middleware_token_ambiguous_401_expires_the_planted_copies(settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django_nextauth_jwt.middleware.NextAuthJWTMiddleware",
+    ]
+    settings.NEXTAUTH_PROTECTED_PATHS = ["/api/plain/", "/private/"]
+    settings.NEXTAUTH_API_PATHS = ["/api/"]
+    response = planted_request(Client(), "get", "/api/plain/")
+
+    assert (response.status_code, response.json()["code"]) == (401, "token_ambiguous")
+    assert PLANTED_LINE in lines(response)
+
+
+@pytest.mark.urls("tests.urls_nodrf")
+def test_middleware_sign_in_redirect_for_an_ambiguous_cookie_expires_the_copies(
+    settings: Any,
+) -> None:
+    # Else the person signs in, comes back, and is sent to sign in again: a loop.
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django_nextauth_jwt.middleware.NextAuthJWTMiddleware",
+    ]
+    settings.NEXTAUTH_PROTECTED_PATHS = ["/private/"]
+    token = JWTAuth.create({"id": "7"})
+    header = f"{COOKIE}.0=x; {COOKIE}={token}"
+    response = Client().get("/private/page/", HTTP_HOST=HOST, HTTP_COOKIE=header)
+
+    assert response.status_code == 302
+    assert f'{COOKIE}.0=""; Domain=example.test; Max-Age=0; Path=/private' in lines(response)
+
+
+def test_drf_token_ambiguous_401_expires_the_planted_copies_with_the_packaged_handler(
+    settings: Any,
+) -> None:
+    settings.REST_FRAMEWORK = {
+        "EXCEPTION_HANDLER": "django_nextauth_jwt.authentication.exception_handler",
+    }
+    response = planted_request(Client(), "get", "/api/me/")
+
+    assert (response.status_code, response.json()["code"]) == (401, "token_ambiguous")
+    assert PLANTED_LINE in lines(response)
+
+
+def test_an_unambiguous_401_deletes_nothing(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        "EXCEPTION_HANDLER": "django_nextauth_jwt.authentication.exception_handler",
+    }
+    response = Client().get("/api/me/", HTTP_HOST=HOST, HTTP_COOKIE=f"{COOKIE}=garbage")
+
+    assert response.status_code == 401
+    assert lines(response) == []
