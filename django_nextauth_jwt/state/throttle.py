@@ -94,6 +94,9 @@ def asserted_address(request: HttpRequest) -> str | None:
     address, stamp, signature = (part.strip() for part in parts)
     if not _TIMESTAMP.fullmatch(stamp) or not _SIGNATURE.fullmatch(signature):
         raise ClientAddressInvalid()
+    # The signature covers the text the Next.js server signed ("::ffff:1.2.3.4" as Node has
+    # it), not Python's normal form of it ("::ffff:102:304"): that is only what is counted.
+    signed = address
     if address != UNKNOWN_CLIENT:
         try:
             address = str(ipaddress.ip_address(address))
@@ -103,7 +106,7 @@ def asserted_address(request: HttpRequest) -> str | None:
         raise ClientAddressInvalid()
     genuine = False
     for secret in app_settings.SECRETS:  # every one, no early exit
-        expected = client_address_signature(address, int(stamp), secret)
+        expected = client_address_signature(signed, int(stamp), secret)
         genuine |= hmac.compare_digest(expected.encode(), signature.encode())
     if not genuine:
         raise ClientAddressInvalid()
