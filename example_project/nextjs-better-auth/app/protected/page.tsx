@@ -1,6 +1,7 @@
 // A protected page, rendered on the server: Better Auth's session, then Django asked server to
-// server with the browser's cookie cache as Bearer. The browser reaches Django itself too: the
-// same cookie goes with it to Django's pages on this host name (cookies ignore ports).
+// server with the browser's cookie cache as Bearer (middleware.ts has had Better Auth re-issue it
+// if it had expired). The browser reaches Django itself too: the same cookie goes with it to
+// Django's pages on this host name (cookies ignore ports).
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { auth, readCookieCache } from "@/lib/auth";
