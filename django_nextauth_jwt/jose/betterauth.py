@@ -462,7 +462,11 @@ class CookieCache:
             mac = unb64(signature)
         except InvalidToken:
             raise TokenMalformed() from None
-        signed = compact_signing_input(session, expires_at)
+        try:
+            signed = compact_signing_input(session, expires_at)
+        except RecursionError:
+            # Nesting JSON.parse took but this recursion cannot rewrite: refused, not a 500.
+            raise TokenMalformed() from None
         if not hmac.compare_digest(self._mac_key.digest(signed), mac):
             raise InvalidToken()
         inner = {k: v for k, v in session.items() if k != "__proto__"}
