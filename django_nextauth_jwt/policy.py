@@ -276,7 +276,9 @@ def _build() -> Policy:
     _require(
         all(len(secret.encode()) >= MIN_SECRET_BYTES for secret in secrets),
         f"A NextAuth secret is shorter than {MIN_SECRET_BYTES} bytes: generate one with "
-        "`openssl rand -base64 32` (nextauth_jwt.E003).",
+        "`openssl rand -base64 32` and set it on both sides, here and as the Next.js app's "
+        "NEXTAUTH_SECRET (AUTH_SECRET for Auth.js 5): the two must hold the same value, or "
+        "every token is refused (nextauth_jwt.E003).",
     )
     known = ", ".join(FORMATS)
     _require(s.JWT_FORMAT in FORMATS, f"NEXTAUTH_JWT_FORMAT must be one of {known}.")

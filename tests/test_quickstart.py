@@ -21,10 +21,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
 from django_nextauth_jwt.checks import check_settings
 from django_nextauth_jwt.conf import MIN_SECRET_BYTES
+from django_nextauth_jwt.policy import policy
 from tests.forge import SECRET
 from tests.node_bridge import NodeBridge
 from tests.servers import ROOT, free_port, running
@@ -95,6 +98,20 @@ def test_the_e003_hint_says_to_change_the_nextjs_app_too(settings: Any) -> None:
     assert "openssl rand -base64 32" in str(message.hint)
     assert "Next.js app's NEXTAUTH_SECRET" in str(message.hint)
     assert "same value" in str(message.hint)
+
+
+def test_the_short_secret_startup_error_says_to_change_the_nextjs_app_too(settings: Any) -> None:
+    # gunicorn never runs manage.py check: this is the message such a server stops with, and
+    # changing only Django's secret leads straight to a mismatch with the Next.js app.
+    settings.NEXTAUTH_SECRET = "short"
+    with pytest.raises(ImproperlyConfigured) as raised:
+        policy()
+    message = str(raised.value)
+    assert "openssl rand -base64 32" in message
+    assert "Next.js app's NEXTAUTH_SECRET" in message
+    assert "same value" in message
+    assert message.endswith("(nextauth_jwt.E003).")
+    assert "short" not in message.replace("shorter", "")  # the secret itself is never echoed
 
 
 def test_drf_default_handler_gives_the_missing_token_401_its_code(settings: Any) -> None:
