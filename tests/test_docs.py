@@ -141,6 +141,7 @@ TIDY = [
     *(f"docs/{name}.md" for name in ("authentication", "commands", "development", "index")),
     *(f"docs/{name}.md" for name in ("mesh", "nextauth", "nextjs", "python-api", "sign-in")),
     *(f"docs/{name}.md" for name in ("troubleshooting", "verification", "benchmarks")),
+    *(f"docs/{name}.md" for name in ("security", "asymmetric", "integrations", "checks")),
 ]
 
 
