@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from django_nextauth_jwt.jose.jwk import b64url_encode
@@ -33,3 +34,51 @@ def test_a_deeply_nested_forged_compact_cookie_is_a_401_not_a_500(settings: Any)
     response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {cookie}")
     assert response.status_code == 401
     assert response.json()["code"] == "token_malformed"
+
+
+def test_an_open_socket_is_closed_when_its_session_lifetime_ends_before_its_exp(
+    settings: Any,
+) -> None:
+    """A sliding session's socket outlived NEXTAUTH_SESSION_MAX_LIFETIME until the token's exp."""
+    import asyncio
+    import time
+
+    pytest.importorskip("channels")  # the channels extra; CI installs every extra
+    from channels.testing import WebsocketCommunicator
+
+    from django_nextauth_jwt import JWTAuth
+    from django_nextauth_jwt.integrations.channels import (
+        CLOSE_UNAUTHORIZED,
+        NextAuthChannelsMiddleware,
+    )
+
+    settings.NEXTAUTH_LEEWAY = 0
+    settings.NEXTAUTH_SESSION_MAX_LIFETIME = 3600
+    # Signed in almost an hour ago, refreshed just now: exp is an hour away, the session's
+    # end two seconds away.
+    token = JWTAuth.create({"id": "ada", "auth_time": int(time.time()) - 3598}, max_age=3600)
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    async def run() -> dict[str, Any]:
+        app = NextAuthChannelsMiddleware(consumer)
+        communicator = WebsocketCommunicator(
+            app, "/ws/", headers=[(b"authorization", f"Bearer {token}".encode())]
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        try:
+            return dict(await communicator.receive_output(timeout=8))
+        finally:
+            await communicator.disconnect()
+
+    closed = asyncio.run(run())
+    assert closed == {
+        "type": "websocket.close",
+        "code": CLOSE_UNAUTHORIZED,
+        "reason": "session_too_old",
+    }

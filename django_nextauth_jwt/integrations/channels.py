@@ -27,7 +27,8 @@ when no token is offered) and the :class:`~django_nextauth_jwt.tokens.AuthResult
 A token offered and refused closes the handshake with :data:`CLOSE_UNAUTHORIZED` (4401), the
 stable error code as the close reason, before the consumer runs. An accepted socket is closed
 with 4401 when its token expires (``exp`` plus ``NEXTAUTH_LEEWAY``, as the HTTP path counts
-it) and as soon as its session or its person is revoked: the deny-list tells the process
+it; ``session_too_old`` when ``NEXTAUTH_SESSION_MAX_LIFETIME`` ends the session first) and as
+soon as its session or its person is revoked: the deny-list tells the process
 (:func:`~django_nextauth_jwt.state.store.watch_revocations`: the embedded store on each write,
 with Redis the local view on each entry pub/sub brings), and only the sockets that write names
 are verified again. Nothing is polled and nothing runs per message.
@@ -48,13 +49,17 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
+from django_nextauth_jwt import lifetime
 from django_nextauth_jwt.conf import app_settings, derived
 from django_nextauth_jwt.exceptions import (
     InvalidToken,
     RevocationUnavailable,
+    SessionTooOld,
     TokenAmbiguous,
+    TokenExpired,
     TokenMissing,
 )
+from django_nextauth_jwt.policy import policy
 from django_nextauth_jwt.request import authenticate_request, may_block
 from django_nextauth_jwt.state import revocation, store
 from django_nextauth_jwt.tokens import AuthResult, JWTAuth
@@ -270,9 +275,9 @@ class _Socket:
         if waiter is not None:
             waiter.cancel()
 
-    def expire(self) -> None:
-        """The token's ``exp`` (with leeway) has passed."""
-        self.close(CLOSE_UNAUTHORIZED, "token_expired")
+    def expire(self, code: str = "token_expired") -> None:
+        """The token's ``exp``, or its session's lifetime, has passed (with the leeway)."""
+        self.close(CLOSE_UNAUTHORIZED, code)
 
     def recheck(self) -> None:
         """The deny-list wrote a key of this socket's: verify the token again."""
@@ -499,15 +504,29 @@ class NextAuthChannelsMiddleware:
         socket = _Socket(receive, send, token, _keys(claims, token, account), account)
         socket.protocols = protocols
         loop = asyncio.get_running_loop()
-        exp = claims.get("exp")
-        if type(exp) is int:
-            delay = exp + app_settings.LEEWAY - time.time()
-            socket.timer = loop.call_later(max(0.0, delay), socket.expire)
+        end = _end(claims)
+        if end is not None:
+            delay = end[0] + app_settings.LEEWAY - time.time()
+            socket.timer = loop.call_later(max(0.0, delay), socket.expire, end[1])
         _watch_for(loop).add(socket)
         try:
             await self.app(scope, socket.receive, socket.send)
         finally:
             socket.forget()
+
+
+def _end(claims: MutableMapping[str, Any]) -> tuple[int, str] | None:
+    """When the HTTP path stops accepting the token (before the leeway), and its code then:
+    its ``exp``, or its session's end (``NEXTAUTH_SESSION_MAX_LIFETIME`` after it began)
+    when that comes first, whatever later ``exp`` a refresh gave the token."""
+    exp = claims.get("exp")
+    end = (exp, TokenExpired.code) if type(exp) is int else None
+    start = lifetime.started(claims)
+    if start is not None:
+        last = start + policy().max_lifetime
+        if end is None or last < end[0]:
+            end = (last, SessionTooOld.code)
+    return end
 
 
 def _token_of(request: HttpRequest) -> str:
