@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
 from django_nextauth_jwt import diagnostics
-from django_nextauth_jwt.conf import USER_MODE_DATABASE, app_settings, derived
+from django_nextauth_jwt.conf import app_settings, derived
 from django_nextauth_jwt.csrf import SAFE_METHODS, nextauth_csrf_valid
 from django_nextauth_jwt.request import (
     NO_TOKEN,
@@ -28,12 +28,12 @@ from django_nextauth_jwt.request import (
     authenticate_request,
     clear_if_ambiguous,
     lazy_user,
+    may_block,
     signin_redirect,
     signin_url,
     unauthorized_response,
     www_authenticate,
 )
-from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import AuthResult
 from django_nextauth_jwt.transport import offers_nothing
 
@@ -59,13 +59,6 @@ def _paths() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     return app_settings.PROTECTED_PATHS, app_settings.PUBLIC_PATHS, app_settings.API_PATHS
 
 
-@derived
-def _io_bound() -> tuple[bool, bool]:
-    """(database mode, networked deny-list): what may block an async request."""
-    networked = bool(app_settings.REDIS_URL)
-    return app_settings.USER_MODE == USER_MODE_DATABASE, app_settings.REVOCATION and networked
-
-
 def path_is_protected(path: str) -> bool:
     """True when ``path`` is under a protected prefix and under no public one (public wins)."""
     protected, public, _ = _paths()
@@ -73,23 +66,13 @@ def path_is_protected(path: str) -> bool:
 
 
 def _does_io(request: HttpRequest) -> bool:
-    """Whether authenticating ``request`` may block: a database user, or a networked deny-list.
+    """Whether authenticating ``request`` may block (:func:`~.request.may_block`).
 
-    A deny-list in Redis is read from this process's local view while the view is live (no
-    I/O, no thread hop); it is read from Redis, in a thread, only while the view is not. A view
-    that lapses between this check and the read costs that one request an ``MGET`` on the event
-    loop, bounded by the client's one-second timeout.
+    The user is resolved (a database query in database mode) only on a protected path. A
+    local view of the deny-list that lapses between this check and the read costs that one
+    request an ``MGET`` on the event loop, bounded by the store's timeout.
     """
-    database, networked = _io_bound()
-    if networked and not _reads_locally():
-        return True
-    return database and path_is_protected(request.path_info)
-
-
-def _reads_locally() -> bool:
-    """Whether the deny-list is answered from memory now: the store's local view is live."""
-    view = getattr(store.current(), "view", None)
-    return view is not None and view.is_live()
+    return may_block(resolve_user=path_is_protected(request.path_info))
 
 
 class NextAuthJWTMiddleware:
