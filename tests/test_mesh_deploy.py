@@ -10,6 +10,7 @@ private key, the neighbours hold only its JWKS URL.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -118,6 +119,66 @@ def test_k8s_runs_the_nextjs_front_end_with_the_shared_secret(
     port = container["ports"][0]["containerPort"]
     assert container["command"][-2:] == ["-p", str(port)]
     assert "nextjs" in services
+
+
+# -- where the front end takes the browser's address from --------------------------------
+
+
+def client_address_source(env: dict[str, str]) -> dict[str, Any]:
+    """What the real helper (``clientAddressSource`` in nextjs/django.mjs) makes of ``env``."""
+    node = shutil.which("node")
+    require(node is not None, "node is needed")
+    assert node is not None
+    script = (
+        f"const m = await import({json.dumps((EXAMPLE / 'nextjs' / 'django.mjs').as_uri())});"
+        "console.log(JSON.stringify(m.clientAddressSource(JSON.parse(process.argv[1]))));"
+    )
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script, json.dumps(env)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    source: dict[str, Any] = json.loads(result.stdout)
+    return source
+
+
+def test_compose_nextjs_names_no_client_address_header_its_browsers_could_write() -> None:
+    # `next start` is published as it is: every header is the browser's to write, and the
+    # socket's address through Docker's published port is often the gateway every browser
+    # shares. So sign-ins count as "unknown" (a site-wide budget) unless .env names the header
+    # of a proxy put in front; the file says which, and the helper accepts it.
+    compose = load(COMPOSE)
+    nextjs = compose["services"]["nextjs"]
+    value = nextjs["environment"]["NEXTAUTH_CLIENT_ADDRESS_HEADER"]
+    assert value == "${NEXTAUTH_CLIENT_ADDRESS_HEADER:-}"
+    assert set(compose["services"]) == {"redis", "django", "nextjs", *NEIGHBOURS}  # no proxy
+    assert client_address_source({"NEXTAUTH_CLIENT_ADDRESS_HEADER": ""}) == {
+        "header": None,
+        "hops": 0,
+    }
+    (documented,) = re.findall(r"NEXTAUTH_CLIENT_ADDRESS_HEADER=(\S+)", COMPOSE.read_text())
+    assert client_address_source({"NEXTAUTH_CLIENT_ADDRESS_HEADER": documented}) == {
+        "header": "x-real-ip",
+        "hops": 0,
+    }
+
+
+def test_k8s_nextjs_takes_the_browser_address_from_the_header_the_ingress_sets(
+    k8s_built: dict[str, list[dict[str, Any]]],
+) -> None:
+    # Served through an Ingress (ingress-nginx, Traefik), which sets X-Real-IP to the address
+    # that connected to it, replacing the browser's: never x-forwarded-for alone, whose start
+    # the browser writes.
+    nextjs = of_kind(k8s_built["k8s"], "Deployment")["nextjs"]
+    (container,) = containers(nextjs)
+    value = env_of(container)["NEXTAUTH_CLIENT_ADDRESS_HEADER"]["value"]
+    assert client_address_source({"NEXTAUTH_CLIENT_ADDRESS_HEADER": value}) == {
+        "header": "x-real-ip",
+        "hops": 0,
+    }
 
 
 # -- the asymmetric mode ---------------------------------------------------------------------
