@@ -154,14 +154,6 @@ def account_key(pk: Any) -> str:
     return _key("account", str(pk), store.current().in_process)
 
 
-def _authenticated_at(claims: Mapping[str, Any]) -> int | None:
-    for name in ("auth_time", "iat"):
-        value = claims.get(name)
-        if type(value) is int:
-            return value
-    return None
-
-
 def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
     """True when the verified ``token`` (with its ``claims``) is denied; one store read.
 
@@ -182,7 +174,7 @@ def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
         return True
     if cutoff is None:
         return False
-    at = _authenticated_at(claims)
+    at = lifetime.started(claims)
     # The same second as the cut-off counts as before it: refusing is the safe side.
     return at is None or at <= cutoff
 
@@ -272,7 +264,7 @@ def check_account(pk: Any, claims: Mapping[str, Any], pol: Policy) -> None:
         raise RevocationUnavailable() from exc
     if cutoff is None:
         return
-    at = _authenticated_at(claims)
+    at = lifetime.started(claims)
     if at is None or at <= cutoff:
         raise TokenRevoked()
 
