@@ -121,6 +121,35 @@ def test_k8s_runs_the_nextjs_front_end_with_the_shared_secret(
     assert "nextjs" in services
 
 
+def test_k8s_runs_every_service_the_front_end_asks(
+    k8s_built: dict[str, list[dict[str, Any]]],
+) -> None:
+    # The front end's mesh page asks each of its SERVICES (lib/settings.ts); one not running
+    # in the cluster would show as unreachable there, as FastAPI and Go once did.
+    settings_ts = (EXAMPLE / "nextjs" / "lib" / "settings.ts").read_text()
+    listed = re.search(r"export const SERVICES = \[([^\]]*)\] as const", settings_ts)
+    assert listed
+    asked = re.findall(r'"([a-z]+)"', listed.group(1))
+    assert {"django", *NEIGHBOURS} == set(asked)
+    manifests = k8s_built["k8s"]
+    deployments, services = of_kind(manifests, "Deployment"), of_kind(manifests, "Service")
+    (container,) = containers(deployments["nextjs"])
+    env = env_of(container)
+    for name in asked:
+        url = urlsplit(env[f"{name.upper()}_URL"]["value"])
+        assert url.hostname == name, name
+        (port,) = services[name]["spec"]["ports"]
+        assert (url.port or 80) == port["port"], name
+        main = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+        # Each listens where its Service sends: PORT for Express and Go, --port for uvicorn.
+        command = main["command"]
+        if "--port" in command:
+            assert int(command[command.index("--port") + 1]) == ports[port["targetPort"]], name
+        else:
+            assert port["targetPort"] in ports, name
+
+
 # -- where the front end takes the browser's address from --------------------------------
 
 
@@ -288,15 +317,16 @@ def test_k8s_asymmetric_django_signs_with_the_mounted_key_in_both_containers(
     assert set(secret["stringData"].values()) == {""}
 
 
-def test_k8s_asymmetric_express_verifies_with_the_django_services_jwks(
+def test_k8s_asymmetric_neighbours_verify_with_the_django_services_jwks(
     k8s_built: dict[str, list[dict[str, Any]]],
 ) -> None:
     manifests = k8s_built["k8s-asymmetric"]
-    (container,) = containers(of_kind(manifests, "Deployment")["express"])
-    url = urlsplit(env_of(container)["NEXTAUTH_JWKS_URL"]["value"])
-    assert url.path == "/.well-known/jwks.json"
-    service = of_kind(manifests, "Service")[str(url.hostname)]
-    assert (url.port or 80) in {port["port"] for port in service["spec"]["ports"]}
     django = of_kind(manifests, "Deployment")["django"]["spec"]["template"]["spec"]
     allowed = env_of(django["containers"][0])["DJANGO_ALLOWED_HOSTS"]["value"].split(",")
-    assert url.hostname in allowed
+    for name in NEIGHBOURS:
+        (container,) = containers(of_kind(manifests, "Deployment")[name])
+        url = urlsplit(env_of(container)["NEXTAUTH_JWKS_URL"]["value"])
+        assert url.path == "/.well-known/jwks.json", name
+        service = of_kind(manifests, "Service")[str(url.hostname)]
+        assert (url.port or 80) in {port["port"] for port in service["spec"]["ports"]}, name
+        assert url.hostname in allowed, name
