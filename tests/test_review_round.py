@@ -82,3 +82,44 @@ def test_an_open_socket_is_closed_when_its_session_lifetime_ends_before_its_exp(
         "code": CLOSE_UNAUTHORIZED,
         "reason": "session_too_old",
     }
+
+
+def _better_auth_jwt(name: str) -> str:
+    """A genuine jwt-strategy cookie (HS256 with Better Auth's secret) for a user ``name``."""
+    import hashlib
+    import hmac
+    import time
+
+    now = time.time()
+    day = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now + 86400))
+    began = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 60))
+    payload = {
+        "session": {
+            "id": "s1",
+            "token": "t1",
+            "userId": "u1",
+            "expiresAt": day,
+            "createdAt": began,
+        },
+        "user": {"id": "u1", "email": "ada@example.com", "name": name},
+        "updatedAt": now * 1000,
+        "iat": int(now),
+        "exp": int(now) + 300,
+    }
+    head = b64url_encode(b'{"alg":"HS256"}')
+    # JSON.stringify writes a lone surrogate as its \\u escape, as json.dumps does.
+    body = b64url_encode(json.dumps(payload).encode("ascii"))
+    mac = hmac.digest(BETTER_AUTH_SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256)
+    return f"{head}.{body}.{b64url_encode(mac)}"
+
+
+def test_a_better_auth_name_with_a_lone_surrogate_is_refused_not_a_500(settings: Any) -> None:
+    """A name Better Auth took at sign-up (any JS string) reached the claims a renderer 500s on."""
+    _reads_better_auth(settings, "jwt")
+    client = Client(raise_request_exception=False)
+    fine = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {_better_auth_jwt('Ada')}")
+    assert fine.status_code == 200, fine.content
+    lone = _better_auth_jwt("Ada \ud800")
+    response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {lone}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_claims_invalid"

@@ -341,6 +341,14 @@ def session_claims(payload: Any, *, cache_expires_ms: float, version: str) -> di
     role = user.get("role")
     if isinstance(role, str) and role:
         claims["role"] = role
+    # A JavaScript string may hold a lone surrogate (a name typed at sign-up), which no
+    # database, log or UTF-8 renderer takes: refused here, as the codec refuses it in a token.
+    for value in claims.values():
+        if type(value) is str and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise TokenClaimsInvalid() from None
     return claims
 
 
