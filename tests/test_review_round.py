@@ -123,3 +123,20 @@ def test_a_better_auth_name_with_a_lone_surrogate_is_refused_not_a_500(settings:
     response = client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {lone}")
     assert response.status_code == 401
     assert response.json()["code"] == "token_claims_invalid"
+
+
+@pytest.mark.urls("tests.urls_integrations")
+@pytest.mark.parametrize("path", ["/api/ninja/me", "/api/ninja/ame"])
+def test_ninja_token_ambiguous_answer_expires_the_planted_copies(settings: Any, path: str) -> None:
+    """Ninja's 401 said token_ambiguous but left a sibling's planted cookie in place (issue 22)."""
+    pytest.importorskip("ninja")
+    from django_nextauth_jwt import JWTAuth
+
+    cookie = "next-auth.session-token"
+    settings.ALLOWED_HOSTS = [".example.test", "testserver"]
+    settings.NEXTAUTH_COOKIE_NAME = cookie
+    header = f"{cookie}.0=x; {cookie}={JWTAuth.create({'id': '7'})}"
+    response = Client().get(path, HTTP_HOST="app.example.test", HTTP_COOKIE=header)
+    assert (response.status_code, response.json()["code"]) == (401, "token_ambiguous")
+    lines = [morsel.output(header="").strip() for morsel in response.cookies.values()]
+    assert f'{cookie}.0=""; Domain=example.test; Max-Age=0; Path=/api' in lines

@@ -62,9 +62,12 @@ class NextAuthRefused(AuthenticationError):
 
 
 def refusal_response(request: HttpRequest, exc: NextAuthRefused) -> HttpResponse:
-    """The answer to ``exc``: the request path's 401, or a 403 ``{"detail", "code"}``."""
+    """The answer to ``exc``: the request path's 401, or a 403 ``{"detail", "code"}``.
+
+    The 401 of an ambiguous cookie expires every copy the request carried, as every shell's.
+    """
     if exc.result is not None:
-        return unauthorized_response(exc.result)
+        return unauthorized_response(exc.result, request)
     return JsonResponse({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
 
 
