@@ -43,7 +43,6 @@ def test_an_open_socket_is_closed_when_its_session_lifetime_ends_before_its_exp(
     import asyncio
     import time
 
-    pytest.importorskip("channels")  # the channels extra; CI installs every extra
     from channels.testing import WebsocketCommunicator
 
     from django_nextauth_jwt import JWTAuth
@@ -129,7 +128,6 @@ def test_a_better_auth_name_with_a_lone_surrogate_is_refused_not_a_500(settings:
 @pytest.mark.parametrize("path", ["/api/ninja/me", "/api/ninja/ame"])
 def test_ninja_token_ambiguous_answer_expires_the_planted_copies(settings: Any, path: str) -> None:
     """Ninja's 401 said token_ambiguous but left a sibling's planted cookie in place (issue 22)."""
-    pytest.importorskip("ninja")
     from django_nextauth_jwt import JWTAuth
 
     cookie = "next-auth.session-token"
