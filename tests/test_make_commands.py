@@ -95,7 +95,7 @@ def test_make_run_serves_the_example_on_the_port_given(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert '-e ".[drf,social]"' in dry.stdout
+    assert '-e ".[drf,social,channels,ninja]"' in dry.stdout
     assert "--group" not in dry.stdout
 
 
