@@ -6,6 +6,7 @@ decode there; a wrong secret or salt is refused on both sides.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -180,7 +181,9 @@ def test_jws_from_here_verifies_in_jose(node: NodeBridge, settings: Any, alg: st
 @pytest.mark.parametrize("alg", ["HS256", "HS512"])
 def test_jws_from_jose_verifies_here(node: NodeBridge, settings: Any, alg: str) -> None:
     settings.NEXTAUTH_JWS_ALGORITHM = alg
-    claims = {**NEXTAUTH_SHAPE, "role": "admin", "exp": 4_000_000_000, "iat": 1_700_000_000}
+    # A session begun a minute ago (a fixed past iat would pass NEXTAUTH_SESSION_MAX_LIFETIME).
+    iat = int(time.time()) - 60
+    claims = {**NEXTAUTH_SHAPE, "role": "admin", "exp": 4_000_000_000, "iat": iat}
     token = node.call("jose.sign", claims=claims, secret=SECRET, alg=alg)
     assert without_id(JWTAuth.verify(token)) == claims
 

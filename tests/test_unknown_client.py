@@ -125,3 +125,15 @@ def test_google_starts_of_unknown_clients_share_the_same_sized_budget(settings: 
     ]
     assert answers[-1] == 429
     assert answers.count(429) == 1
+
+
+def test_without_a_shared_secret_an_assertion_is_not_trusted_and_the_socket_counts(
+    rf: Any, settings: Any
+) -> None:
+    # An asymmetric issuer holds no shared secret: what the Next.js server signed cannot be
+    # checked, so it decides nothing (a browser could send one), and it is no 400 either (the
+    # Next.js server's sign-ins would all fail).
+    settings.NEXTAUTH_SECRET = ""
+    for address in ("203.0.113.9", UNKNOWN_CLIENT, "garbage;1;zz"):
+        request = rf.post("/", REMOTE_ADDR=NEXTJS_SERVER, HTTP_X_NEXTAUTH_CLIENT_ADDRESS=address)
+        assert client_address(request) == NEXTJS_SERVER
