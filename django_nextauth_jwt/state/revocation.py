@@ -172,11 +172,7 @@ def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
     revoked, cutoff = held.get_many((own, _key("user", sub, raw)))
     if revoked is not None:
         return True
-    if cutoff is None:
-        return False
-    at = lifetime.started(claims)
-    # The same second as the cut-off counts as before it: refusing is the safe side.
-    return at is None or at <= cutoff
+    return cutoff is not None and _cut_off(claims, cutoff)  # no call for the usual None
 
 
 def write(key: str, value: int, ttl: int, *, bounded: bool = True) -> None:
@@ -258,14 +254,9 @@ def check_account(pk: Any, claims: Mapping[str, Any], pol: Policy) -> None:
     except ImproperlyConfigured:
         raise
     except Exception as exc:  # every store backend fails in its own way
-        logger.warning("revocation store unavailable: %s", type(exc).__name__)
-        if pol.revocation_fail_open:
-            return
-        raise RevocationUnavailable() from exc
-    if cutoff is None:
+        _unreadable(exc, pol)
         return
-    at = lifetime.started(claims)
-    if at is None or at <= cutoff:
+    if _cut_off(claims, cutoff):
         raise TokenRevoked()
 
 
@@ -278,9 +269,25 @@ def check(claims: Mapping[str, Any], token: str, pol: Policy) -> None:
     except ImproperlyConfigured:
         raise
     except Exception as exc:  # every store backend fails in its own way
-        logger.warning("revocation store unavailable: %s", type(exc).__name__)
-        if pol.revocation_fail_open:
-            return
-        raise RevocationUnavailable() from exc
+        _unreadable(exc, pol)
+        return
     if revoked:
         raise TokenRevoked()
+
+
+def _unreadable(exc: Exception, pol: Policy) -> None:
+    """The deny-list could not be read: ``RevocationUnavailable``, unless the policy fails open."""
+    logger.warning("revocation store unavailable: %s", type(exc).__name__)
+    if not pol.revocation_fail_open:
+        raise RevocationUnavailable() from exc
+
+
+def _cut_off(claims: Mapping[str, Any], cutoff: int | None) -> bool:
+    """Whether a cut-off refuses the token of ``claims``: signed into at or before it, or never.
+
+    The same second as the cut-off counts as before it: refusing is the safe side.
+    """
+    if cutoff is None:
+        return False
+    at = lifetime.started(claims)
+    return at is None or at <= cutoff
