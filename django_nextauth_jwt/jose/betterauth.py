@@ -55,7 +55,7 @@ from django_nextauth_jwt.exceptions import (
 
 # The codec's prepared HMAC states and its cached block decryption: the same primitives as
 # Auth.js v5's JWE, at the same cost.
-from django_nextauth_jwt.jose.codec import _cbc_decrypt, _MacKey
+from django_nextauth_jwt.jose.codec import _cbc_decrypt, _MacKey, _parse_header
 from django_nextauth_jwt.jose.jwk import b64url_encode, unb64
 
 __all__ = [
@@ -420,10 +420,9 @@ class CookieCache:
         if token[: token.index(".")] in self._jwe_heads:
             return True
         try:
-            header = json.loads(unb64(token.split(".", 1)[0]))
-        except (InvalidToken, ValueError):
-            return False
-        if not isinstance(header, dict):
+            # The codec's parse, cached: every NextAuth JWE (v4, v5) asks here first, per request.
+            header = _parse_header(token[: token.index(".")])
+        except InvalidToken:
             return False
         if header.get("alg") != "dir" or header.get("enc") != "A256CBC-HS512":
             return False
