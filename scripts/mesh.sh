@@ -3,7 +3,8 @@
 # host name 127.0.0.1 so that the browser shares the session cookie between Next.js and Django
 # (cookies are per host name, not per port). Ctrl-C stops them all.
 #   Next.js http://127.0.0.1:3000   NEXTJS_PORT   (nextjs: NextAuth, the front end; open this one)
-#   Django  http://127.0.0.1:8000   DJANGO_PORT   (example_project, as `make run` starts it)
+#   Django  http://127.0.0.1:8000   DJANGO_PORT   (example_project under uvicorn: HTTP and the
+#                                                  WebSocket the protected page opens)
 #   Express http://127.0.0.1:8001   EXPRESS_PORT  (services/express, jose)
 #   FastAPI http://127.0.0.1:8002   FASTAPI_PORT  (services/fastapi, PyJWT)
 #   Go      http://127.0.0.1:8003   GO_PORT       (services/go, gin + golang-jwt, Debian's sources)
@@ -65,7 +66,8 @@ else
   export NEXTAUTH_VERSION="${NEXTAUTH_VERSION:-4}"
 fi
 # Django reads and writes the cookie NextAuth uses; it sends the browser back to Next.js after
-# its own sign-in, and trusts the Next.js origin for browser posts.
+# its own sign-in, and trusts the Next.js origin for browser posts and for the WebSocket that
+# the protected page opens to Django with that cookie.
 nextjs=http://127.0.0.1:$NEXTJS_PORT
 if [ "$NEXTAUTH_VERSION" = 5 ]; then
   export NEXTAUTH_COOKIE_NAME=authjs.session-token
@@ -73,6 +75,7 @@ else
   export NEXTAUTH_COOKIE_NAME=next-auth.session-token
 fi
 export NEXTAUTH_ALLOWED_REDIRECT_ORIGINS=$nextjs CSRF_TRUSTED_ORIGINS=$nextjs
+export NEXTAUTH_WEBSOCKET_ORIGINS=$nextjs
 export DJANGO_URL=http://127.0.0.1:$DJANGO_PORT EXPRESS_URL=http://127.0.0.1:$EXPRESS_PORT
 export FASTAPI_URL=http://127.0.0.1:$FASTAPI_PORT GO_URL=http://127.0.0.1:$GO_PORT
 export NEXT_TELEMETRY_DISABLED=1
@@ -139,7 +142,11 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-start example_project "$DJANGO_PORT" "$python" manage.py runserver "127.0.0.1:$DJANGO_PORT"
+# Under an ASGI server (runserver serves no WebSockets), in one process: the sign-out that
+# writes the embedded deny-list closes that session's open sockets at once. (migrate, above,
+# has run the system checks.)
+start example_project "$DJANGO_PORT" "$python" -m uvicorn mesh.asgi:application \
+  --host 127.0.0.1 --port "$DJANGO_PORT"
 start example_project/services/express "$EXPRESS_PORT" "${neighbour_env[@]}" node server.mjs
 start example_project/services/fastapi "$FASTAPI_PORT" "${neighbour_env[@]}" \
   "$python" -m uvicorn main:app --host 127.0.0.1 --port "$FASTAPI_PORT"

@@ -4,7 +4,8 @@
 rebuilt only when the app's sources change; concurrent workers wait for one build).
 ``frontend_mesh()`` starts ``next start`` in front of the Django example, Express, FastAPI and Go,
 all on free loopback ports of 127.0.0.1 (one host name: the browser shares the session cookie
-between Next.js and Django), with one secret and one token format; it stops them all after.
+between Next.js and Django, the protected page's WebSocket to Django included), with one secret
+and one token format; Django under uvicorn as ``make mesh`` runs it; it stops them all after.
 """
 
 from __future__ import annotations
@@ -162,9 +163,12 @@ def frontend_mesh(variant: Variant, tmp_path: Path, go_binary: Path) -> Iterator
         # Django's sign-in page may send the browser back to the Next.js app.
         "NEXTAUTH_ALLOWED_REDIRECT_ORIGINS": origin,
         "CSRF_TRUSTED_ORIGINS": origin,
+        # The protected page's live line: a WebSocket the Next.js page opens to Django.
+        "NEXTAUTH_WEBSOCKET_ORIGINS": origin,
     }
     servers: dict[str, contextlib.AbstractContextManager[str]] = {
-        "django": example_server(tmp_path, django_env),
+        # Under uvicorn, as `make mesh` runs it: HTTP and the WebSocket at /ws/live/.
+        "django": example_server(tmp_path, django_env, asgi=True),
         "express": neighbour_server("express", shared),
         "fastapi": neighbour_server("fastapi", shared),
         "go": neighbour_server("go", shared, go_binary=go_binary),

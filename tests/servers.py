@@ -137,10 +137,13 @@ def _migrated_example_db() -> Path:
 
 
 @contextlib.contextmanager
-def example_server(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+def example_server(
+    tmp_path: Path, env: Mapping[str, str] | None = None, *, asgi: bool = False
+) -> Iterator[str]:
     """The example service as a user runs it: migrate, demo users, a real server; its URL.
 
-    As ``make run`` starts it, with ``DJANGO_DEBUG=1``, unless ``env`` says otherwise.
+    As ``make run`` starts it (``runserver``), with ``DJANGO_DEBUG=1``, unless ``env`` says
+    otherwise; ``asgi``: as ``make mesh`` starts it, under uvicorn, its WebSocket included.
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -155,6 +158,11 @@ def example_server(tmp_path: Path, env: Mapping[str, str] | None = None) -> Iter
     # two Django start-ups less for every server.
     shutil.copyfile(_migrated_example_db(), environment["SQLITE_PATH"])
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    if asgi:
+        command = [
+            sys.executable, "-m", "uvicorn", "mesh.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        ]  # fmt: skip
     with running(command, f"{base}/healthz", cwd=EXAMPLE, env=environment):
         yield base
 

@@ -10,6 +10,7 @@ JWE format they refuse the token (401), and the page shows it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import struct
@@ -25,6 +26,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
+from django_nextauth_jwt.integrations.channels import CLOSE_ORIGIN
 from tests.chromium import signed_out
 from tests.nextjs_app import (
     SECRET,
@@ -36,6 +38,8 @@ from tests.nextjs_app import (
     require_frontend_mesh,
 )
 from tests.servers import build_go_service
+from tests.test_channels import _handshake
+from tests.test_example import sign_in
 
 VARIANTS = {
     "v4-jws": Variant("4", "jws"),
@@ -391,6 +395,60 @@ def test_sign_out_on_django_ends_the_nextjs_session(
     assert browser_fetch(browser, "/mesh/django") == 401
     status, body = bearer(f"{mesh.django}/api/me/", token)
     assert (status, body["code"]) == (401, "token_revoked")
+
+
+def live_line(driver: webdriver.Chrome) -> tuple[str, int, str]:
+    """The protected page's live line: its state, the lines Django pushed, its text."""
+    live = driver.find_element(By.ID, "live")
+    count = int(live.get_attribute("data-count") or 0)
+    return str(live.get_attribute("data-state")), count, str(live.text)
+
+
+def test_the_protected_pages_live_line_closes_when_the_person_signs_out_in_another_tab(
+    browser: webdriver.Chrome, mesh: FrontendMesh
+) -> None:
+    sign_in_on_nextjs(browser, mesh)
+    user_id = str(browser.find_element(By.ID, "who").get_attribute("data-id"))
+    # Lines keep arriving: the browser's own WebSocket to Django, with the session cookie.
+    wait_until(browser, lambda d: live_line(d)[1] >= 2, "Django pushed no lines to the page")
+    state, _, text = live_line(browser)
+    assert state == "open"
+    assert text.startswith("Django's clock: ")
+    assert f"(for user {user_id})" in text
+    page = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    try:
+        # The person signs out in another tab, through NextAuth: its signOut event posts the
+        # token to Django, whose deny-list write closes the first tab's socket.
+        browser.get(f"{mesh.nextjs}/api/auth/signout")
+        browser.find_element(By.CSS_SELECTOR, "form[action$='/api/auth/signout'] button").click()
+        wait_until(
+            browser, lambda d: session_token(d, mesh) is None, "the session cookie was not deleted"
+        )
+        browser.close()
+    finally:
+        browser.switch_to.window(page)
+    # Closed by Django within seconds, not left open until the token expires (hours).
+    WebDriverWait(browser, 5, poll_frequency=0.1).until(
+        lambda d: live_line(d)[0] == "closed", "the live line stayed open after the sign-out"
+    )
+    assert browser.find_element(By.ID, "live-closed").text == "closed: 4401 token_revoked"
+
+
+def test_the_live_lines_socket_refuses_another_sites_page_with_the_session_cookie(
+    mesh: FrontendMesh,
+) -> None:
+    _, cookie = sign_in(mesh.django, EMAIL, PASSWORD)
+    url = mesh.django.replace("http://", "ws://") + "/ws/live/"
+    # The Next.js app's pages, allowed in NEXTAUTH_WEBSOCKET_ORIGINS: the session's lines.
+    allowed = asyncio.run(_handshake(url, {"Cookie": cookie, "Origin": mesh.nextjs}))
+    assert allowed.hello is not None
+    assert allowed.hello["now"]
+    # Another site's page, whose visitor's browser sends the same cookie: refused (cross-site
+    # WebSocket hijacking), before the consumer runs.
+    for origin in ("https://evil.example", mesh.nextjs.replace("127.0.0.1", "localhost")):
+        refused = asyncio.run(_handshake(url, {"Cookie": cookie, "Origin": origin}))
+        assert (refused.hello, refused.code) == (None, CLOSE_ORIGIN), origin
 
 
 def test_a_session_too_large_for_one_cookie_is_chunked_and_works_everywhere(

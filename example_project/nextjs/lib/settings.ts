@@ -8,6 +8,8 @@
 //   NEXTAUTH_VERSION       4 (next-auth 4, default) | 5 (Auth.js 5); 5 is the default for authjs-v5
 //   NEXTAUTH_URL           this app's origin, e.g. http://127.0.0.1:3000 (next-auth 4 needs it)
 //   DJANGO_URL, EXPRESS_URL, FASTAPI_URL, GO_URL   the services (default 127.0.0.1:8000-8003)
+//   DJANGO_PUBLIC_URL      Django as the browser reaches it (the protected page's live line, a
+//                          WebSocket to its /ws/live/); DJANGO_URL when unset
 
 export const FORMATS = ["jws", "nextauth-v4", "authjs-v5"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -28,6 +30,8 @@ export interface Settings {
   cookieName: string;
   /** Each service's base URL and the path that answers "who am I" for a Bearer token. */
   services: Record<Service, { base: string; whoami: string }>;
+  /** Django's WebSocket for the protected page's live line, as the browser opens it. */
+  liveUrl: string;
 }
 
 function fail(message: string): never {
@@ -62,6 +66,9 @@ export function settings(): Settings {
   const secure = (env.NEXTAUTH_URL || env.AUTH_URL || "").startsWith("https://");
   const cookieName = `${secure ? "__Secure-" : ""}${version === "5" ? "authjs" : "next-auth"}.session-token`;
   const base = (name: string, port: number) => (env[name] || `http://127.0.0.1:${port}`).replace(/\/+$/, "");
+  const django = base("DJANGO_URL", 8000);
+  const publicDjango = (env.DJANGO_PUBLIC_URL || django).replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(publicDjango)) fail("DJANGO_PUBLIC_URL must be an http:// or https:// URL");
   return {
     format,
     version,
@@ -71,10 +78,11 @@ export function settings(): Settings {
     audience,
     cookieName,
     services: {
-      django: { base: base("DJANGO_URL", 8000), whoami: "/api/me/" },
+      django: { base: django, whoami: "/api/me/" },
       express: { base: base("EXPRESS_URL", 8001), whoami: "/whoami" },
       fastapi: { base: base("FASTAPI_URL", 8002), whoami: "/whoami" },
       go: { base: base("GO_URL", 8003), whoami: "/whoami" },
     },
+    liveUrl: `${publicDjango.replace(/^http/, "ws")}/ws/live/`,
   };
 }

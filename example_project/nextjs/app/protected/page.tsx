@@ -8,6 +8,7 @@ import { settings } from "@/lib/settings";
 import { verifySessionToken } from "@/lib/session-token";
 import { AnswersTable } from "./answers-table";
 import { ClientAnswers } from "./client-answers";
+import { LiveLine } from "./live-line";
 import { NoteForm } from "./note-form";
 
 export const dynamic = "force-dynamic";
@@ -39,6 +40,8 @@ export default async function ProtectedPage() {
       <AnswersTable id="server-answers" answers={answers} />
       <h2>The services, asked from your browser</h2>
       <ClientAnswers />
+      <h2>Live from Django</h2>
+      <LiveLine url={current.liveUrl} />
       <h2>Session note</h2>
       <NoteForm note={session.note} />
       <p>
