@@ -6,6 +6,7 @@ Each test here failed on the code before its fix (the commit that added it says 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -138,3 +139,56 @@ def test_ninja_token_ambiguous_answer_expires_the_planted_copies(settings: Any, 
     assert (response.status_code, response.json()["code"]) == (401, "token_ambiguous")
     lines = [morsel.output(header="").strip() for morsel in response.cookies.values()]
     assert f'{cookie}.0=""; Domain=example.test; Max-Age=0; Path=/api' in lines
+
+
+@pytest.mark.django_db
+@pytest.mark.db
+@pytest.mark.parametrize("mode", ["stateless", "database"])
+def test_failing_open_never_accepts_what_the_local_view_knows_is_revoked(
+    settings: Any, mode: str, django_user_model: Any
+) -> None:
+    """NEXTAUTH_REVOCATION_FAIL_OPEN past the grace accepted a revocation the view held."""
+    from django_nextauth_jwt import JWTAuth
+    from django_nextauth_jwt.state import store
+    from tests import redis_topology
+    from tests.conftest import require
+
+    require(redis_topology.binaries_present(), "redis-server and redis-cli are needed")
+
+    def outcome(token: str) -> str | None:
+        result = JWTAuth.authenticate_token(token)  # the user resolved too, in database mode
+        return None if result.success else result.error
+
+    with redis_topology.server() as top:
+        settings.NEXTAUTH_REDIS_URL = top.url
+        settings.NEXTAUTH_REVOCATION_GRACE = 0
+        settings.NEXTAUTH_REVOCATION_FAIL_OPEN = True
+        if mode == "database":
+            settings.NEXTAUTH_USER_MODE = "database"
+            settings.NEXTAUTH_USER_LOOKUP_CLAIM = "id"
+        try:
+            here = store.current()
+            assert isinstance(here, store.RedisStore)
+            assert here.view is not None
+            assert here.view.wait_live(15.0)
+            if mode == "database":
+                ada = django_user_model.objects.create(username="ada", email="ada@example.com")
+                bob = django_user_model.objects.create(username="bob", email="bob@example.com")
+                revoked, valid = JWTAuth.create({"id": ada.pk}), JWTAuth.create({"id": bob.pk})
+                JWTAuth.revoke_user(ada)  # the account's cut-off
+            else:
+                revoked, valid = JWTAuth.create({"id": "7"}), JWTAuth.create({"id": "8"})
+                JWTAuth.revoke(revoked)  # the session's entry
+            assert (outcome(revoked), outcome(valid)) == ("token_revoked", None)
+            top.nodes[0].kill()
+            deadline = time.monotonic() + 15.0
+            while here.view.is_live() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not here.view.is_live()
+            # Failing open accepts what cannot be checked, not what this process knows.
+            assert outcome(valid) is None
+            assert outcome(revoked) == "token_revoked"
+        finally:
+            store.current.cache_clear()
+            for held in list(store._redis):
+                store._redis.pop(held).close()

@@ -154,12 +154,13 @@ def account_key(pk: Any) -> str:
     return _key("account", str(pk), store.current().in_process)
 
 
-def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
+def is_revoked(claims: Mapping[str, Any], token: str, *, known: bool = False) -> bool:
     """True when the verified ``token`` (with its ``claims``) is denied; one store read.
 
     Two keys, the ones :func:`revoke` and :func:`revoke_user` write for this token: its
     session's when it carries a ``sid`` (else its own), and its user's cut-off. Raises the
-    store's own error when it cannot be read.
+    store's own error when it cannot be read. With ``known``, only what this process holds
+    is read (:func:`_known`), and nothing raises.
     """
     held = store.current()
     raw = held.in_process
@@ -169,7 +170,8 @@ def is_revoked(claims: Mapping[str, Any], token: str) -> bool:
         own = _key("sid", f"{sub}\x00{sid}", raw)
     else:
         own = _token_key(claims, token, raw)
-    revoked, cutoff = held.get_many((own, _key("user", sub, raw)))
+    keys = (own, _key("user", sub, raw))
+    revoked, cutoff = _known(keys) if known else held.get_many(keys)
     if revoked is not None:
         return True
     return cutoff is not None and _cut_off(claims, cutoff)  # no call for the usual None
@@ -249,13 +251,14 @@ def check_account(pk: Any, claims: Mapping[str, Any], pol: Policy) -> None:
     """
     if not pol.revocation:
         return
+    keys = (account_key(pk),)
     try:
-        cutoff = store.current().get_many((account_key(pk),))[0]
+        cutoff = store.current().get_many(keys)[0]
     except ImproperlyConfigured:
         raise
     except Exception as exc:  # every store backend fails in its own way
         _unreadable(exc, pol)
-        return
+        cutoff = _known(keys)[0]
     if _cut_off(claims, cutoff):
         raise TokenRevoked()
 
@@ -270,16 +273,30 @@ def check(claims: Mapping[str, Any], token: str, pol: Policy) -> None:
         raise
     except Exception as exc:  # every store backend fails in its own way
         _unreadable(exc, pol)
-        return
+        revoked = is_revoked(claims, token, known=True)
     if revoked:
         raise TokenRevoked()
 
 
 def _unreadable(exc: Exception, pol: Policy) -> None:
-    """The deny-list could not be read: ``RevocationUnavailable``, unless the policy fails open."""
+    """The deny-list could not be read: ``RevocationUnavailable``, unless the policy fails open.
+
+    Failing open, the caller then goes by :func:`_known`: it accepts what it cannot check,
+    never what this process knows to be revoked.
+    """
     logger.warning("revocation store unavailable: %s", type(exc).__name__)
     if not pol.revocation_fail_open:
         raise RevocationUnavailable() from exc
+
+
+def _known(keys: tuple[str, ...]) -> list[int | None]:
+    """What this process holds for ``keys`` whatever its freshness: its local view of Redis's
+    deny-list (a revocation is never unlearned before it expires), else nothing."""
+    view = getattr(store.current(), "view", None)
+    if view is None:
+        return [None] * len(keys)
+    found: list[int | None] = view.peek(keys)
+    return found
 
 
 def _cut_off(claims: Mapping[str, Any], cutoff: int | None) -> bool:
