@@ -44,18 +44,22 @@ No Django here: the store hands in the URL and the names.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import heapq
 import logging
 import math
+import operator
 import os
 import re
+import sys
 import threading
 import time
 import weakref
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, repeat
 from typing import Any
 
 from django_nextauth_jwt.state import topology
@@ -88,9 +92,14 @@ _EXPIRY_MAX = 2**32 - 1
 _FINGERPRINTED = re.compile(r"(?:sid|jti):[0-9a-f]{32}\Z").match
 _KIND_BYTES = (b"sid:", b"jti:")
 _HEX = b"0123456789abcdef"
-#: Fingerprints of the keys checked lately (-1: a key held by name): most requests come from a
-#: session seen moments ago. Bounded, emptied when full.
+_KINDS = ("sid:", "jti:")
+_HEX_TEXT = "0123456789abcdef"
+#: The answers for the keys checked lately: most requests come from a session seen moments
+#: ago, and a remembered answer costs a check one dictionary look-up, as the former view of a
+#: dictionary of every entry did. Bounded, emptied when full.
 _MEMO_MAX = 4096
+#: A remembered answer for a key the view does not hold: no value, never in force.
+_ABSENT: tuple[int | None, float] = (None, -math.inf)
 
 _views: weakref.WeakSet[LocalView] = weakref.WeakSet()
 
@@ -113,19 +122,22 @@ def fingerprint(key: str) -> int | None:
     ``None`` for any other key (kept by name). Loading, messages and checks all map a key
     this way, so a key and its fingerprint never disagree.
     """
-    if _FINGERPRINTED(key) is None:
+    # _FINGERPRINTED's test without a regular expression (half the cost, on a key's first
+    # check): 36 characters, a kind, then nothing left once lower-case hex digits are stripped.
+    if len(key) != 36 or key[:4] not in _KINDS or key[4:].strip(_HEX_TEXT):
         return None
     return int(key[4:20], 16)
 
 
 class _Sorted:
-    """Fingerprints sorted, their expiries (whole seconds after the view's epoch), buckets,
-    and a bitmap of their top bits that rules most absent fingerprints out in one step.
+    """Fingerprints sorted, their expiries (whole seconds after the view's epoch), and buckets.
 
-    Never changed once built: a merge builds another and swaps it in whole.
+    Never changed once built: a merge builds another and swaps it in whole. Built without a
+    Python-level loop per fingerprint (``map`` over C functions), so that a merge into a table
+    of a million holds the GIL for milliseconds, not a fraction of a second.
     """
 
-    __slots__ = ("bitmap", "expiries", "fps", "mask_shift", "shift", "starts")
+    __slots__ = ("expiries", "fps", "shift", "starts")
 
     def __init__(self, fps: array[int], expiries: array[int]) -> None:
         self.fps = fps
@@ -134,23 +146,12 @@ class _Sorted:
         # About eight fingerprints a bucket: a check bisects a handful, not the whole table.
         bits = max(1, min(24, n.bit_length() - 3))
         self.shift = 64 - bits
-        starts = [bisect_left(fps, b << self.shift) for b in range(1 << bits)]
+        starts = array("I", map(bisect_left, repeat(fps), range(0, 1 << 64, 1 << self.shift)))
         starts.append(n)
-        self.starts = array("I", starts)
-        # Some 16 to 32 bits a fingerprint: one absent in about twenty gets past it.
-        width = max(10, min(30, n.bit_length() + 4))
-        self.mask_shift = 64 - width
-        bitmap = bytearray(1 << (width - 3))
-        for fp in fps:
-            top = fp >> self.mask_shift
-            bitmap[top >> 3] |= 1 << (top & 7)
-        self.bitmap = bytes(bitmap)
+        self.starts = starts
 
     def expiry(self, fp: int) -> int:
         """The expiry of ``fp`` (seconds after the epoch), 0 when absent."""
-        top = fp >> self.mask_shift
-        if not self.bitmap[top >> 3] >> (top & 7) & 1:
-            return 0
         bucket = fp >> self.shift
         hi = self.starts[bucket + 1]
         i = bisect_left(self.fps, fp, self.starts[bucket], hi)
@@ -161,13 +162,18 @@ class _Sorted:
     def nbytes(self) -> int:
         """The memory its arrays take."""
         arrays = (self.fps, self.expiries, self.starts)
-        return sum(a.itemsize * len(a) for a in arrays) + len(self.bitmap)
+        return sum(a.itemsize * len(a) for a in arrays)
 
 
 def _from_packed(packed: list[int]) -> _Sorted:
     """A table from ``fp << 32 | expiry`` values sorted ascending (the last expiry of a fp wins)."""
-    fps: array[int] = array("Q")
-    expiries: array[int] = array("I")
+    fps: array[int] = array("Q", map(operator.rshift, packed, repeat(32)))
+    expiries: array[int] = array("I", map(operator.and_, packed, repeat(_EXPIRY_MAX)))
+    if len(fps) < 2 or True not in map(operator.eq, fps[1:], fps[:-1]):
+        return _Sorted(fps, expiries)
+    # A fingerprint twice (a ZSCAN page seen twice, an entry extended during the load, two
+    # keys with one fingerprint): keep one, with the later expiry.
+    fps, expiries = array("Q"), array("I")
     last = -1
     for item in packed:
         fp = item >> 32
@@ -183,18 +189,15 @@ def _from_packed(packed: list[int]) -> _Sorted:
 def _merged(table: _Sorted, items: Iterable[tuple[int, int]], after: int) -> _Sorted:
     """``table`` with ``items`` (sorted ``(fp, expiry)``) merged in, the larger expiry winning.
 
-    With ``after`` > 0, entries expiring at or before it are dropped (a pass over the table);
-    otherwise the table is copied in slices between the new items (``memcpy``, not a loop).
+    With ``after`` > 0, entries expiring at or before it are dropped first (``compress`` over
+    the table, in C); the table is then copied in slices between the new items (``memcpy``).
     """
     fps, expiries = table.fps, table.expiries
     if after > 0:
-        kept_fps: array[int] = array("Q")
-        kept_exp: array[int] = array("I")
-        for fp, expiry in zip(fps, expiries, strict=True):
-            if expiry > after:
-                kept_fps.append(fp)
-                kept_exp.append(expiry)
-        fps, expiries = kept_fps, kept_exp
+        kept = list(map(operator.lt, repeat(after), expiries))
+        fps = array("Q", compress(fps, kept))
+        expiries = array("I", compress(expiries, kept))
+        del kept
     new_fps: array[int] = array("Q")
     new_exp: array[int] = array("I")
     raw_fps = memoryview(fps).cast("B")
@@ -215,6 +218,28 @@ def _merged(table: _Sorted, items: Iterable[tuple[int, int]], after: int) -> _So
     new_fps.frombytes(raw_fps[start * fsize :])
     new_exp.frombytes(raw_exp[start * esize :])
     return _Sorted(new_fps, new_exp)
+
+
+_PREFIX = operator.itemgetter(slice(0, 4))
+_DIGITS = operator.itemgetter(slice(4, 36))
+
+
+def _page_fingerprints(members: list[bytes]) -> array[int] | None:
+    """The fingerprints of a page of index members, or ``None`` unless all are digest keys.
+
+    The same test as :func:`_is_fingerprinted` for the whole page at once (lengths, prefixes
+    and hex digits checked over the page, in C); the first 8 bytes of each digest, big-endian.
+    """
+    if set(map(len, members)) != {36} or not set(map(_PREFIX, members)) <= set(_KIND_BYTES):
+        return None
+    digits = b"".join(map(_DIGITS, members))
+    if digits.translate(None, _HEX):
+        return None
+    halves: array[int] = array("Q", binascii.unhexlify(digits))
+    fps = halves[0::2]  # each digest is two 8-byte halves: the first is the fingerprint
+    if sys.byteorder == "little":
+        fps.byteswap()
+    return fps
 
 
 class _Relinked(Exception):
@@ -245,7 +270,11 @@ class LocalView:
         #: Fingerprint -> expiry (monotonic), written since the last merge.
         self._recent: dict[int, float] = {}
         self._merged_at = self._filtered_at = self._epoch
-        self._memo: dict[str, int] = {}
+        #: Key -> (value or ``None``, expiry on the monotonic clock): what a check answered,
+        #: dropped by every write of that key (see :meth:`_resolve`).
+        self._memo: dict[str, tuple[int | None, float]] = {}
+        #: Counts the writes (under the write lock): a check that raced one remembers nothing.
+        self._generation = 0
         #: Other keys (a user's cut-off) -> (value, expiry on the monotonic clock).
         self.entries: dict[str, tuple[int, float]] = {}
         self._expiries: list[tuple[float, str]] = []
@@ -273,7 +302,16 @@ class LocalView:
         if not self.live or now - self.heard > STALE_AFTER:
             self.start()
             return None
-        return self._lookup(keys, now)
+        # _lookup, inline: every request comes here. A remembered answer is one dictionary
+        # look-up, the cost of the former view's dictionary of every entry.
+        memo = self._memo
+        found: list[int | None] = []
+        for key in keys:
+            entry = memo.get(key)
+            if entry is None:
+                entry = self._resolve(key)
+            found.append(entry[0] if entry[1] > now else None)
+        return found
 
     def held(self, keys: Sequence[str], grace: float) -> list[int | None] | None:
         """What the view holds for ``keys`` if it was complete within ``grace`` s, else ``None``.
@@ -291,34 +329,52 @@ class LocalView:
         return self._lookup(keys, time.monotonic())
 
     def _lookup(self, keys: Sequence[str], now: float) -> list[int | None]:
-        entries, memo, recent = self.entries, self._memo, self._recent
+        memo = self._memo
         found: list[int | None] = []
         for key in keys:
-            fp = memo.get(key)
-            if fp is None:
-                fp = self._remember(key)
-            if fp < 0:  # a key held by name (a user's cut-off)
-                entry = entries.get(key)
-                found.append(entry[0] if entry is not None and entry[1] > now else None)
-                continue
-            # The recent changes first, then the table: a merge swaps the table in before it
-            # empties the recent changes, so a reader in between sees the entry either way.
-            expires = recent.get(fp, -math.inf) if recent else -math.inf
-            table = self._sorted
-            top = fp >> table.mask_shift
-            if table.bitmap[top >> 3] >> (top & 7) & 1:  # else surely not in the table
-                at = table.expiry(fp)
-                if at and self._epoch + at > expires:
-                    expires = self._epoch + at
-            found.append(1 if expires > now else None)
+            entry = memo.get(key)
+            if entry is None:
+                entry = self._resolve(key)
+            found.append(entry[0] if entry[1] > now else None)
         return found
 
-    def _remember(self, key: str) -> int:
+    def _resolve(self, key: str) -> tuple[int | None, float]:
+        """What the view holds for ``key`` as ``(value, expiry)``, remembered for the next check.
+
+        A remembered answer is never staler than the view: every write of ``key`` drops it
+        (:meth:`_forget`), after the write, and a write that came in while this one was being
+        worked out (the generation moved) drops what this check remembers. Table merges move
+        entries without changing them and need not. A key sharing its fingerprint with one
+        revoked later may keep a remembered "absent" (it is not revoked itself); a revoked key
+        is never answered absent.
+        """
+        generation = self._generation
         fp = fingerprint(key)
-        if len(self._memo) >= _MEMO_MAX:
+        if fp is None:  # a key held by name (a user's cut-off)
+            entry = self.entries.get(key) or _ABSENT
+        else:
+            # The recent changes first, then the table: a merge swaps the table in before it
+            # empties the recent changes, so a reader in between sees the entry either way.
+            expires = self._recent.get(fp, -math.inf)
+            at = self._sorted.expiry(fp)
+            if at and self._epoch + at > expires:
+                expires = self._epoch + at
+            entry = _ABSENT if expires == -math.inf else (1, expires)
+        memo = self._memo
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = entry
+        if self._generation != generation:
+            memo.pop(key, None)
+        return entry
+
+    def _forget(self, key: str | None) -> None:
+        """After a write (under the write lock): checks forget ``key`` (``None``: every key)."""
+        self._generation += 1
+        if key is None:
             self._memo.clear()
-        self._memo[key] = found = -1 if fp is None else fp
-        return found
+        else:
+            self._memo.pop(key, None)
 
     def is_live(self) -> bool:
         """Whether checks are answered from the view at this moment."""
@@ -339,18 +395,23 @@ class LocalView:
         expires = time.monotonic() + ttl_ms / 1000
         fp = fingerprint(key)
         with self._write_lock:
-            if fp is not None:
-                if self._held(fp) >= expires:
-                    return
-                self._recent[fp] = expires
-            else:
-                current = self.entries.get(key)
-                if current is not None:
-                    if current[0] >= value and current[1] >= expires:
+            try:
+                if fp is not None:
+                    if self._held(fp) >= expires:
                         return
-                    value, expires = max(value, current[0]), max(expires, current[1])
-                self.entries[key] = (value, expires)
-                heapq.heappush(self._expiries, (expires, key))
+                    self._recent[fp] = expires
+                else:
+                    current = self.entries.get(key)
+                    if current is not None:
+                        if current[0] >= value and current[1] >= expires:
+                            return
+                        value, expires = max(value, current[0]), max(expires, current[1])
+                    self.entries[key] = (value, expires)
+                    heapq.heappush(self._expiries, (expires, key))
+            finally:
+                # Even when nothing changed: a check may remember this key as absent from
+                # before another key with its fingerprint was revoked.
+                self._forget(key)
         if self.on_change is not None:
             self.on_change(key)
 
@@ -513,11 +574,11 @@ class LocalView:
 
         A session's or a token's entry is held on the index's word (its score is its expiry;
         its value is always taken as 1); other entries (a user's cut-off) are read with
-        ``MGET`` for their value. No dictionary of a million entries is built on the way, and
-        the next page is asked for before this one is read, so Redis scans while Python parses.
+        ``MGET`` for their value. No dictionary of a million entries is built on the way, the
+        next page is asked for before this one is read (Redis scans while Python parses), and a
+        page is parsed by C functions mapped over it, not by a Python loop per entry.
         """
         packed: list[int] = []
-        notify = self.on_change
         known = len(self) > 0  # a reload: tell only of what is new
         seconds, micros = client.time()
         now_ms = int(seconds) * 1000 + int(micros) // 1000
@@ -533,25 +594,15 @@ class LocalView:
                 more = int(cursor) != 0
                 if more:
                     connection.send_command("ZSCAN", self.index, cursor, "COUNT", LOAD_BATCH)
-                for member, raw in zip(flat[0::2], flat[1::2], strict=True):
-                    score = float(raw)
-                    if score <= now_ms:
-                        continue
-                    # _is_fingerprinted, inline: this loop runs once per revocation.
-                    if not (
-                        len(member) == 36
-                        and member[:4] in _KIND_BYTES
-                        and not member[4:].translate(None, _HEX)
-                    ):
-                        named.append((member.decode("ascii"), int(score)))
-                        continue
-                    fp = int(member[4:20], 16)
-                    expiry = int(base + score / 1000)
-                    if expiry > _EXPIRY_MAX:  # noqa: PLR1730 - a compare, not a call, per entry
-                        expiry = _EXPIRY_MAX
-                    if notify is not None and (not known or self._held(fp) < self._epoch + expiry):
-                        notify(member.decode("ascii"))
-                    packed.append(fp << 32 | expiry)
+                self._load_page(
+                    flat[0::2],
+                    list(map(float, flat[1::2])),
+                    now_ms=now_ms,
+                    base=base,
+                    packed=packed,
+                    named=named,
+                    known=known,
+                )
                 if not more:
                     break
         except BaseException:
@@ -567,6 +618,55 @@ class LocalView:
                     self.apply(key, int(value), expires_ms - now_ms)
         self._install(packed)
 
+    def _load_page(  # noqa: PLR0913 - the load's state, passed down once a page
+        self,
+        members: list[bytes],
+        scores: list[float],
+        *,
+        now_ms: int,
+        base: float,
+        packed: list[int],
+        named: list[tuple[str, int]],
+        known: bool,
+    ) -> None:
+        """One ``ZSCAN`` page: fingerprints packed with their expiries, other keys named."""
+        if scores and min(scores) <= now_ms:  # expired members (not yet trimmed): left out
+            live = list(map(operator.lt, repeat(now_ms), scores))
+            members, scores = list(compress(members, live)), list(compress(scores, live))
+        if not members:
+            return
+        fps = _page_fingerprints(members)
+        if fps is None:  # keys by name in this page: one member at a time
+            for member, score in zip(members, scores, strict=True):
+                if _is_fingerprinted(member):
+                    self._load_page(
+                        [member],
+                        [score],
+                        now_ms=now_ms,
+                        base=base,
+                        packed=packed,
+                        named=named,
+                        known=known,
+                    )
+                else:
+                    named.append((member.decode("ascii"), int(score)))
+            return
+        # Whole seconds after the epoch, rounded up (never earlier than in Redis).
+        expiries = list(map(int, map(base.__add__, map(operator.truediv, scores, repeat(1000)))))
+        if max(expiries) > _EXPIRY_MAX:
+            expiries = [min(expiry, _EXPIRY_MAX) for expiry in expiries]
+        notify = self.on_change
+        if notify is not None:
+            if not known:
+                for key in map(bytes.decode, members):
+                    notify(key)
+            else:
+                epoch = self._epoch
+                for member, fp, expiry in zip(members, fps, expiries, strict=True):
+                    if self._held(fp) < epoch + expiry:
+                        notify(member.decode("ascii"))
+        packed.extend(map(operator.or_, map(operator.lshift, fps, repeat(32)), expiries))
+
     def _install(self, packed: list[int]) -> None:
         """Make the loaded ``fp << 32 | expiry`` values the table (with what was held)."""
         if packed:
@@ -577,7 +677,9 @@ class LocalView:
             if len(held.fps):  # a reload keeps what was held: merge the smaller into the larger
                 small, large = sorted((held, loaded), key=lambda t: len(t.fps))
                 loaded = _merged(large, zip(small.fps, small.expiries, strict=True), 0)
-            self._sorted = loaded
+            with self._write_lock:
+                self._sorted = loaded
+                self._forget(None)  # checks may remember keys as absent that the load brought
 
     def _held(self, fp: int) -> float:
         return max(self._recent.get(fp, -math.inf), self._in_table(fp))
