@@ -192,3 +192,20 @@ def test_failing_open_never_accepts_what_the_local_view_knows_is_revoked(
             store.current.cache_clear()
             for held in list(store._redis):
                 store._redis.pop(held).close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cret-pw@127.0.0.1:6379/0",
+        "redis+sentinel://user:s3cret-pw@127.0.0.1:26379/primary",
+        "rediss+cluster://user:s3cret-pw@127.0.0.1:7000",
+    ],
+)
+def test_no_redis_password_reaches_a_repr_of_the_topology(url: str) -> None:
+    """Topology's dataclass repr showed NEXTAUTH_REDIS_URL and the password as they were."""
+    from django_nextauth_jwt.state import topology
+
+    parsed = topology.parse(url)
+    assert "s3cret-pw" not in repr(parsed)
+    assert parsed.kind in repr(parsed)

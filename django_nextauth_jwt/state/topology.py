@@ -18,7 +18,7 @@ moment (:mod:`~django_nextauth_jwt.state.store`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -55,12 +55,14 @@ class Topology:
     """A parsed ``NEXTAUTH_REDIS_URL``."""
 
     kind: str  # "single", "sentinel" or "cluster"
-    url: str
+    # Out of the repr (a log line, a traceback's locals, DEBUG's error page): both may hold
+    # the password.
+    url: str = field(repr=False)
     nodes: tuple[tuple[str, int], ...] = ()
     service: str = ""
     db: int = 0
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: bool = False
 
     @property
