@@ -26,12 +26,14 @@ each process answers checks from memory instead of paying a round trip:
 
 Memory: sessions and tokens (``sid:`` and ``jti:`` keys, a 128-bit digest in hex) are held as
 64-bit fingerprints, the digest's first 64 bits, in a sorted ``array('Q')`` with a parallel
-``array('I')`` of expiries in whole seconds and a small bucket table (about 14 bytes a
-revocation), plus a dictionary of the changes since the last merge. A check is a dictionary
-look-up and a bisection within one bucket (a few probes). Two different sessions with one
-fingerprint make the second's token refused, never a revoked one accepted; with ``n``
-revocations the chance that a given valid session is refused is ``n / 2**64`` (5e-14 at a
-million). Other keys (a user's cut-off, whose value is a time) stay in a plain dictionary.
+``array('I')`` of expiries in whole seconds and a small bucket table (about 13 bytes a
+revocation), plus a dictionary of the changes since the last merge. A key's first check is a
+dictionary look-up and a bisection within one bucket (a few probes); its answer is remembered
+(a few thousand keys), so a check of a key seen lately is one dictionary look-up, as it was
+when the view was a dictionary of every entry. Two different sessions with one fingerprint may
+make the second's token refused, never a revoked one accepted; with ``n`` revocations the
+chance that a given valid session is refused is ``n / 2**64`` (5e-14 at a million). Other keys
+(a user's cut-off, whose value is a time) stay in a plain dictionary.
 
 Entries expire locally at their TTL (counted from when they reach the process and rounded
 up to the second in the sorted table, so never earlier than in Redis). Entries are never
