@@ -8,6 +8,7 @@ ports, and each line of its banner is checked against what the service answers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import pytest
 from tests.conftest import require
 from tests.nextjs_app import nextjs_installed
 from tests.servers import ROOT, express_installed, free_port, go_toolchain, stop
+from tests.test_channels import _handshake
 
 PORTS = ROOT / "scripts" / "mesh-ports.py"
 MESH = ROOT / "scripts" / "mesh.sh"
@@ -201,6 +203,17 @@ def test_make_mesh_prints_one_banner_that_says_what_each_service_answers(
         token = sign_in(urls["django"])
         status, _ = http(f"{urls['django']}/api/me/", token)
         assert status == 200
+        # Django under uvicorn serves the protected page's WebSocket to the Next.js origin, with
+        # the session cookie a browser on that page sends (NEXTAUTH_WEBSOCKET_ORIGINS).
+        cookie = "authjs.session-token" if fmt == "authjs-v5" else "next-auth.session-token"
+        live = asyncio.run(
+            _handshake(
+                urls["django"].replace("http://", "ws://") + "/ws/live/",
+                {"Cookie": f"{cookie}={token}", "Origin": urls["nextjs"]},
+            )
+        )
+        assert live.hello is not None, live
+        assert live.hello["user"]
         assert banner_line(output, "Django").endswith(f"reads {fmt}: 200")
         for name in ("express", "fastapi", "go"):
             status, body = http(f"{urls[name]}/whoami", token)

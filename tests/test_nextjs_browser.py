@@ -504,6 +504,10 @@ MISCONFIGURATIONS = {
         "nextauth-v4 tokens need NEXTAUTH_VERSION=4",
     ),
     "next_auth_4_without_its_url": ({"NEXTAUTH_URL": ""}, "next-auth 4 needs NEXTAUTH_URL"),
+    "django_public_url_not_http": (
+        {"DJANGO_PUBLIC_URL": "ws://127.0.0.1:8000"},
+        "DJANGO_PUBLIC_URL must be an http:// or https:// URL",
+    ),
 }
 
 
