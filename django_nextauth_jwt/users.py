@@ -242,6 +242,14 @@ def database_user(claims: dict[str, Any]) -> AbstractBaseUser:
     if not isinstance(model_field, Field):
         raise UserNotFound()
     by_email = field == user_model.get_email_field_name()
+    if claims.get("email_verified") is False and (
+        by_email or app_settings.USER_LOOKUP_CLAIM == "email"
+    ):
+        # An address its issuer says it has not verified names nobody, nor is provisioned (the
+        # OIDC rule): Better Auth signs people up unverified by default, so anyone could sign
+        # up with a staff member's address and become that row. An absent claim (NextAuth's
+        # tokens) leaves the lookup as it was.
+        raise UserNotFound()
     if by_email:
         if not isinstance(value, str) or not identity.storable(value):
             raise UserNotFound()

@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -84,6 +85,11 @@ class BetterAuth:
         body = {"email": email, "password": PASSWORD, "name": name}
         user, cookies = self.request("/api/auth/sign-up/email", body)
         return cookies, user["user"]
+
+    def verify_email(self, email: str) -> None:
+        """What the person's click on a verification link does (the test server's own route)."""
+        query = urllib.parse.quote(email)
+        self.request(f"/test/verify-email?email={query}", body={})
 
     def sign_in(self, email: str) -> dict[str, str]:
         """Sign in again with email and password: the new cookies."""
@@ -236,7 +242,10 @@ def test_a_bearer_copy_of_the_cookie_is_accepted(
 def test_database_mode_provisions_and_finds_the_better_auth_user_by_email(
     servers: Any, settings: Any, strategy: str
 ) -> None:
-    cookies, user = servers(strategy).sign_up()
+    server = servers(strategy)
+    _, user = server.sign_up()
+    server.verify_email(user["email"])
+    cookies = server.sign_in(user["email"])  # a cookie cache that says the address is verified
     reads(settings, strategy)
     settings.NEXTAUTH_USER_MODE = "database"
     settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
@@ -246,6 +255,32 @@ def test_database_mode_provisions_and_finds_the_better_auth_user_by_email(
     assert first.json()["user_class"] == get_user_model().__name__
     row = get_user_model().objects.get(email=user["email"])
     assert get("/api/me/", cookies).json()["id"] == str(row.pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.db
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_signing_up_with_a_staff_members_address_does_not_take_over_their_account(
+    servers: Any, settings: Any, strategy: str
+) -> None:
+    # Better Auth signs people up (and in) before they verify their address, by default. In
+    # database mode by email, such a session must not name the Django row of that address.
+    server = servers(strategy)
+    email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
+    staff = get_user_model().objects.create_user(
+        email.split("@", maxsplit=1)[0], email=email, is_staff=True
+    )
+    body = {"email": email, "password": PASSWORD, "name": "Mallory"}
+    _, cookies = server.request("/api/auth/sign-up/email", body)
+    reads(settings, strategy)
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
+    settings.NEXTAUTH_PROVISION_USERS = True
+    assert refused(get("/api/me/", cookies)) == "user_not_found"
+    # Once the address is proved (the verification link), the same person is that row.
+    server.verify_email(email)
+    response = get("/api/me/", server.sign_in(email))
+    assert (response.status_code, response.json()["id"]) == (200, str(staff.pk))
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

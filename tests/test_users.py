@@ -285,3 +285,26 @@ def test_session_endpoint_in_database_mode_is_empty_for_an_inactive_user(setting
     user.is_active = False
     user.save()
     assert client.get("/api/auth/session", headers=bearer).json() == {}
+
+
+@pytest.mark.parametrize("lookup", ["email", "custom-field"])
+def test_an_address_its_issuer_has_not_verified_names_no_row_and_provisions_none(
+    settings, lookup
+):
+    # email_verified false (Better Auth signs people up unverified): signing up with someone's
+    # address must not make you them, nor create a row for an address nobody proved.
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
+    settings.NEXTAUTH_PROVISION_USERS = True
+    if lookup == "custom-field":
+        settings.NEXTAUTH_USER_LOOKUP_FIELD = "username"
+    ada = create_user(email="ada@example.com", username="ada@example.com")
+    claims = {"sub": "ba-1", "email": "ada@example.com", "email_verified": False}
+    with pytest.raises(UserNotFound):
+        user_from_claims(claims)
+    with pytest.raises(UserNotFound):
+        user_from_claims({**claims, "email": "new@example.com"})
+    assert not User.objects.filter(email="new@example.com").exists()
+    # Verified, or no word on it (NextAuth's tokens): the lookup as it was.
+    assert user_from_claims({**claims, "email_verified": True}) == ada
+    del claims["email_verified"]
+    assert user_from_claims(claims) == ada

@@ -332,6 +332,8 @@ def session_claims(payload: Any, *, cache_expires_ms: float, version: str) -> di
         "sub": sub,
         "sid": sid,
         "email": email.lower(),  # Better Auth's user schema lower-cases it
+        # OIDC's claim: Better Auth signs people up unverified by default (see users.py).
+        "email_verified": user.get("emailVerified") is True,
         "name": user["name"],
         "iat": math.floor(updated_at / 1000),
         "exp": math.floor(expires / 1000),
