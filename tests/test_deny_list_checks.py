@@ -330,3 +330,90 @@ def test_a_load_over_many_pages_holds_every_live_entry(
             view.stop()
     finally:
         client.close()
+
+
+class Meddling:
+    """A connection that lets ``meddle(n)`` change the index after the n-th reply is read."""
+
+    def __init__(self, connection: Any, meddle: Any) -> None:
+        self.connection = connection
+        self.meddle = meddle
+        self.replies = 0
+        self.commands: list[str] = []
+
+    def send_command(self, *args: Any) -> None:
+        self.commands.append(str(args[0]))
+        self.connection.send_command(*args)
+
+    def read_response(self) -> Any:
+        reply = self.connection.read_response()
+        self.replies += 1
+        self.meddle(self.replies)
+        return reply
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+
+@pytest.mark.parametrize(
+    ("case", "rescanned"),
+    [
+        ("nothing", False),
+        ("added above", False),  # ranks grow: members read again, none skipped
+        ("expired trimmed", False),  # at the bottom: no rank above moves
+        ("removed above", True),  # more than the overlap: the anchor moved down, ZSCAN again
+        ("anchor extended", True),
+    ],
+)
+def test_a_load_by_rank_skips_no_member_whatever_moves_between_pages(
+    redis_prefix: str, monkeypatch: pytest.MonkeyPatch, case: str, rescanned: bool
+) -> None:
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    monkeypatch.setattr(localview, "LOAD_BATCH", 100)
+    monkeypatch.setattr(localview, "LOAD_OVERLAP", 10)
+    index = f"{redis_prefix}:rv"
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = [sid() for _ in range(1000)]
+    try:
+        seconds, micros = client.time()
+        now_ms = seconds * 1000 + micros // 1000
+        scores = {key: now_ms + 600_000 + i * 10 for i, key in enumerate(keys)}
+        client.zadd(index, scores)
+        client.zadd(index, {sid(): now_ms + 2_000 + i for i in range(40)})  # about to expire
+        ranked = sorted(keys, key=scores.__getitem__, reverse=True)
+        anchor = ranked[99]  # the first page's last member
+
+        def meddle(replies: int) -> None:
+            if replies != 1:
+                return
+            if case == "added above":
+                client.zadd(index, {sid(): now_ms + 10**7 + i for i in range(30)})
+            elif case == "expired trimmed":
+                client.zremrangebyscore(index, "-inf", now_ms + 3_000)
+            elif case == "removed above":
+                client.zrem(index, *ranked[:20])  # as by hand: gone from the index
+            elif case == "anchor extended":
+                client.zadd(index, {anchor: now_ms + 10**8})
+
+        connect = localview._connection
+        seen: list[Meddling] = []
+
+        def meddling(pool: Any) -> Meddling:
+            seen.append(Meddling(connect(pool), meddle))
+            return seen[-1]
+
+        monkeypatch.setattr(localview, "_connection", meddling)
+        view = localview.LocalView(REDIS_URL, entry_prefix=f"{index}:", index=index, channel=index)
+        view._stop.set()
+        view._load(client)
+        held = set(ranked[20:]) if case == "removed above" else set(keys)
+        found = view.peek(sorted(held))
+        assert found == [1] * len(held)
+        assert ("ZSCAN" in seen[0].commands) is rescanned
+        assert seen[0].commands[0] == "ZREVRANGE"
+    finally:
+        client.delete(index)
+        client.close()

@@ -349,15 +349,16 @@ def test_a_reconnect_under_the_view_stops_it_being_trusted(
 
 
 class FakeRedis:
-    """TIME from a script; ZSCAN pages, asked on one connection, from a script; MGET from a
-    dictionary. The next page is asked for before the current one is read (the view parses
-    one page while Redis scans the next), so a reply is only read after its request."""
+    """TIME from a script; ZSCAN pages, asked on one connection, from a script (ZREVRANGE: their
+    members ranked by score); MGET from a dictionary. The next page is asked for before the
+    current one is read (the view parses one page while Redis scans the next), so a reply is
+    only read after its request."""
 
     def __init__(self, time_: tuple[int, int], pages: dict[int, tuple[int, list[Any]]]) -> None:
         self.time_ = time_
         self.pages = pages
         self.values: dict[str, bytes] = {}
-        self.cursors: list[int] = []
+        self.cursors: list[Any] = []
         self.sent: list[Any] = []
         self.released: list[Any] = []
         self.connection_pool = self
@@ -372,16 +373,23 @@ class FakeRedis:
         self.released.append(connection)
 
     def send_command(self, *args: Any) -> None:
-        assert args[0] == "ZSCAN"
-        assert args[3:] == ("COUNT", localview.LOAD_BATCH)
-        self.sent.append(int(args[2]))
+        if args[0] == "ZREVRANGE":  # by rank, latest expiry first: the pages' members ranked
+            self.sent.append((int(args[2]), int(args[3])))
+        else:
+            assert args[0] == "ZSCAN"
+            assert args[3:] == ("COUNT", localview.LOAD_BATCH)
+            self.sent.append(int(args[2]))
         if len(self.sent) > 10:
             raise RuntimeError("the scan does not end")
 
     def read_response(self) -> list[Any]:
-        cursor = self.sent[len(self.cursors)]
-        self.cursors.append(cursor)
-        following, members = self.pages[cursor]
+        asked = self.sent[len(self.cursors)]
+        self.cursors.append(asked)
+        if isinstance(asked, tuple):
+            ranked = sorted((m for _, ms in self.pages.values() for m in ms), reverse=True)
+            chosen = sorted(ranked, key=lambda m: m[1], reverse=True)[asked[0] : asked[1] + 1]
+            return [part for member, score in chosen for part in (member, str(score).encode())]
+        following, members = self.pages[asked]
         flat = [part for member, score in members for part in (member, str(score).encode())]
         return [str(following).encode(), flat]
 
@@ -402,7 +410,7 @@ def test_the_load_follows_the_scan_and_keeps_each_entrys_time_left(
     )
     redis.values = {"p:rv:live": b"1", "p:rv:expired": b"1", "p:rv:later": b"3"}
     idle_view._load(redis)
-    assert redis.cursors == [0, 7]
+    assert redis.cursors == [(0, localview.LOAD_BATCH - 1)]  # one page by rank: all of it
     assert redis.released == [redis]  # the connection goes back to the pool
     assert idle_view.entries == {"live": (1, 1060.0), "later": (3, 1001.5)}
 
