@@ -86,6 +86,7 @@ def test_better_auths_own_jwe_decrypts_to_the_mapped_claims() -> None:
         "sub": "u1",
         "sid": "s1",
         "email": "ada@example.com",
+        "email_verified": False,  # the vector's user has no emailVerified: not verified
         "name": "Ada",
         "role": "admin",
         "iat": 1767225600,
