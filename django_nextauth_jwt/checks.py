@@ -19,6 +19,7 @@ from django_nextauth_jwt.conf import (
     FORMAT_JWS_ASYMMETRIC,
     FORMATS,
     JWS_ALGORITHMS,
+    MAX_SESSION_LIFETIME,
     MIN_SECRET_BYTES,
     SYMMETRIC_FORMATS,
     USER_MODE_DATABASE,
@@ -172,10 +173,11 @@ def _check_values() -> list[CheckMessage]:
             )
         )
     lifetime = app_settings.SESSION_MAX_LIFETIME
-    if not _is_int(lifetime) or lifetime <= 0:
+    if not _is_int(lifetime) or not 0 < lifetime <= MAX_SESSION_LIFETIME:
         errors.append(
             Error(
-                "NEXTAUTH_SESSION_MAX_LIFETIME must be a positive whole number of seconds.",
+                "NEXTAUTH_SESSION_MAX_LIFETIME must be a whole number of seconds, from 1 to "
+                f"{MAX_SESSION_LIFETIME} (ten years).",
                 hint="A session ends this long after sign-in however often it is refreshed; "
                 "the default is 2592000 (30 days). Give the Next.js app the same value.",
                 id="nextauth_jwt.E043",

@@ -45,6 +45,9 @@ __all__ = [
 
 #: The shortest secret accepted, in UTF-8 bytes: HS256 and the HKDF-derived keys are 256-bit.
 MIN_SECRET_BYTES = 32
+#: The longest ``NEXTAUTH_SESSION_MAX_LIFETIME`` (ten years): every deny-list entry lasts it, and
+#: Redis refuses an expiry past what its millisecond clock holds.
+MAX_SESSION_LIFETIME = 10 * 365 * 24 * 3600
 
 #: Environment variables consulted, in order, when ``NEXTAUTH_SECRET`` is not set.
 SECRET_ENV_VARS = ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET")

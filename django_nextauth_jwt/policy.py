@@ -25,6 +25,7 @@ from django_nextauth_jwt.conf import (
     FORMAT_JWS_ASYMMETRIC,
     FORMATS,
     JWS_ALGORITHMS,
+    MAX_SESSION_LIFETIME,
     MIN_SECRET_BYTES,
     SYMMETRIC_FORMATS,
     app_settings,
@@ -307,9 +308,9 @@ def _build() -> Policy:
     lifetime = s.SESSION_MAX_LIFETIME
     # As check E043: every deny-list entry's life is measured by it, so no default stands in.
     _require(
-        type(lifetime) is int and lifetime > 0,
-        "NEXTAUTH_SESSION_MAX_LIFETIME must be a positive whole number of seconds "
-        "(nextauth_jwt.E043).",
+        type(lifetime) is int and 0 < lifetime <= MAX_SESSION_LIFETIME,
+        "NEXTAUTH_SESSION_MAX_LIFETIME must be a whole number of seconds, from 1 to "
+        f"{MAX_SESSION_LIFETIME} (nextauth_jwt.E043).",
     )
     v5_salt = s.V5_SALT
     return Policy(
