@@ -81,20 +81,21 @@ def session_cookies(driver: webdriver.Chrome) -> list[tuple[str, str, str]]:
     )
 
 
+def plant_and_sign_in(driver: webdriver.Chrome, app: str, evil: str) -> None:
+    """The sibling plants its chunk for the parent domain and /api; the person signs in."""
+    driver.get(f"{evil}/healthz")
+    driver.execute_script(f"document.cookie = {json.dumps(PLANT)};")
+    assert (f"{COOKIE}.0", ".example.test", "/api") in session_cookies(driver)
+    sign_in(driver, app)
+
+
 def test_sign_out_clears_a_chunk_a_sibling_subdomain_planted_for_api(
     resolving_chromium: webdriver.Chrome, example: str
 ) -> None:
     driver = resolving_chromium
+    driver.delete_all_cookies()
     app, evil = origin(example, "app"), origin(example, "evil")
-
-    # The sibling plants its chunk for the parent domain and /api.
-    driver.get(f"{evil}/healthz")
-    driver.execute_script(f"document.cookie = {json.dumps(PLANT)};")
-    assert (f"{COOKIE}.0", ".example.test", "/api") in session_cookies(driver)
-
-    # The person signs in on app.example.test: the dashboard works, /api is ambiguous.
-    sign_in(driver, app)
-    assert api_me(driver, app)["code"] == "token_ambiguous"
+    plant_and_sign_in(driver, app, evil)
 
     # Sign-out, from the dashboard's own form, clears both: the person's and the planted one.
     driver.get(f"{app}/dashboard/")
@@ -103,5 +104,21 @@ def test_sign_out_clears_a_chunk_a_sibling_subdomain_planted_for_api(
     assert session_cookies(driver) == []
 
     # Signing in again is the remedy it should be: /api answers for the person.
+    sign_in(driver, app)
+    assert api_me(driver, app)["claims"]["email"] == "demo@example.com"
+
+
+def test_the_token_ambiguous_answer_itself_clears_what_the_sibling_planted(
+    resolving_chromium: webdriver.Chrome, example: str
+) -> None:
+    driver = resolving_chromium
+    driver.delete_all_cookies()
+    app, evil = origin(example, "app"), origin(example, "evil")
+    plant_and_sign_in(driver, app, evil)
+
+    # The first /api request is refused as ambiguous, and its answer expires every copy: the
+    # planted one (Domain=example.test, Path=/api) and the person's, who signs in again.
+    assert api_me(driver, app)["code"] == "token_ambiguous"
+    assert session_cookies(driver) == []
     sign_in(driver, app)
     assert api_me(driver, app)["claims"]["email"] == "demo@example.com"
