@@ -98,8 +98,6 @@ _EXPIRY_MAX = 2**32 - 1
 _FINGERPRINTED = re.compile(r"(?:sid|jti):[0-9a-f]{32}\Z").match
 _KIND_BYTES = (b"sid:", b"jti:")
 _HEX = b"0123456789abcdef"
-_KINDS = ("sid:", "jti:")
-_HEX_TEXT = "0123456789abcdef"
 #: The answers for the keys checked lately: most requests come from a session seen moments
 #: ago, and a remembered answer costs a check one dictionary look-up, as the former view of a
 #: dictionary of every entry did. Bounded, emptied when full.
@@ -128,9 +126,7 @@ def fingerprint(key: str) -> int | None:
     ``None`` for any other key (kept by name). Loading, messages and checks all map a key
     this way, so a key and its fingerprint never disagree.
     """
-    # _FINGERPRINTED's test without a regular expression (half the cost, on a key's first
-    # check): 36 characters, a kind, then nothing left once lower-case hex digits are stripped.
-    if len(key) != 36 or key[:4] not in _KINDS or key[4:].strip(_HEX_TEXT):
+    if _FINGERPRINTED(key) is None:  # measured cheaper than str.strip or bytes.translate
         return None
     return int(key[4:20], 16)
 
