@@ -417,3 +417,41 @@ def test_a_load_by_rank_skips_no_member_whatever_moves_between_pages(
     finally:
         client.delete(index)
         client.close()
+
+
+def test_a_redis_user_without_zrevrange_still_loads_the_view_with_zscan(
+    redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # docs/sign-in.md once named ZADD and ZSCAN only: an ACL written from it refuses ZREVRANGE.
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    index = f"{redis_prefix}:rv"
+    admin = redis.Redis.from_url(REDIS_URL)
+    user, password = f"nextauth-{secrets.token_hex(4)}", secrets.token_hex(16)
+    keys = [sid() for _ in range(300)]
+    try:
+        admin.acl_setuser(
+            user,
+            enabled=True,
+            passwords=[f"+{password}"],
+            keys=["*"],
+            channels=["*"],
+            commands=["+@all", "-zrevrange"],
+        )
+        seconds, micros = admin.time()
+        now_ms = seconds * 1000 + micros // 1000
+        admin.zadd(index, dict.fromkeys(keys, now_ms + 600_000))
+        url = REDIS_URL.replace("redis://", f"redis://{user}:{password}@", 1)
+        view = localview.LocalView(url, entry_prefix=f"{index}:", index=index, channel=index)
+        try:
+            assert view.wait_live(15)
+            assert view.get_many(keys) == [1] * len(keys)
+        finally:
+            view.stop()
+        assert any("ZREVRANGE refused" in record.getMessage() for record in caplog.records)
+    finally:
+        admin.acl_deluser(user)
+        admin.delete(index)
+        admin.close()

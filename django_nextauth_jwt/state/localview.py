@@ -603,7 +603,7 @@ class LocalView:
         pool = client.connection_pool
         connection = _connection(pool)
         try:
-            if not self._scan_by_rank(connection, packed, named, state):
+            if not self._by_rank(connection, packed, named, state):
                 packed.clear()
                 named.clear()
                 self._scan(connection, packed, named, state)
@@ -619,6 +619,26 @@ class LocalView:
                 if value is not None:  # gone since: it expired
                     self.apply(key, int(value), expires_ms - now_ms)
         self._install(packed)
+
+    def _by_rank(
+        self,
+        connection: Any,
+        packed: list[int],
+        named: list[tuple[str, int]],
+        state: dict[str, Any],
+    ) -> bool:
+        """:meth:`_scan_by_rank`, or ``False`` when Redis refuses ``ZREVRANGE`` (an ACL).
+
+        An error reply is read in place of a page, before the next page is asked for: the
+        connection has nothing pending and goes on with ``ZSCAN``.
+        """
+        from redis.exceptions import ResponseError
+
+        try:
+            return self._scan_by_rank(connection, packed, named, state)
+        except ResponseError as exc:
+            logger.warning("deny-list view: ZREVRANGE refused (%s), loading with ZSCAN", exc)
+            return False
 
     def _scan_by_rank(
         self,
