@@ -44,6 +44,12 @@ def outcome(token: str) -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def _the_default_timeout(settings: Any) -> None:
+    # tests/settings.py allows a busy suite 0.5 s; the bound tested here is the default's.
+    settings.NEXTAUTH_REDIS_TIMEOUT = store.DEFAULT_TIMEOUT
+
+
 @pytest.fixture
 def private_redis(settings: Any) -> Iterator[redis_topology.Topology]:
     """A redis-server of the test's own, named by the settings; the store closed afterwards."""

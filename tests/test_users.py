@@ -288,9 +288,7 @@ def test_session_endpoint_in_database_mode_is_empty_for_an_inactive_user(setting
 
 
 @pytest.mark.parametrize("lookup", ["email", "custom-field"])
-def test_an_address_its_issuer_has_not_verified_names_no_row_and_provisions_none(
-    settings, lookup
-):
+def test_an_address_its_issuer_has_not_verified_names_no_row_and_provisions_none(settings, lookup):
     # email_verified false (Better Auth signs people up unverified): signing up with someone's
     # address must not make you them, nor create a row for an address nobody proved.
     settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
