@@ -244,7 +244,7 @@ def test_compose_creates_demo_accounts_only_when_opted_in(compose: dict[str, Any
     # `$$` is Compose's escape for a `$` the container's shell expands.
     guarded = '{ [ "$$DEMO_USERS" != 1 ] || python manage.py ensure_demo_user; }'
     assert script.count("ensure_demo_user") == script.count(guarded) == 1
-    assert script.index("migrate") < script.index(guarded) < script.index("exec gunicorn")
+    assert script.index("migrate") < script.index(guarded) < script.index("exec uvicorn")
     for name in MESH_SERVICES:
         if name != "django":
             assert "ensure_demo_user" not in command_text(compose["services"][name])
@@ -471,3 +471,17 @@ def test_k8s_state_store_has_a_database_apart_from_the_cache(
         assert cache[0] == state[0]
         assert state[0] in of_kind(manifests, "Service")
         assert cache[1] != state[1]
+
+
+def test_compose_serves_the_front_ends_live_line_over_asgi(compose: dict[str, Any]) -> None:
+    # The protected page opens Django's /ws/live/ from the browser: Django runs under an ASGI
+    # server with Channels, accepts that origin's cookie handshakes, and the page is told
+    # Django's address as the browser reaches it (not the Compose name).
+    services = compose["services"]
+    django, nextjs = services["django"], services["nextjs"]
+    script = django["command"][-1]
+    assert "exec uvicorn mesh.asgi:application" in script
+    assert "channels]" in script
+    assert django["environment"]["NEXTAUTH_WEBSOCKET_ORIGINS"] == "http://localhost:3000"
+    assert nextjs["environment"]["DJANGO_PUBLIC_URL"] == "http://localhost:8000"
+    assert "8000:8000" in django["ports"]
