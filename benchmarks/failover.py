@@ -38,7 +38,6 @@ import django  # noqa: E402
 django.setup()
 
 from tests import failover_load, redis_topology  # noqa: E402
-from tests.test_redis_topologies import restart  # noqa: E402
 
 SLOWEST_CHECK = 0.1
 
@@ -64,7 +63,7 @@ def sentinel(kill: bool) -> failover_load.Figures:
                     return False
                 if primary.alive:
                     return any(at > state["restarted"] for at, _ in figures.acked[-5:])
-                state["restarted"] = restart_replica(top, primary)
+                state["restarted"] = redis_topology.restart_as_replica(top, primary)
                 return False
 
             state: dict[str, float] = {}
@@ -72,33 +71,6 @@ def sentinel(kill: bool) -> failover_load.Figures:
                 top.url, "lf:", fault, before=3, after=5, recovered=back, readers=4
             )
         return failover_load.run(top.url, "lf:", fault, before=3, after=5, readers=4)
-
-
-def restart_replica(top: redis_topology.Topology, node: redis_topology.Node) -> float:
-    import subprocess
-
-    assert top.directory is not None
-    new_primary = redis_topology.primary_port(top)
-    node.proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(node.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--replicaof",
-            "127.0.0.1",
-            str(new_primary),
-        ],
-        cwd=top.directory,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.monotonic()
 
 
 def cluster() -> failover_load.Figures:
@@ -113,7 +85,7 @@ def cluster() -> failover_load.Figures:
                         return False
                 except Exception:
                     return False
-                state["restarted"] = restart(top, owner)
+                state["restarted"] = redis_topology.restart_cluster_node(top, owner)
             return any(at > state["restarted"] for at, _ in figures.acked[-5:])
 
         return failover_load.run(

@@ -257,6 +257,33 @@ def cluster(
         yield top
 
 
+def restart_as_replica(top: Topology, node: Node) -> float:
+    """Start a killed node of a Sentinel group again, as a replica of today's primary.
+
+    Returns when it was started (monotonic clock).
+    """
+    assert top.directory is not None
+    args = [*_data_args(node.port), "--replicaof", "127.0.0.1", str(primary_port(top))]
+    node.proc = _start(top.directory, node.port, *args)
+    return time.monotonic()
+
+
+def restart_cluster_node(top: Topology, node: Node, node_timeout_ms: int = 1000) -> float:
+    """Start a killed cluster node again in its own directory (it rejoins as a replica).
+
+    Returns when it was started (monotonic clock).
+    """
+    assert top.directory is not None
+    args = [
+        *_data_args(node.port),
+        "--cluster-enabled", "yes",
+        "--cluster-config-file", f"nodes-{node.port}.conf",
+        "--cluster-node-timeout", str(node_timeout_ms),
+    ]  # fmt: skip
+    node.proc = _start(top.directory / str(node.port), node.port, *args)
+    return time.monotonic()
+
+
 def _linked(node: Node) -> bool:
     client = node.client()
     try:

@@ -11,7 +11,6 @@ are in ``make load`` (benchmarks/failover.py).
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -129,7 +128,7 @@ def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
                     return False
             except Exception:
                 return False
-            killed["restarted"] = restart(cluster, owner)
+            killed["restarted"] = redis_topology.restart_cluster_node(cluster, owner)
         return any(at > killed["restarted"] for at, _ in figures.acked[-5:])
 
     figures = failover_load.run(cluster.url, "fo:", kill, before=1.0, after=1.0, recovered=back)
@@ -138,32 +137,3 @@ def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
     assert figures.lost == []
     assert figures.revoked_checks > 0
     assert figures.revoked_accepted == 0
-
-
-def restart(top: redis_topology.Topology, node: redis_topology.Node) -> float:
-    """Start the killed cluster node again in its own directory (it rejoins as a replica)."""
-    assert top.directory is not None
-    own = top.directory / str(node.port)
-    node.proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(node.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            f"nodes-{node.port}.conf",
-            "--cluster-node-timeout",
-            "1000",
-        ],
-        cwd=own,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.monotonic()
