@@ -10,7 +10,6 @@ too), with one Better Auth secret; it stops both after.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import time
@@ -19,7 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import require
-from tests.servers import EXAMPLE, ROOT, example_server, free_port, stop, wait_until_up
+from tests.servers import (
+    EXAMPLE,
+    ROOT,
+    example_server,
+    free_port,
+    next_command,
+    next_environment,
+    next_server,
+    next_start_failure,
+)
 
 APP = EXAMPLE / "nextjs-better-auth"
 SECRET = "better-auth-browser-test-secret-0123456789-abcdef"
@@ -74,51 +82,28 @@ class BetterAuthMesh:
 
 def app_command(port: int) -> list[str]:
     """``next start`` of the built app on 127.0.0.1:``port``."""
-    binary = str(APP / "node_modules" / ".bin" / "next")
-    return [binary, "start", "-H", "127.0.0.1", "-p", str(port)]
+    return next_command(APP, port)
+
+
+#: What the test process's environment must not pass on to the app.
+OWN = ("BETTER_AUTH_", "NEXTAUTH_", "AUTH_")
 
 
 def app_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The test process's environment without Better Auth or NextAuth settings, plus ``env``."""
-    own = ("BETTER_AUTH_", "NEXTAUTH_", "AUTH_")
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(own)}
-    return {**inherited, "NEXT_TELEMETRY_DISABLED": "1", **env}
+    return next_environment(env, OWN)
 
 
 def app_start_failure(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """``next start`` with a configuration it must refuse: it exits (with its output)."""
-    return subprocess.run(
-        app_command(free_port()),
-        cwd=APP,
-        env=app_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return next_start_failure(APP, env, OWN)
 
 
-@contextlib.contextmanager
-def app_server(port: int, env: Mapping[str, str], log: Path) -> Iterator[str]:
+def app_server(
+    port: int, env: Mapping[str, str], log: Path
+) -> contextlib.AbstractContextManager[str]:
     """``next start`` on 127.0.0.1:``port`` (its output in ``log``); yields its URL."""
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        proc = subprocess.Popen(
-            app_command(port),
-            cwd=APP,
-            env=app_environment(env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        try:
-            wait_until_up(f"{base}/api/auth/ok", proc, timeout=60)
-        except RuntimeError as error:
-            raise RuntimeError(f"{error}\n{log.read_text(errors='replace')[-4000:]}") from None
-        yield base
-    finally:
-        stop(proc)
+    return next_server(APP, port, env, log, own=OWN, ready="/api/auth/ok", timeout=60)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ and one token format; Django under uvicorn as ``make mesh`` runs it; it stops th
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import time
@@ -28,9 +27,11 @@ from tests.servers import (
     free_port,
     go_toolchain,
     neighbour_server,
+    next_command,
+    next_environment,
+    next_server,
+    next_start_failure,
     start_all,
-    stop,
-    wait_until_up,
 )
 
 NEXTJS = EXAMPLE / "nextjs"
@@ -98,50 +99,28 @@ class FrontendMesh:
 
 def nextjs_command(port: int) -> list[str]:
     """``next start`` of the built app on 127.0.0.1:``port``."""
-    binary = str(NEXTJS / "node_modules" / ".bin" / "next")
-    return [binary, "start", "-H", "127.0.0.1", "-p", str(port)]
+    return next_command(NEXTJS, port)
+
+
+#: What the test process's environment must not pass on to the app: its own NextAuth settings.
+OWN = ("NEXTAUTH_", "AUTH_")
 
 
 def nextjs_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The test process's environment without its own NextAuth settings, plus ``env``."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("NEXTAUTH_", "AUTH_"))}
-    return {**inherited, "NEXT_TELEMETRY_DISABLED": "1", **env}
+    return next_environment(env, OWN)
 
 
 def nextjs_start_failure(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """``next start`` with a configuration it must refuse: it exits (with its output)."""
-    return subprocess.run(
-        nextjs_command(free_port()),
-        cwd=NEXTJS,
-        env=nextjs_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return next_start_failure(NEXTJS, env, OWN)
 
 
-@contextlib.contextmanager
-def nextjs_server(port: int, env: Mapping[str, str], log: Path) -> Iterator[str]:
+def nextjs_server(
+    port: int, env: Mapping[str, str], log: Path
+) -> contextlib.AbstractContextManager[str]:
     """``next start`` on 127.0.0.1:``port`` (its output in ``log``); yields its URL."""
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        proc = subprocess.Popen(
-            nextjs_command(port),
-            cwd=NEXTJS,
-            env=nextjs_environment(env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        try:
-            wait_until_up(f"{base}/api/auth/csrf", proc)
-        except RuntimeError as error:
-            raise RuntimeError(f"{error}\n{log.read_text(errors='replace')[-4000:]}") from None
-        yield base
-    finally:
-        stop(proc)
+    return next_server(NEXTJS, port, env, log, own=OWN, ready="/api/auth/csrf")
 
 
 @contextlib.contextmanager

@@ -253,3 +253,66 @@ def start_all(
     if failures:
         raise failures[0]
     return bases
+
+
+# -- a built Next.js app (example_project/nextjs, example_project/nextjs-better-auth) -----------
+
+
+def next_command(app: Path, port: int) -> list[str]:
+    """``next start`` of the app built in ``app`` on 127.0.0.1:``port``."""
+    binary = str(app / "node_modules" / ".bin" / "next")
+    return [binary, "start", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def next_environment(env: Mapping[str, str], own: tuple[str, ...]) -> dict[str, str]:
+    """The test process's environment without the variables starting with ``own``, plus ``env``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    return {**inherited, "NEXT_TELEMETRY_DISABLED": "1", **env}
+
+
+def next_start_failure(
+    app: Path, env: Mapping[str, str], own: tuple[str, ...]
+) -> subprocess.CompletedProcess[str]:
+    """``next start`` with a configuration it must refuse: it exits (with its output)."""
+    return subprocess.run(
+        next_command(app, free_port()),
+        cwd=app,
+        env=next_environment(env, own),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def next_server(
+    app: Path,
+    port: int,
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    own: tuple[str, ...],
+    ready: str,
+    timeout: float = 30,
+) -> Iterator[str]:
+    """``next start`` on 127.0.0.1:``port`` (its output in ``log``); yields its URL once
+    ``ready`` (a path) answers."""
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        proc = subprocess.Popen(
+            next_command(app, port),
+            cwd=app,
+            env=next_environment(env, own),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        try:
+            wait_until_up(f"{base}{ready}", proc, timeout=timeout)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}\n{log.read_text(errors='replace')[-4000:]}") from None
+        yield base
+    finally:
+        stop(proc)
