@@ -43,13 +43,14 @@ class Node:
     port: int
     proc: subprocess.Popen[bytes]
     role: str = "data"
+    #: What the process asks for (``requirepass``), ``None`` when nothing.
+    password: str | None = None
 
     def client(self, **kwargs: Any) -> Any:
         import redis
 
-        return redis.Redis(
-            port=self.port, **{"socket_connect_timeout": 1, "socket_timeout": 2, **kwargs}
-        )
+        defaults = {"socket_connect_timeout": 1, "socket_timeout": 2, "password": self.password}
+        return redis.Redis(port=self.port, **{**defaults, **kwargs})
 
     def freeze(self) -> None:
         """SIGSTOP: the process holds its sockets open and answers nothing."""
@@ -158,17 +159,38 @@ def _replicated(primary: Node, replica: Node) -> bool:
 
 
 @contextlib.contextmanager
-def sentinel_group(service: str = "mymaster", down_after_ms: int = 1000) -> Iterator[Topology]:
-    """A primary, one replica and three sentinels (quorum 2) watching ``service``."""
+def sentinel_group(
+    service: str = "mymaster",
+    down_after_ms: int = 1000,
+    *,
+    password: str | None = None,
+    sentinel_password: str | None = None,
+) -> Iterator[Topology]:
+    """A primary, one replica and three sentinels (quorum 2) watching ``service``.
+
+    With ``password`` the data nodes ask for it (``requirepass``, ``masterauth``); with
+    ``sentinel_password`` the sentinels ask for their own. The URL names neither: a test
+    writes the credentials it means to try.
+    """
     directory = Path(tempfile.mkdtemp(prefix="nextauth-sentinel-"))
     top = Topology("", directory=directory)
+    auth = ["--requirepass", password, "--masterauth", password] if password else []
     with _killed_at_the_end(top):
         primary_port, replica_port = free_port(), free_port()
+        primary_args = [*_data_args(primary_port), *auth]
         top.nodes.append(
-            Node(primary_port, _start(directory, primary_port, *_data_args(primary_port)))
+            Node(primary_port, _start(directory, primary_port, *primary_args), password=password)
         )
-        replica_args = [*_data_args(replica_port), "--replicaof", "127.0.0.1", str(primary_port)]
-        top.nodes.append(Node(replica_port, _start(directory, replica_port, *replica_args)))
+        replica_args = [
+            *_data_args(replica_port),
+            *auth,
+            "--replicaof",
+            "127.0.0.1",
+            str(primary_port),
+        ]
+        top.nodes.append(
+            Node(replica_port, _start(directory, replica_port, *replica_args), password=password)
+        )
         for node in top.nodes:
             wait_for(lambda n=node: _answers(n), f"redis-server on {node.port}")
         wait_for(lambda: _replicated(top.nodes[0], top.nodes[1]), "the replica linked")
@@ -182,8 +204,11 @@ def sentinel_group(service: str = "mymaster", down_after_ms: int = 1000) -> Iter
                 f"sentinel down-after-milliseconds {service} {down_after_ms}\n"
                 f"sentinel failover-timeout {service} 5000\n"
                 f"sentinel parallel-syncs {service} 1\n"
+                + (f"sentinel auth-pass {service} {password}\n" if password else "")
+                + (f"requirepass {sentinel_password}\n" if sentinel_password else "")
             )
-            node = Node(port, _start(directory, port, str(conf), "--sentinel"), role="sentinel")
+            process = _start(directory, port, str(conf), "--sentinel")
+            node = Node(port, process, role="sentinel", password=sentinel_password)
             top.nodes.append(node)
             sentinels.append(node)
         for node in sentinels:

@@ -42,9 +42,15 @@ def cluster() -> Iterator[redis_topology.Topology]:
         yield top
 
 
-def signs_out_through(sentinels: redis_topology.Topology, settings: Any) -> None:
-    """Sign out and refuse through ``NEXTAUTH_REDIS_URL`` naming the Sentinel group."""
-    settings.NEXTAUTH_REDIS_URL = sentinels.url
+def _forget_stores() -> None:
+    store.current.cache_clear()
+    for held in list(store._redis):
+        store._redis.pop(held).close()
+
+
+def signs_out_through(url: str, settings: Any) -> None:
+    """Sign out and refuse through ``NEXTAUTH_REDIS_URL`` naming a Sentinel group."""
+    settings.NEXTAUTH_REDIS_URL = url
     settings.NEXTAUTH_REDIS_KEY_PREFIX = "sentinel:"
     try:
         here = store.current()
@@ -57,9 +63,7 @@ def signs_out_through(sentinels: redis_topology.Topology, settings: Any) -> None
         assert JWTAuth.authenticate_token(token).error == "token_revoked"
         assert here.incr("login", 60) == (1, 60)
     finally:
-        store.current.cache_clear()
-        for held in list(store._redis):
-            store._redis.pop(held).close()
+        _forget_stores()
 
 
 def test_a_forced_sentinel_failover_under_load_loses_no_acknowledged_signout(
@@ -67,7 +71,7 @@ def test_a_forced_sentinel_failover_under_load_loses_no_acknowledged_signout(
 ) -> None:
     # One group for both parts (sentinels take seconds to find each other). First the
     # package as configured: a sign-out through Sentinel, waited for by a replica.
-    signs_out_through(sentinels, settings)
+    signs_out_through(sentinels.url, settings)
     old = redis_topology.primary_port(sentinels)
 
     def failover() -> None:
@@ -137,3 +141,24 @@ def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
     assert figures.lost == []
     assert figures.revoked_checks > 0
     assert figures.revoked_accepted == 0
+
+
+def test_sentinels_with_a_password_of_their_own_are_asked_with_it(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Data nodes and sentinels both with requirepass, different ones (the Bitnami chart's
+    # shape, which uses one password for both, is the same code path).
+    with redis_topology.sentinel_group(password="data-pw", sentinel_password="sent-pw") as top:
+        hosts = top.url.removeprefix("redis+sentinel://")
+        signs_out_through(f"redis+sentinel://:data-pw@{hosts}?sentinel_password=sent-pw", settings)
+
+        # Without the sentinels' own password no primary is found: refused, never accepted,
+        # and no password in what is logged.
+        settings.NEXTAUTH_REDIS_URL = f"redis+sentinel://:data-pw@{hosts}"
+        try:
+            token = JWTAuth.create({"id": "8"})
+            assert JWTAuth.authenticate_token(token).error == "revocation_unavailable"
+        finally:
+            _forget_stores()
+        assert "data-pw" not in caplog.text
+        assert "sent-pw" not in caplog.text

@@ -5,8 +5,11 @@
 * ``redis://``, ``rediss://``, ``unix://``: one node, as redis-py's ``Redis.from_url`` reads it;
 * ``redis+sentinel://[[user]:password@]host:port[,host:port...]/<service>[/<db>]`` (and
   ``rediss+sentinel://`` for TLS): the primary of ``<service>`` as the sentinels name it, through
-  redis-py's :class:`redis.sentinel.Sentinel` (``master_for``); the credentials are the data
-  nodes', the sentinels are asked without;
+  redis-py's :class:`redis.sentinel.Sentinel` (``master_for``). The credentials before ``@``
+  are the data nodes'. Sentinels that ask for a password of their own (``requirepass`` in
+  their configuration; Redis 6.2 and later also take a user) get it from the query:
+  ``?sentinel_password=...[&sentinel_username=...]``, percent-encoded, the convention of other
+  ``redis+sentinel://`` readers (Prefect, docket); no other option is taken;
 * ``redis+cluster://[[user]:password@]host:port[,host:port...]`` (and ``rediss+cluster://``): a
   Redis Cluster through redis-py's :class:`redis.cluster.RedisCluster`, the listed nodes as its
   start-up nodes (database 0, the only one a cluster has).
@@ -64,6 +67,9 @@ class Topology:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     tls: bool = False
+    #: The sentinels' own credentials (a Sentinel URL's query), not the data nodes'.
+    sentinel_username: str | None = None
+    sentinel_password: str | None = field(default=None, repr=False)
 
     @property
     def sharded(self) -> bool:
@@ -108,9 +114,16 @@ class Topology:
         if self.kind == "sentinel":
             from redis.sentinel import Sentinel
 
-            sentinel_side = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+            sentinel_side: dict[str, Any] = {
+                "socket_connect_timeout": timeout,
+                "socket_timeout": timeout,
+            }
             if self.tls:
                 sentinel_side["ssl"] = True
+            if self.sentinel_username:
+                sentinel_side["username"] = self.sentinel_username
+            if self.sentinel_password:
+                sentinel_side["password"] = self.sentinel_password
             group = Sentinel(list(self.nodes), sentinel_kwargs=sentinel_side, **common)
             return group.master_for(
                 self.service, db=self.db, health_check_interval=health_check, **self._auth()
@@ -174,9 +187,13 @@ def parse(url: str) -> Topology:
     scheme, _, rest = url.partition("://")
     if "+" not in scheme:
         return Topology("single", url)
-    if "?" in rest or "#" in rest:
-        raise ValueError("Sentinel and Cluster URLs take no query or fragment")
+    if "#" in rest:
+        raise ValueError("Sentinel and Cluster URLs take no fragment")
     kind = scheme.partition("+")[2]
+    rest, question, query = rest.partition("?")
+    if question and kind == "cluster":
+        raise ValueError("a Cluster URL takes no query")
+    sentinel_auth = _sentinel_auth(query) if question else {}
     netloc, _, path = rest.partition("/")
     userinfo, at, hosts = netloc.rpartition("@")
     username = password = None
@@ -196,4 +213,35 @@ def parse(url: str) -> Topology:
     if len(parts) == 2 and not parts[1].isdigit():
         raise ValueError("the database must be a number")
     db = int(parts[1]) if len(parts) == 2 else 0
-    return Topology("sentinel", url, nodes, unquote(parts[0]), db, username, password, tls)
+    return Topology(
+        "sentinel",
+        url,
+        nodes,
+        unquote(parts[0]),
+        db,
+        username,
+        password,
+        tls,
+        sentinel_auth.get("sentinel_username"),
+        sentinel_auth.get("sentinel_password"),
+    )
+
+
+#: The only options a Sentinel URL's query takes: the sentinels' own credentials.
+SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
+
+
+def _sentinel_auth(query: str) -> dict[str, str]:
+    """``sentinel_username``/``sentinel_password`` from a Sentinel URL's query, each once."""
+    found: dict[str, str] = {}
+    for item in query.split("&"):
+        name, equals, value = item.partition("=")
+        if name not in SENTINEL_OPTIONS or not equals:
+            # Never the item itself in the message: it may be a password.
+            raise ValueError(
+                "a Sentinel URL's query takes only sentinel_username=... and sentinel_password=..."
+            )
+        if name in found:
+            raise ValueError(f"{name} is given twice")
+        found[name] = unquote(value)
+    return found
