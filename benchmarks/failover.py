@@ -12,6 +12,8 @@ local view, while (tests/failover_load.py):
   1000);
 * ``cluster-kill``: the Cluster primary that holds the deny-list's slot killed (three primaries,
   a replica each), then started again as a replica;
+* ``cluster-reshard``: the deny-list's slot moved to another Cluster primary, keys and all, as
+  ``redis-cli --cluster reshard`` moves it;
 * ``frozen``: one node frozen with SIGSTOP for 10 s (grace 3 s), then SIGCONT.
 
 Each prints the sign-outs acknowledged and lost, revoked sessions accepted, valid checks
@@ -93,6 +95,18 @@ def cluster() -> failover_load.Figures:
         )
 
 
+def reshard() -> failover_load.Figures:
+    with redis_topology.cluster() as top:
+        return failover_load.run(
+            top.url,
+            "lf:",
+            lambda: redis_topology.move_slot(top, "{lf:rv}"),
+            before=3,
+            after=5,
+            readers=4,
+        )
+
+
 def frozen(seconds: float = 10.0) -> failover_load.Figures:
     with redis_topology.server() as top:
         node = top.nodes[0]
@@ -110,6 +124,7 @@ RUNS = {
     "sentinel-failover": lambda: sentinel(kill=False),
     "sentinel-kill": lambda: sentinel(kill=True),
     "cluster-kill": cluster,
+    "cluster-reshard": reshard,
     "frozen": frozen,
 }
 

@@ -14,6 +14,7 @@ slowest check and the slowest write.
 
 from __future__ import annotations
 
+import bisect
 import secrets
 import threading
 import time
@@ -109,9 +110,10 @@ def run(  # noqa: PLR0915 - one scenario, its threads inline
             while not stop.is_set():
                 n += 1
                 with lock:
-                    old = [
-                        k for at, k in figures.acked[-50:] if at < time.monotonic() - PROPAGATION
-                    ]
+                    # The latest 50 acknowledged at least PROPAGATION s ago (acked is in
+                    # time order), however fast sign-outs come.
+                    end = bisect.bisect_left(figures.acked, (time.monotonic() - PROPAGATION,))
+                    old = [k for _, k in figures.acked[max(0, end - 50) : end]]
                 revoked = old[n % len(old)] if old else None
                 for key in [valid[(i + n) % len(valid)], *([revoked] if revoked else [])]:
                     start = time.monotonic()

@@ -4,7 +4,9 @@
 * :func:`sentinel_group`: a primary, one replica and three sentinels (``redis-server
   --sentinel``) watching it as ``mymaster``;
 * :func:`cluster`: three primaries, each with one replica, made a cluster with
-  ``redis-cli --cluster create ... --cluster-yes``.
+  ``redis-cli --cluster create ... --cluster-yes``; :func:`move_slot` reshards one slot, as
+  ``redis-cli --cluster reshard`` does (``SETSLOT IMPORTING/MIGRATING``, ``MIGRATE``,
+  ``SETSLOT NODE``).
 
 Every process has its own free port and temporary directory; every one is killed (and waited
 for) when its context ends, whatever happened. Missing binaries skip, and under CI=true fail
@@ -350,3 +352,50 @@ def slot_owner(top: Topology, key: str) -> Node:
     finally:
         client.close()
     raise LookupError(key)
+
+
+def move_slot(top: Topology, key: str, batch: int = 100) -> tuple[Node, Node]:
+    """Reshard the slot of ``key`` from its primary to another one, keys and all, live.
+
+    The steps of ``redis-cli --cluster reshard`` for one slot: the target imports, the source
+    migrates, ``MIGRATE`` moves the keys a batch at a time (a client asking for a moved key
+    meanwhile is sent ``ASK``), then every primary is told the slot's new owner (the source
+    then drops its sharded pub/sub subscribers of the slot). Returns ``(source, target)``.
+    """
+    source = slot_owner(top, key)
+    primaries = [n for n in top.data() if n.alive and n is not source and _is_primary(n)]
+    target = primaries[0]
+    src, dst = source.client(), target.client()
+    try:
+        slot = int(src.execute_command("CLUSTER", "KEYSLOT", key))
+        src_id = _text(src.execute_command("CLUSTER", "MYID"))
+        dst_id = _text(dst.execute_command("CLUSTER", "MYID"))
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        while True:
+            keys = src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch)
+            if not keys:
+                break
+            src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+        for node in [target, source, *primaries[1:]]:
+            client = node.client()
+            try:
+                client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+            finally:
+                client.close()
+    finally:
+        src.close()
+        dst.close()
+    return source, target
+
+
+def _is_primary(node: Node) -> bool:
+    client = node.client()
+    try:
+        return bool(client.info("replication")["role"] == "master")
+    finally:
+        client.close()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -143,6 +143,27 @@ def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
     assert figures.revoked_accepted == 0
 
 
+def test_the_deny_lists_slot_resharded_under_load_loses_no_acknowledged_signout(
+    cluster: redis_topology.Topology,
+) -> None:
+    # The slot moves to another primary while sign-outs are written and checked: writes
+    # meeting ASK or TRYAGAIN are retried or answered 503, views are told (sunsubscribe) and
+    # follow the slot to its new owner.
+    moved: dict[str, Any] = {}
+
+    def reshard() -> None:
+        moved["nodes"] = redis_topology.move_slot(cluster, "{rs:rv}")
+
+    figures = failover_load.run(cluster.url, "rs:", reshard, before=1.0, after=1.5)
+    source, target = moved["nodes"]
+    assert redis_topology.slot_owner(cluster, "{rs:rv}").port == target.port != source.port
+    print(f"\nCluster slot resharded under load: {figures.summary()}")
+    assert figures.acked
+    assert figures.lost == []
+    assert figures.revoked_checks > 0
+    assert figures.revoked_accepted == 0
+
+
 def test_sentinels_with_a_password_of_their_own_are_asked_with_it(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
