@@ -97,14 +97,11 @@ def cluster() -> failover_load.Figures:
 
 def reshard() -> failover_load.Figures:
     with redis_topology.cluster() as top:
-        return failover_load.run(
-            top.url,
-            "lf:",
-            lambda: redis_topology.move_slot(top, "{lf:rv}"),
-            before=3,
-            after=5,
-            readers=4,
-        )
+
+        def fault() -> None:
+            redis_topology.move_slot(top, "{lf:rv}")
+
+        return failover_load.run(top.url, "lf:", fault, before=3, after=5, readers=4)
 
 
 def frozen(seconds: float = 10.0) -> failover_load.Figures:
