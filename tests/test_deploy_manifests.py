@@ -485,3 +485,27 @@ def test_compose_serves_the_front_ends_live_line_over_asgi(compose: dict[str, An
     assert django["environment"]["NEXTAUTH_WEBSOCKET_ORIGINS"] == "http://localhost:3000"
     assert nextjs["environment"]["DJANGO_PUBLIC_URL"] == "http://localhost:8000"
     assert "8000:8000" in django["ports"]
+
+
+def test_k8s_serves_the_front_ends_live_line_over_asgi_on_its_public_origin(
+    manifests: list[dict[str, Any]],
+) -> None:
+    # As in Compose: Django under an ASGI server with Channels, accepting cookie handshakes
+    # from the front end's public origin, which the page is told to reach Django at; the
+    # Ingress sends that origin's /ws/ to Django and everything else to the front end.
+    deployments = of_kind(manifests, "Deployment")
+    django, nextjs = (containers(deployments[n])[0] for n in ("django", "nextjs"))
+    assert django["command"][:2] == ["uvicorn", "mesh.asgi:application"]
+    django_env = {e["name"]: e.get("value") for e in django["env"]}
+    nextjs_env = {e["name"]: e.get("value") for e in nextjs["env"]}
+    origin = nextjs_env["NEXTAUTH_URL"]
+    assert django_env["NEXTAUTH_WEBSOCKET_ORIGINS"] == origin
+    assert nextjs_env["DJANGO_PUBLIC_URL"] == origin
+    host = origin.removeprefix("https://")
+    assert host in django_env["DJANGO_ALLOWED_HOSTS"].split(",")
+    (ingress,) = of_kind(manifests, "Ingress").values()
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == host
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    assert routes == {"/ws/": "django", "/": "nextjs"}
+    assert "channels" in Path(K8S / "django.yaml").read_text().splitlines()[1]

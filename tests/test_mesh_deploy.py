@@ -289,10 +289,15 @@ def test_k8s_asymmetric_holds_no_shared_secret_and_no_front_end(
             assert not {"NEXTAUTH_SECRET", "NEXTAUTH_SECRET_PREVIOUS"} & env_of(container).keys(), (
                 name
             )
-    # Everything the shared-secret mesh runs, less the front end.
+    # Everything the shared-secret mesh runs, less the front end and its public origin.
     base = {(d["kind"], d["metadata"]["name"]) for d in k8s_built["k8s"]}
     ours = {(d["kind"], d["metadata"]["name"]) for d in manifests}
-    assert base - ours == {("Secret", "nextauth"), ("Deployment", "nextjs"), ("Service", "nextjs")}
+    assert base - ours == {
+        ("Secret", "nextauth"),
+        ("Deployment", "nextjs"),
+        ("Service", "nextjs"),
+        ("Ingress", "nextauth-mesh"),
+    }
     assert ours - base == {("Secret", "nextauth-signing-key")}
 
 
