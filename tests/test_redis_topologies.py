@@ -48,6 +48,15 @@ def _forget_stores() -> None:
         store._redis.pop(held).close()
 
 
+def held_under_load(figures: failover_load.Figures, what: str) -> None:
+    """Print the run's figures; no acknowledged sign-out lost, no revoked session accepted."""
+    print(f"\n{what}: {figures.summary()}")
+    assert figures.acked
+    assert figures.lost == []
+    assert figures.revoked_checks > 0
+    assert figures.revoked_accepted == 0
+
+
 def signs_out_through(url: str, settings: Any) -> None:
     """Sign out and refuse through ``NEXTAUTH_REDIS_URL`` naming a Sentinel group."""
     settings.NEXTAUTH_REDIS_URL = url
@@ -84,11 +93,7 @@ def test_a_forced_sentinel_failover_under_load_loses_no_acknowledged_signout(
 
     figures = failover_load.run(sentinels.url, "fo:", failover, before=1.0, after=1.5)
     assert redis_topology.primary_port(sentinels) != old
-    print(f"\nSentinel FAILOVER under load: {figures.summary()}")
-    assert figures.acked
-    assert figures.lost == []
-    assert figures.revoked_checks > 0
-    assert figures.revoked_accepted == 0
+    held_under_load(figures, "Sentinel FAILOVER under load")
 
 
 def one_slot_and_followed(cluster: redis_topology.Topology) -> None:
@@ -136,11 +141,7 @@ def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
         return any(at > killed["restarted"] for at, _ in figures.acked[-5:])
 
     figures = failover_load.run(cluster.url, "fo:", kill, before=1.0, after=1.0, recovered=back)
-    print(f"\nCluster primary killed under load: {figures.summary()}")
-    assert figures.acked
-    assert figures.lost == []
-    assert figures.revoked_checks > 0
-    assert figures.revoked_accepted == 0
+    held_under_load(figures, "Cluster primary killed under load")
 
 
 def test_the_deny_lists_slot_resharded_under_load_loses_no_acknowledged_signout(
@@ -157,11 +158,7 @@ def test_the_deny_lists_slot_resharded_under_load_loses_no_acknowledged_signout(
     figures = failover_load.run(cluster.url, "rs:", reshard, before=1.0, after=1.5)
     source, target = moved["nodes"]
     assert redis_topology.slot_owner(cluster, "{rs:rv}").port == target.port != source.port
-    print(f"\nCluster slot resharded under load: {figures.summary()}")
-    assert figures.acked
-    assert figures.lost == []
-    assert figures.revoked_checks > 0
-    assert figures.revoked_accepted == 0
+    held_under_load(figures, "Cluster slot resharded under load")
 
 
 def test_sentinels_with_a_password_of_their_own_are_asked_with_it(
