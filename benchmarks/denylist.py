@@ -363,7 +363,8 @@ def main() -> int:
                 scale(top.url, client, size, args.loads, former, missed)
         finally:
             client.close()
-        frozen(top, missed, args.frozen)
+        if args.frozen > 0:  # --frozen 0: the scale figures alone
+            frozen(top, missed, args.frozen)
     for what in missed:
         print(f"MISSED: {what}")
     return 2 if missed else 0
