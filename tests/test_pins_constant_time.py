@@ -48,7 +48,7 @@ DIGEST_CALLS = frozenset({"digest", "hexdigest"})
 COMPARISON_SITES = {
     ("csrf.py", "nextauth_csrf_valid"): 2,  # the cookie's hash, then the echoed token
     ("jose/codec.py", "_decode_jws"): 1,  # the HMAC signature
-    ("jose/codec.py", "_decode_v5"): 1,  # the A256CBC-HS512 tag
+    ("jose/codec.py", "_open_cbc_hs512"): 1,  # the A256CBC-HS512 tag (v5, Better Auth)
     ("state/throttle.py", "asserted_address"): 1,  # the signed client address
 }
 

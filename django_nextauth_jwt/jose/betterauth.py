@@ -55,7 +55,7 @@ from django_nextauth_jwt.exceptions import (
 
 # The codec's prepared HMAC states and its cached block decryption: the same primitives as
 # Auth.js v5's JWE, at the same cost.
-from django_nextauth_jwt.jose.codec import _cbc_decrypt, _MacKey, _parse_header
+from django_nextauth_jwt.jose.codec import _MacKey, _open_cbc_hs512, _parse_header
 from django_nextauth_jwt.jose.jwk import b64url_encode, unb64
 
 __all__ = [
@@ -523,17 +523,7 @@ class CookieCache:
         iv, ciphertext, tag = unb64(iv_b64), unb64(ciphertext_b64), unb64(tag_b64)
         if len(iv) != 16 or len(tag) != 32 or not ciphertext or len(ciphertext) % 16:
             raise TokenMalformed()
-        mac_key, aes_key = keys
-        aad = head.encode("ascii")
-        mac_input = aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big")
-        # Authenticate before decrypting: no padding oracle, no work on forged data.
-        if not hmac.compare_digest(mac_key.digest(mac_input)[:32], tag):
-            raise InvalidToken()
-        padded = _cbc_decrypt(aes_key, iv, ciphertext)
-        pad = padded[-1]
-        if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
-            raise InvalidToken()
-        payload = self._json_object(padded[:-pad])
+        payload = self._json_object(_open_cbc_hs512(keys, head, iv, ciphertext, tag))
         exp = payload.get("exp")
         if type(exp) is not float or not math.isfinite(exp):
             raise TokenClaimsInvalid()

@@ -503,8 +503,20 @@ def _decode_v5(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
     entry = keys.v5_decryption_keys.get(kid) if kid is None or isinstance(kid, str) else None
     if entry is None:
         raise InvalidToken("No matching decryption secret.")
-    mac_key, aes_key = entry
-    aad = parts[0].encode("ascii")
+    return _payload(_open_cbc_hs512(entry, parts[0], iv, ciphertext, tag))
+
+
+def _open_cbc_hs512(
+    keys: tuple[_MacKey, bytes], head: str, iv: bytes, ciphertext: bytes, tag: bytes
+) -> bytes:
+    """The plaintext of an ``A256CBC-HS512`` JWE (``dir``): the tag checked, then decrypted.
+
+    ``keys`` is the MAC key and the AES key; ``head`` the protected header as it came (the
+    additional authenticated data). Raises ``InvalidToken`` for a wrong tag or padding. Auth.js
+    v5 and Better Auth's cookie cache both write this.
+    """
+    mac_key, aes_key = keys
+    aad = head.encode("ascii")
     mac = mac_key.digest(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
     # Authenticate before decrypting: no padding oracle, no work on forged data.
     if not hmac.compare_digest(mac[:32], tag):
@@ -515,7 +527,7 @@ def _decode_v5(parts: list[str], header: dict[str, Any], keys: Keyring, alg: str
     pad = padded[-1]
     if not 1 <= pad <= 16 or padded[-pad:] != bytes((pad,)) * pad:
         raise InvalidToken()
-    return _payload(padded[:-pad])
+    return padded[:-pad]
 
 
 _DECODERS: dict[str, Callable[[list[str], dict[str, Any], Keyring, str], dict[str, Any]]] = {
