@@ -60,15 +60,10 @@ def sentinel(kill: bool) -> failover_load.Figures:
 
         if kill:
             # The killed primary comes back as a replica: sign-outs can be acknowledged again.
-            def back(figures: failover_load.Figures) -> bool:
-                if redis_topology.primary_port(top) == primary.port:
-                    return False
-                if primary.alive:
-                    return any(at > state["restarted"] for at, _ in figures.acked[-5:])
-                state["restarted"] = redis_topology.restart_as_replica(top, primary)
-                return False
-
-            state: dict[str, float] = {}
+            back = failover_load.rejoined(
+                lambda: redis_topology.primary_port(top) != primary.port,
+                lambda: redis_topology.restart_as_replica(top, primary),
+            )
             return failover_load.run(
                 top.url, "lf:", fault, before=3, after=5, recovered=back, readers=4
             )
@@ -78,18 +73,10 @@ def sentinel(kill: bool) -> failover_load.Figures:
 def cluster() -> failover_load.Figures:
     with redis_topology.cluster() as top:
         owner = redis_topology.slot_owner(top, "{lf:rv}")
-        state: dict[str, float] = {}
-
-        def back(figures: failover_load.Figures) -> bool:
-            if "restarted" not in state:
-                try:
-                    if redis_topology.slot_owner(top, "{lf:rv}").port == owner.port:
-                        return False
-                except Exception:
-                    return False
-                state["restarted"] = redis_topology.restart_cluster_node(top, owner)
-            return any(at > state["restarted"] for at, _ in figures.acked[-5:])
-
+        back = failover_load.rejoined(
+            lambda: redis_topology.slot_owner(top, "{lf:rv}").port != owner.port,
+            lambda: redis_topology.restart_cluster_node(top, owner),
+        )
         return failover_load.run(
             top.url, "lf:", owner.kill, before=3, after=5, recovered=back, readers=4
         )

@@ -156,6 +156,27 @@ def run(  # noqa: PLR0915 - one scenario, its threads inline
     return figures
 
 
+def rejoined(
+    taken_over: Callable[[], bool], restart: Callable[[], float]
+) -> Callable[[Figures], bool]:
+    """A ``recovered`` for a killed node: once ``taken_over()`` (another node serves in its
+    place), ``restart()`` it (returning when), then true once a sign-out is acknowledged after
+    that (the restarted node is a replica again: ``WAIT`` can be answered)."""
+    state: dict[str, float] = {}
+
+    def recovered(figures: Figures) -> bool:
+        if "restarted" not in state:
+            try:
+                if not taken_over():
+                    return False
+            except Exception:  # the topology is still moving: ask again
+                return False
+            state["restarted"] = restart()
+        return any(at > state["restarted"] for at, _ in figures.acked[-5:])
+
+    return recovered
+
+
 def _missing(url: str, prefix: str, keys: list[str]) -> list[str]:
     """The keys neither Redis (one ``MGET``) nor a freshly loaded view holds."""
     fresh = store.RedisStore(url, prefix)

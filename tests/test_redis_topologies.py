@@ -11,7 +11,6 @@ are in ``make load`` (benchmarks/failover.py).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,25 +121,15 @@ def test_a_cluster_primary_killed_under_load_loses_no_acknowledged_signout(
     # One cluster for both parts (it takes seconds to form). First the deny-list's slot.
     one_slot_and_followed(cluster)
     owner = redis_topology.slot_owner(cluster, "{fo:rv}")
-    killed: dict[str, Any] = {}
-
-    def kill() -> None:
-        killed["at"] = time.monotonic()
-        owner.kill()
-
-    def back(figures: failover_load.Figures) -> bool:
-        # The replica took the slot over; the killed node comes back as its replica, so that
-        # sign-outs can be acknowledged again (WAIT 1).
-        if "restarted" not in killed:
-            try:
-                if redis_topology.slot_owner(cluster, "{fo:rv}").port == owner.port:
-                    return False
-            except Exception:
-                return False
-            killed["restarted"] = redis_topology.restart_cluster_node(cluster, owner)
-        return any(at > killed["restarted"] for at, _ in figures.acked[-5:])
-
-    figures = failover_load.run(cluster.url, "fo:", kill, before=1.0, after=1.0, recovered=back)
+    # The replica takes the slot over; the killed node comes back as its replica, so that
+    # sign-outs can be acknowledged again (WAIT 1).
+    back = failover_load.rejoined(
+        lambda: redis_topology.slot_owner(cluster, "{fo:rv}").port != owner.port,
+        lambda: redis_topology.restart_cluster_node(cluster, owner),
+    )
+    figures = failover_load.run(
+        cluster.url, "fo:", owner.kill, before=1.0, after=1.0, recovered=back
+    )
     held_under_load(figures, "Cluster primary killed under load")
 
 
