@@ -95,6 +95,7 @@ FAST_SUITE = [
     "tests/test_identity.py",
     "tests/test_state_store.py",
     "tests/test_local_view.py",
+    "tests/deny_list",
     "tests/test_sessions.py",
     "tests/test_asymmetric.py",
     "tests/test_cookie_ambiguity.py",
@@ -202,6 +203,7 @@ NEAR = {
         "tests/test_sessions.py",
     ],
     "localview": [
+        "tests/deny_list",
         "tests/test_local_view.py",
         "tests/test_state_store.py",
         "tests/test_pins_state.py",

@@ -9,7 +9,6 @@ memory a revocation takes.
 from __future__ import annotations
 
 import random
-import secrets
 import time
 import tracemalloc
 from typing import Any
@@ -17,29 +16,8 @@ from typing import Any
 import pytest
 
 from django_nextauth_jwt.state import localview
+from tests.deny_list.conftest import sid
 from tests.fake_clock import Clock
-
-
-def sid() -> str:
-    return f"sid:{secrets.token_hex(16)}"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr("django_nextauth_jwt.state.localview.time.monotonic", fake)
-    return fake
-
-
-@pytest.fixture
-def view(clock: Clock) -> localview.LocalView:
-    """A view with no thread, told it is live and heard from far ahead."""
-    held = localview.LocalView(
-        "redis://127.0.0.1:1/0", entry_prefix="p:rv:", index="p:rv", channel="p:rv"
-    )
-    held._stop.set()
-    held.live, held.heard = True, clock.now + 10**9
-    return held
 
 
 @pytest.mark.parametrize(
