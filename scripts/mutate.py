@@ -244,6 +244,23 @@ NEAR = {
     "pipeline": [
         "tests/test_google.py",
     ],
+    # The request path both shells share (issue 26 moved it out of middleware), and the
+    # token-to-user step with the per-person cut-off (issue 21).
+    "request": [
+        "tests/test_pins_request.py",
+        "tests/test_request_path.py",
+        "tests/test_middleware.py",
+        "tests/test_cookie_ambiguity.py",
+        "tests/test_request_checks.py",
+        "tests/test_authentication.py",
+    ],
+    "tokens": [
+        "tests/test_tokens.py",
+        "tests/test_session_person.py",
+        "tests/test_revocation.py",
+        "tests/test_users.py",
+        "tests/test_authentication.py",
+    ],
 }
 # The edge tests each module's mutants meet first (a second or two).
 EDGES = {
@@ -256,6 +273,7 @@ EDGES = {
     "throttle": "tests/test_pins_signin.py",
     "users": "tests/test_pins_users.py",
     "middleware": "tests/test_pins_request.py",
+    "request": "tests/test_pins_request.py",
     "views": "tests/test_pins_signin.py",
     "pipeline": "tests/test_pins_signin.py",
 }
@@ -496,6 +514,8 @@ MODULES = [
     "views",
     "signin",
     "pipeline",
+    "request",
+    "tokens",
 ]
 # Parameters an attacker would like an allow-list to take (header sets), methods that
 # must never be "safe".
