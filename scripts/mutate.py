@@ -95,7 +95,6 @@ FAST_SUITE = [
     "tests/test_identity.py",
     "tests/test_state_store.py",
     "tests/test_local_view.py",
-    "tests/deny_list",
     "tests/test_sessions.py",
     "tests/test_asymmetric.py",
     "tests/test_cookie_ambiguity.py",
@@ -972,27 +971,44 @@ class Kills:
 
     Valid while tests are only added (a test that is changed or removed may let a mutant
     live again: run without ``--reuse`` then). A mutant is reused only when its module, the
-    test selection in this script (which suites, in which order, with which options) and the
-    mutant itself (its name and diff) are unchanged.
+    tests its mutants meet in this script (which suites, in which order, with which options:
+    :meth:`_selection`) and the mutant itself (its name and diff) are unchanged. Another
+    module's tests changing, or a module added, keeps the others' kills.
     """
 
     def __init__(self, *, reuse: bool) -> None:
         self.modules = {m: self._hash(ROOT / source_path(m)) for m in MODULES}
-        # What a verdict depends on besides the module: the tests each mutant meets, and how.
-        selection = [FAST_SUITE, NEAR, EDGES, PYTEST, COPIED, sorted(FOLDING), FOLDING_ENV]
-        self.script = hashlib.sha256(json.dumps(selection, sort_keys=True).encode()).hexdigest()
+        self.selections = {m: self._selection(m) for m in MODULES}
         self.earlier: set[str] = set()
         if reuse and KILLS.exists():
             saved = json.loads(KILLS.read_text())
-            if saved.get("script") == self.script:
-                same = {m for m, h in saved["modules"].items() if self.modules.get(m) == h}
-                self.earlier = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
+            old = saved.get("selections", {})  # absent in an earlier format: nothing reused
+            same = {
+                m
+                for m, h in saved["modules"].items()
+                if self.modules.get(m) == h and m in old and old[m] == self.selections[m]
+            }
+            self.earlier = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
         self.killed: set[str] = set()
         self.lock = threading.Lock()
 
     @staticmethod
     def _hash(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    @staticmethod
+    def _selection(module: str) -> str:
+        """What a verdict on ``module``'s mutants depends on besides the module: the tests."""
+        selection = [
+            FAST_SUITE,
+            NEAR[module],
+            EDGES.get(module),
+            PYTEST,
+            COPIED,
+            module in FOLDING,
+            FOLDING_ENV,
+        ]
+        return hashlib.sha256(json.dumps(selection).encode()).hexdigest()
 
     @staticmethod
     def key(mutant: Mutant) -> str:
@@ -1021,7 +1037,11 @@ class Kills:
 
     def _write(self) -> None:
         KILLS.parent.mkdir(exist_ok=True)
-        data = {"script": self.script, "modules": self.modules, "killed": sorted(self.killed)}
+        data = {
+            "modules": self.modules,
+            "selections": self.selections,
+            "killed": sorted(self.killed),
+        }
         KILLS.write_text(json.dumps(data, indent=0))
 
 

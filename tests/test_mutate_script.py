@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -67,6 +68,24 @@ def test_a_changed_module_forgets_its_kills(
         "_hash",
         staticmethod(lambda path: "edited" if path.name == "codec.py" else real(path)),
     )
+    assert not mutate.Kills(reuse=True).known(_mutant(mutate))
+
+
+def test_another_modules_tests_changing_keeps_this_modules_kills(
+    mutate: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _killed_once(mutate)
+    monkeypatch.setitem(mutate.NEAR, "claims", [*mutate.NEAR["claims"], "tests/test_extra.py"])
+    assert mutate.Kills(reuse=True).known(_mutant(mutate))
+    monkeypatch.setitem(mutate.NEAR, "codec", [*mutate.NEAR["codec"], "tests/test_extra.py"])
+    assert not mutate.Kills(reuse=True).known(_mutant(mutate))
+
+
+def test_an_earlier_format_without_selections_reuses_nothing(mutate: ModuleType) -> None:
+    _killed_once(mutate)
+    saved = json.loads(mutate.KILLS.read_text())
+    del saved["selections"]
+    mutate.KILLS.write_text(json.dumps({**saved, "script": "an earlier hash"}))
     assert not mutate.Kills(reuse=True).known(_mutant(mutate))
 
 
