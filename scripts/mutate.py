@@ -211,6 +211,8 @@ NEAR = {
         "tests/test_throttle.py",
         "tests/test_client_address.py",
         "tests/test_state_store.py",
+        "tests/test_flood.py",
+        "tests/test_unknown_client.py",
     ],
     "users": [
         "tests/test_pins_users.py",
@@ -234,6 +236,8 @@ NEAR = {
         "tests/security/test_signin_attacks.py",
         "tests/security/test_csrf_attacks.py",
         "tests/test_sessions.py",
+        "tests/test_google_flow_cookie.py",
+        "tests/test_flood.py",
     ],
     "signin": [
         "tests/test_views.py",
