@@ -16,7 +16,11 @@ A module passes when at least ``THRESHOLD`` of its non-equivalent mutants are ki
 Equivalent mutants (no test can tell them from the original) are listed with a reason in
 ``mutation-equivalents.toml``; the run prints every other survivor, with its diff.
 
-Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--no-ast] [--no-mutmut] [--list]``.
+Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--no-ast] [--no-mutmut] [--list]
+[--module NAME ...]``. ``--module`` runs one shard: that module's mutmut mutants (run again,
+the other modules' results kept), their re-check and its AST pass, and prints its row; the
+other modules' kills are kept in ``mutants/kills.json``. A fresh run in shards: each module with
+``--module`` (minutes to a quarter of an hour each), then ``--reuse`` for the whole table.
 ``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
 a mutant the re-check or the AST pass killed in an earlier run stays killed while its module
 and this script are unchanged (``mutants/kills.json``): only the rest run again. Valid while
@@ -411,13 +415,19 @@ def mutmut_bin() -> str:
     return str(Path(sys.executable).with_name("mutmut"))
 
 
-def run_mutmut(jobs: int, *, fresh: bool) -> None:
-    if fresh:
+def run_mutmut(jobs: int, *, fresh: bool, modules: list[str] | None = None) -> None:
+    """mutmut over every module, or only over ``modules``' mutants (a shard: run again whatever
+    mutmut held of them, the other modules' results kept)."""
+    if fresh and not modules:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    names = [f"{dotted(m)}.*" for m in modules or []]
     log = ROOT / "mutmut-run.log"
     with log.open("w") as out:
         code = subprocess.call(
-            [mutmut_bin(), "run", "--max-children", str(jobs)], cwd=ROOT, stdout=out, stderr=out
+            [mutmut_bin(), "run", "--max-children", str(jobs), *names],
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
         )
     shutil.move(log, ROOT / "mutants" / "mutmut-run.log")
     if code != 0:
@@ -447,7 +457,9 @@ def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
     return function, "\n".join(removed), "\n".join(added)
 
 
-def mutmut_pass(jobs: int, equivalents: list[dict[str, str]], kills: Kills) -> list[Mutant]:
+def mutmut_pass(
+    jobs: int, equivalents: list[dict[str, str]], kills: Kills, only: list[str]
+) -> list[Mutant]:
     # mutmut's copy of the tests (and of the docs they read) dates from its run: the re-check
     # uses today's.
     skip = shutil.ignore_patterns("node_modules", "__pycache__")
@@ -456,6 +468,8 @@ def mutmut_pass(jobs: int, equivalents: list[dict[str, str]], kills: Kills) -> l
     mutants: list[Mutant] = []
     pending: list[Mutant] = []
     for module, name, code in mutmut_results():
+        if module not in only:
+            continue
         if code in MUTMUT_CAUGHT:
             mutants.append(Mutant(module, name, module, "", "", KILLED, "mutmut"))
             continue
@@ -980,11 +994,13 @@ class Kills:
     module's tests changing, or a module added, keeps the others' kills.
     """
 
-    def __init__(self, *, reuse: bool) -> None:
+    def __init__(self, *, reuse: bool, only: list[str] | None = None) -> None:
         self.modules = {m: self._hash(ROOT / source_path(m)) for m in MODULES}
         self.selections = {m: self._selection(m) for m in MODULES}
         self.earlier: set[str] = set()
-        if reuse and KILLS.exists():
+        #: Still-valid kills of modules this run leaves alone (a shard): written back as they were.
+        self.others: set[str] = set()
+        if KILLS.exists():
             saved = json.loads(KILLS.read_text())
             old = saved.get("selections", {})  # absent in an earlier format: nothing reused
             same = {
@@ -992,7 +1008,11 @@ class Kills:
                 for m, h in saved["modules"].items()
                 if self.modules.get(m) == h and m in old and old[m] == self.selections[m]
             }
-            self.earlier = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
+            valid = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
+            running = set(only or MODULES)
+            self.others = {k for k in valid if k.split("|", 2)[1] not in running}
+            if reuse:
+                self.earlier = valid - self.others
         self.killed: set[str] = set()
         self.lock = threading.Lock()
 
@@ -1044,7 +1064,7 @@ class Kills:
         data = {
             "modules": self.modules,
             "selections": self.selections,
-            "killed": sorted(self.killed),
+            "killed": sorted(self.killed | self.others),
         }
         KILLS.write_text(json.dumps(data, indent=0))
 
@@ -1152,7 +1172,11 @@ def main() -> int:
     )
     parser.add_argument("--no-mutmut", action="store_true", help="only the AST pass")
     parser.add_argument("--no-ast", action="store_true", help="only mutmut and the re-check")
-    parser.add_argument("--module", action="append", help="AST pass: only this module")
+    parser.add_argument(
+        "--module",
+        action="append",
+        help="only this module (repeatable): its mutmut mutants, their re-check, its AST pass",
+    )
     parser.add_argument("--list", action="store_true", help="print the AST mutants, run none")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -1172,12 +1196,12 @@ def main() -> int:
     mutants: list[Mutant] = []
     if not args.no_mutmut:
         print("mutmut: generating and running mutants (mutants/mutmut-run.log)", flush=True)
-        run_mutmut(args.jobs, fresh=not args.reuse)
-    kills = Kills(reuse=args.reuse)
+        run_mutmut(args.jobs, fresh=not args.reuse, modules=args.module)
+    kills = Kills(reuse=args.reuse, only=only)
     try:
         if not args.no_mutmut:
             print("broad re-check of mutmut's survivors", flush=True)
-            mutants += mutmut_pass(args.jobs, equivalents, kills)
+            mutants += mutmut_pass(args.jobs, equivalents, kills, only)
         if not args.no_ast:
             print("AST pass: constants and decorated functions", flush=True)
             mutants += ast_pass(args.jobs, equivalents, only, kills)

@@ -89,6 +89,42 @@ def test_an_earlier_format_without_selections_reuses_nothing(mutate: ModuleType)
     assert not mutate.Kills(reuse=True).known(_mutant(mutate))
 
 
+def test_a_shard_keeps_the_other_modules_kills(mutate: ModuleType) -> None:
+    _killed_once(mutate)  # a codec kill
+    mutate.Kills(reuse=False, only=["claims"]).save([])  # a claims shard, run afresh
+    assert mutate.Kills(reuse=True).known(_mutant(mutate))
+    mutate.Kills(reuse=False, only=["codec"]).save([])  # codec afresh: its kills go
+    assert not mutate.Kills(reuse=True).known(_mutant(mutate))
+
+
+def test_a_shard_runs_mutmut_on_its_modules_mutants_only(
+    mutate: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[list[str]] = []
+    real = {m: mutate.dotted(m) for m in ("codec", "store")}
+    monkeypatch.setattr(mutate, "dotted", real.__getitem__)
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    monkeypatch.setattr(mutate, "mutmut_bin", lambda: "mutmut")
+
+    def call(args: list[str], **_: Any) -> int:
+        calls.append(args)
+        (tmp_path / "mutants").mkdir(exist_ok=True)  # what mutmut makes as it starts
+        return 0
+
+    monkeypatch.setattr(mutate.subprocess, "call", call)
+    (tmp_path / "mutants").mkdir()
+    (tmp_path / "mutants" / "kept").write_text("another module's results")
+    mutate.run_mutmut(3, fresh=True, modules=["codec", "store"])
+    assert calls[-1][-2:] == [
+        "django_nextauth_jwt.jose.codec.*",
+        "django_nextauth_jwt.state.store.*",
+    ]
+    assert (tmp_path / "mutants" / "kept").exists()  # a shard never wipes the others
+    mutate.run_mutmut(3, fresh=True)
+    assert calls[-1] == ["mutmut", "run", "--max-children", "3"]
+    assert not (tmp_path / "mutants" / "kept").exists()
+
+
 def test_kills_survive_a_second_save(mutate: ModuleType) -> None:
     """A reused kill is written again: a third run still knows it."""
     _killed_once(mutate)
