@@ -111,6 +111,7 @@ FAST_SUITE = [
     "tests/test_pins_request.py",
     "tests/test_pins_signin.py",
     "tests/test_pins_users.py",
+    "tests/test_pins_tokens.py",
 ]
 PYTEST = [
     "-x",
@@ -255,6 +256,7 @@ NEAR = {
     # token-to-user step with the per-person cut-off (issue 21).
     "request": [
         "tests/test_pins_request.py",
+        "tests/test_diagnostics.py",
         "tests/test_request_path.py",
         "tests/test_middleware.py",
         "tests/test_cookie_ambiguity.py",
@@ -262,6 +264,7 @@ NEAR = {
         "tests/test_authentication.py",
     ],
     "tokens": [
+        "tests/test_pins_tokens.py",
         "tests/test_tokens.py",
         "tests/test_session_person.py",
         "tests/test_revocation.py",

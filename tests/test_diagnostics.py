@@ -96,6 +96,18 @@ def test_a_v5_token_for_the_secure_cookie_name_is_a_salt_mismatch(
     assert "NEXTAUTH_SECURE_COOKIE" in line
 
 
+def test_a_session_cookie_of_another_deployment_is_named_in_the_warning(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A next-auth 4 service sent Auth.js 5's cookie (or the reverse, or __Secure- over http):
+    # the client gets token_missing, the operator the setting to fix.
+    settings.NEXTAUTH_JWT_FORMAT = "jws"
+    cookie = "authjs.session-token=" + forge.jws(forge.claims())
+    [line] = refused(caplog, "token_missing", HTTP_COOKIE=cookie)
+    assert "a session cookie named 'authjs.session-token' arrived" in line
+    assert "'next-auth.session-token'" in line
+
+
 @pytest.mark.parametrize(
     ("fmt", "make", "what"),
     [

@@ -8,13 +8,23 @@ the slip it guards against applied by hand.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
+from django_nextauth_jwt.exceptions import TokenAmbiguous, TokenExpired, TokenMissing
 from django_nextauth_jwt.middleware import NextAuthJWTMiddleware, path_is_protected
+from django_nextauth_jwt.request import (
+    authenticate_request,
+    clear_if_ambiguous,
+    may_block,
+    signin_url,
+    unauthorized_response,
+)
+from django_nextauth_jwt.tokens import AuthResult
 from django_nextauth_jwt.users import TokenUser
 from tests.request_helpers import ADA, MIDDLEWARE, bearer, expired_token, make_token, tamper
 
@@ -168,3 +178,70 @@ def test_async_protected_path_in_database_mode_looks_the_user_up_off_the_event_l
     response = async_to_sync(fetch)()
     assert response.status_code == 200
     assert response.json()["id"] == "42"
+
+
+# --------------------------------------------------------------------------- #
+# request.py: found unheld by make mutate (each test fails with its mutant)
+# --------------------------------------------------------------------------- #
+
+
+def test_a_lazy_result_resolved_later_is_the_one_the_request_keeps() -> None:
+    request = RequestFactory().get("/", headers=bearer(make_token()))
+    lazy = authenticate_request(request, resolve_user=False)
+    assert lazy.success
+    assert lazy.user is None
+    resolved = authenticate_request(request)
+    assert resolved.user is not None
+    assert resolved.user.id == ADA["id"]
+    assert request.nextauth is resolved  # type: ignore[attr-defined]
+    assert authenticate_request(request) is resolved  # not resolved a second time
+
+
+def test_unauthorized_response_body_is_the_detail_and_the_code() -> None:
+    refused = AuthResult.failure(TokenExpired())
+    response = unauthorized_response(refused)
+    assert json.loads(response.content) == {
+        "detail": TokenExpired.default_message,
+        "code": "token_expired",
+    }
+    assert TokenExpired.default_message != TokenMissing.default_message
+    bare = AuthResult(False)  # no code, no message: a missing token's
+    assert json.loads(unauthorized_response(bare).content) == {
+        "detail": TokenMissing.default_message,
+        "code": "token_missing",
+    }
+
+
+def ambiguous_request() -> Any:
+    request = RequestFactory().get("/api/me/", HTTP_HOST="app.example.com")
+    request.COOKIES = {COOKIE: "x", f"{COOKIE}.0": "y"}
+    return request
+
+
+def test_an_ambiguous_401_expires_the_cookies_only_given_the_request() -> None:
+    refused = AuthResult.failure(TokenAmbiguous())
+    with_request = unauthorized_response(refused, ambiguous_request())
+    # Every name read, the chunk the request carried, and the copies a sibling could plant.
+    assert {COOKIE, f"{COOKIE}.0"} <= set(with_request.cookies)
+    assert all(c["max-age"] == 0 for c in with_request.cookies.values())
+    bare = clear_if_ambiguous(HttpResponse(), RequestFactory().get("/"), "token_ambiguous")
+    assert f"{COOKIE}.0" not in bare.cookies  # the chunk is the request's: read from it
+    assert not unauthorized_response(refused).cookies  # no request: nothing to expire
+    other = unauthorized_response(AuthResult.failure(TokenExpired()), ambiguous_request())
+    assert not other.cookies
+
+
+def test_may_block_only_for_database_users_or_a_redis_the_view_cannot_answer(
+    settings: Any,
+) -> None:
+    settings.NEXTAUTH_USER_MODE = "stateless"
+    assert may_block() is False  # embedded store, stateless: CPU work only
+    assert may_block(resolve_user=False) is False
+    settings.NEXTAUTH_USER_MODE = "database"
+    assert may_block() is True
+    assert may_block(resolve_user=False) is False  # verified now, the user looked up later
+
+
+def test_the_sign_in_url_keeps_its_blank_parameters(settings: Any) -> None:
+    settings.NEXTAUTH_SIGNIN_URL = "/login?prompt=&next=old"
+    assert signin_url(next="/new") == "/login?prompt=&next=%2Fnew"
