@@ -53,15 +53,28 @@ def test_a_token_of_exactly_4096_characters_is_remembered_one_longer_is_not() ->
         assert (token in policy().recent) is remembered, length
 
 
-def test_the_memory_of_tokens_holds_at_most_64_and_of_sightings_at_most_256() -> None:
+def test_the_memory_of_tokens_fills_to_64_then_starts_again() -> None:
     pol = policy()
-    for i in range(300):
+    pol.recent.clear()
+    for i in range(64):
         token = make_token(id=str(i))
         tokens.decode(token)
         tokens.decode(token)  # a second sighting: remembered
-        assert len(pol.recent) <= 64
-        assert len(pol.seen) <= 256
-    assert len(pol.recent) > 0
+    assert len(pol.recent) == 64
+    token = make_token(id="64")
+    tokens.decode(token)
+    tokens.decode(token)
+    assert len(pol.recent) == 1  # full: emptied, then this one
+
+
+def test_the_sightings_fill_to_256_then_start_again() -> None:
+    pol = policy()
+    pol.seen.clear()
+    for i in range(256):
+        tokens.decode(make_token(id=str(i)))  # each seen once
+    assert len(pol.seen) == 256
+    tokens.decode(make_token(id="256"))
+    assert len(pol.seen) == 1
 
 
 # --------------------------------------------------------------------------- #
