@@ -112,6 +112,9 @@ FAST_SUITE = [
     "tests/test_pins_signin.py",
     "tests/test_pins_users.py",
     "tests/test_pins_tokens.py",
+    "tests/test_session_lifetime.py",
+    "tests/test_session_person.py",
+    "tests/test_revocation_watch.py",
 ]
 PYTEST = [
     "-x",
@@ -141,6 +144,7 @@ NEAR = {
         "tests/test_security_edges.py",
         "tests/test_tokens.py",
         "tests/security/test_claim_attacks.py",
+        "tests/security/test_auth_time_attacks.py",
     ],
     "policy": [
         "tests/test_security_edges.py",
@@ -205,6 +209,7 @@ NEAR = {
         "tests/test_throttle.py",
         "tests/test_local_view.py",
         "tests/test_sessions.py",
+        "tests/test_revocation_watch.py",
     ],
     "localview": [
         "tests/deny_list",

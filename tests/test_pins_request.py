@@ -81,6 +81,32 @@ def test_token_user_without_an_email_is_named_by_its_id() -> None:
     assert (user.username, str(user)) == ("42", "42")
 
 
+def test_token_users_are_equal_by_id_and_only_to_token_users() -> None:
+    ada, again, bob = TokenUser(ADA), TokenUser({**ADA, "name": "A."}), TokenUser({"id": "8"})
+    assert ada == again
+    assert ada != bob
+    assert ada != ADA["id"]  # a string with the same id is not a user
+    assert {ada, again, bob} == {ada, bob}
+
+
+def test_token_users_hash_apart_by_id() -> None:
+    # A constant hash keeps equality, but every set or dict of users degrades to a list.
+    users = [TokenUser({"id": str(n)}) for n in range(50)]
+    assert len({hash(user) for user in users}) == 50
+    assert hash(TokenUser({"id": "7"})) == hash(TokenUser({"id": "7", "role": "x"}))
+
+
+def test_has_role_is_the_tokens_role_among_those_named() -> None:
+    user = TokenUser({**ADA, "role": "editor"})
+    assert user.has_role("editor") is True
+    assert user.has_role("admin", "editor") is True
+    assert user.has_role("admin") is False
+    assert user.has_role() is False
+    nobody = TokenUser(ADA)  # no role claim
+    assert nobody.has_role("editor") is False
+    assert nobody.has_role(None) is False  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- #
 # Public paths inside protected ones
 # --------------------------------------------------------------------------- #

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from django_nextauth_jwt.users import UserNotFound, claims_for_user, user_from_claims
+from django_nextauth_jwt.users import (
+    UserNotFound,
+    apply_role,
+    claims_for_user,
+    lookup_field,
+    user_for_subject,
+    user_from_claims,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
@@ -76,3 +83,228 @@ def test_lookup_claim_sub_maps_to_the_primary_key(settings: Any) -> None:
     assert user_from_claims({"sub": str(user.pk), "id": "someone-else"}) == user
     # And the claims minted for the user name it back by its key.
     assert claims_for_user(user)["id"] == str(user.pk)
+
+
+# --------------------------------------------------------------------------- #
+# The role mapping: only the flags and the managed groups, and only what changed
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def syncing(settings: Any) -> Any:
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_STAFF_ROLES = ["staff"]
+    settings.NEXTAUTH_SUPERUSER_ROLES = ["owner"]
+    return settings
+
+
+def test_a_staff_role_takes_a_superusers_flag_away_and_keeps_staff(syncing: Any) -> None:
+    user = get_user_model().objects.create_user("ada", is_staff=True, is_superuser=True)
+    apply_role(user, "staff")
+    user.refresh_from_db()
+    assert (user.is_staff, user.is_superuser) == (True, False)
+
+
+def test_the_role_mapping_writes_only_the_flags_it_changes(syncing: Any) -> None:
+    user = get_user_model().objects.create_user("ada", first_name="Ada")
+    # Another request renames the person after this one read the row.
+    get_user_model().objects.filter(pk=user.pk).update(first_name="Augusta")
+    apply_role(user, "owner")
+    user.refresh_from_db()
+    assert (user.is_staff, user.is_superuser, user.first_name) == (True, True, "Augusta")
+
+
+def test_a_role_the_group_mapping_does_not_name_leaves_every_managed_group(syncing: Any) -> None:
+    from django.contrib.auth.models import Group
+
+    syncing.NEXTAUTH_ROLE_GROUPS = {"editor": ["Editors"]}
+    user = get_user_model().objects.create_user("ada")
+    user.groups.add(Group.objects.create(name="Editors"), Group.objects.create(name="Readers"))
+    apply_role(user, "viewer")
+    assert sorted(user.groups.values_list("name", flat=True)) == ["Readers"]
+
+
+def test_without_a_group_mapping_the_groups_are_not_read(
+    syncing: Any, django_assert_num_queries: Any
+) -> None:
+    user = get_user_model().objects.create_user("ada", is_staff=True)
+    with django_assert_num_queries(0):
+        apply_role(user, "staff")
+
+
+class _UserWithoutGroups:
+    """A custom user model without PermissionsMixin: flags, no ``groups``."""
+
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self) -> None:
+        self.saved: list[Any] = []
+
+    def save(self, update_fields: Any = None) -> None:
+        self.saved.append(update_fields)
+
+
+def test_a_user_model_without_groups_takes_the_flags_and_no_groups(syncing: Any) -> None:
+    syncing.NEXTAUTH_ROLE_GROUPS = {"staff": ["Staff"]}
+    user = _UserWithoutGroups()
+    apply_role(user, "staff")  # type: ignore[arg-type]
+    assert (user.is_staff, user.saved) == (True, [["is_staff"]])
+
+
+# --------------------------------------------------------------------------- #
+# The lookup claim's value
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def by_email(settings: Any) -> Any:
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
+    return settings
+
+
+def test_an_empty_lookup_value_names_no_user_whose_field_is_blank(by_first_name: Any) -> None:
+    get_user_model().objects.create_user("no-name")  # first_name ""
+    with pytest.raises(UserNotFound):
+        user_from_claims({"id": ""})
+
+
+def test_an_empty_email_claim_names_no_user_without_an_address(by_email: Any) -> None:
+    get_user_model().objects.create_user("no-address")  # email ""
+    with pytest.raises(UserNotFound):
+        user_from_claims({"id": "1", "email": ""})
+
+
+def test_an_email_claim_that_is_not_a_string_names_no_user(by_email: Any) -> None:
+    get_user_model().objects.create_user("ada", email="42")
+    for value in (42, 4.2, ["42"]):
+        with pytest.raises(UserNotFound):
+            user_from_claims({"id": "1", "email": value})
+
+
+def test_two_rows_for_one_email_are_refused_and_named_by_key(
+    by_email: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = get_user_model().objects.create_user("one", email="ada@example.com")
+    second = get_user_model().objects.create_user("two", email="ADA@example.com")
+    with (
+        caplog.at_level("WARNING", logger="django_nextauth_jwt.identity"),
+        pytest.raises(UserNotFound),
+    ):
+        user_from_claims({"id": "1", "email": "ada@example.com"})
+    pks = ", ".join(sorted((str(first.pk), str(second.pk))))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"2 users match one email claim (pks {pks}): refused; give each a distinct address"
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# Provisioning that loses a race, or fails
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("lookup", ["email", "first_name"])
+def test_provisioning_beaten_by_a_concurrent_request_takes_its_row(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, lookup: str
+) -> None:
+    from django.db import IntegrityError
+
+    from django_nextauth_jwt import users
+
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_PROVISION_USERS = True
+    if lookup == "email":
+        settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
+    else:
+        settings.NEXTAUTH_USER_LOOKUP_FIELD = "first_name"
+    made: list[Any] = []
+
+    def raced(*args: Any, **kwargs: Any) -> Any:
+        # The other request created the row first (by email: its address in another case).
+        made.append(
+            get_user_model().objects.create_user("ada", email="Ada@Example.com", first_name="Ada")
+        )
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(users, "_provision", raced)
+    assert user_from_claims({"id": "Ada", "email": "ada@example.com"}) == made[0]
+
+
+@pytest.mark.parametrize("error", ["IntegrityError", "DataError"])
+def test_provisioning_that_fails_says_so(
+    by_email: Any, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    from django import db
+
+    from django_nextauth_jwt import users
+
+    by_email.NEXTAUTH_PROVISION_USERS = True
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise getattr(db, error)("the database refused")
+
+    monkeypatch.setattr(users, "_provision", fails)
+    with pytest.raises(UserNotFound) as info:
+        user_from_claims({"id": "1", "email": "ada@example.com"})
+    assert info.value.message == "User could not be provisioned."
+    assert info.value.code == "user_not_found"
+
+
+# --------------------------------------------------------------------------- #
+# Which row a sub names (sign-out-everywhere by sub, in database mode)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("claim", ["id", "sub"])
+def test_a_sub_names_its_row_by_the_lookup_field_when_the_lookup_claim_is_the_id(
+    settings: Any, claim: str
+) -> None:
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = claim
+    settings.NEXTAUTH_USER_LOOKUP_FIELD = "username"
+    ada = get_user_model().objects.create_user("ada")
+    assert user_for_subject("ada") == ada
+    assert user_for_subject(str(ada.pk)) is None
+
+
+def test_a_sub_names_its_row_by_address_when_the_lookup_field_is_the_email(settings: Any) -> None:
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_USER_LOOKUP_FIELD = "email"
+    ada = get_user_model().objects.create_user("ada", email="ada@example.com")
+    # Compared as an address (case folded in the domain and the local part alike), not as text.
+    assert user_for_subject("ADA@example.com") == ada
+    # One no database can store or compare names nobody, and is never sent to the database.
+    assert user_for_subject("ada\ud800@example.com") is None
+
+
+def test_a_sub_names_its_row_by_key_when_the_lookup_claim_is_the_email(by_email: Any) -> None:
+    ada = get_user_model().objects.create_user("ada", email="ada@example.com")
+    assert user_for_subject(str(ada.pk)) == ada
+    assert user_for_subject("ada@example.com") is None
+
+
+# --------------------------------------------------------------------------- #
+# Which field a lookup claim reads
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("claim", ["id", "sub"])
+def test_the_id_claims_are_looked_up_by_primary_key_whatever_its_name(
+    settings: Any, claim: str
+) -> None:
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = claim
+    assert lookup_field() == "pk"
+
+
+def test_the_email_claim_is_looked_up_in_the_models_email_field(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = "email"
+    monkeypatch.setattr(get_user_model(), "EMAIL_FIELD", "username")
+    assert lookup_field() == "username"
+
+
+def test_another_claim_is_looked_up_in_the_field_of_its_name(settings: Any) -> None:
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = "username"
+    assert lookup_field() == "username"

@@ -184,3 +184,94 @@ def _claims_unchecked(token: str) -> dict[str, Any]:
     from django_nextauth_jwt.tokens import decode
 
     return decode(token)
+
+
+# --------------------------------------------------------------------------- #
+# A networked store that cannot be read: what this process knows still refuses
+# --------------------------------------------------------------------------- #
+
+
+class _View:
+    """A local view of Redis's deny-list that knows ``known``, whatever its freshness."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int] = {}
+
+    def peek(self, keys: Any) -> list[int | None]:
+        return [self.known.get(key) for key in keys]
+
+
+class _Unreadable:
+    """Redis down under a process whose view still holds what it heard."""
+
+    in_process = False
+
+    def __init__(self) -> None:
+        self.view = _View()
+
+    def get_many(self, keys: Any) -> list[int | None]:
+        raise ConnectionError("down")
+
+
+@pytest.fixture
+def unreadable(monkeypatch: pytest.MonkeyPatch) -> _Unreadable:
+    from django_nextauth_jwt.state import store
+
+    held = _Unreadable()
+    monkeypatch.setattr(store, "current", lambda: held)
+    return held
+
+
+def test_failing_open_still_refuses_what_the_view_knows(
+    settings: Any, unreadable: _Unreadable, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django_nextauth_jwt.policy import policy
+    from django_nextauth_jwt.state import revocation
+
+    settings.NEXTAUTH_REVOCATION_FAIL_OPEN = True
+    now = int(time.time())
+    # Neither sid nor jti: the token is known by what was signed.
+    claims = {"sub": "7", "iat": now - 60, "exp": now + 60}
+    unreadable.view.known = {
+        revocation.token_key(claims, "h.p.s"): 1,
+        revocation.account_key(42): now,
+    }
+    pol = policy()
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.revocation"):
+        with pytest.raises(exc.TokenRevoked):
+            revocation.check(claims, "h.p.s", pol)
+        revocation.check(claims, "h.q.s", pol)  # unknown here: accepted, failing open
+        with pytest.raises(exc.TokenRevoked):
+            revocation.check_account(42, claims, pol)
+        revocation.check_account(43, claims, pol)
+    assert [r.getMessage() for r in caplog.records] == [
+        "revocation store unavailable: ConnectionError"
+    ] * 4
+
+
+def test_failing_closed_on_a_persons_cut_off_names_the_stores_error(
+    unreadable: _Unreadable, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django_nextauth_jwt.policy import policy
+    from django_nextauth_jwt.state import revocation
+
+    claims = {"sub": "7", "iat": int(time.time())}
+    with (
+        caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.revocation"),
+        pytest.raises(exc.RevocationUnavailable) as info,
+    ):
+        revocation.check_account(43, claims, policy())
+    assert isinstance(info.value.__cause__, ConnectionError)
+    assert [r.getMessage() for r in caplog.records] == [
+        "revocation store unavailable: ConnectionError"
+    ]
+
+
+@pytest.mark.parametrize("pk", [None, True, False, ""])
+def test_an_account_cut_off_needs_a_saved_users_key(pk: Any) -> None:
+    from django_nextauth_jwt.state import revocation
+
+    with pytest.raises(ValueError, match=r"^pk must name a saved user$"):
+        revocation.revoke_account(pk)
+    assert memory_store()._revocations.entries == {}
+    assert revocation.revoke_account(0, at=5) == 5  # a key of 0 is a key

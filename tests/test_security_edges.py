@@ -246,6 +246,7 @@ def test_redis_deny_list_keys_are_stable_across_releases(redis_store: str, setti
     revocation.revoke({"sub": "7", "exp": int(time.time()) + 60}, "h..i.c.t")
     revocation.revoke({"sub": "7", "sid": "s1", "exp": int(time.time()) + 60}, "s.i.d")
     revocation.revoke_user("7")
+    revocation.revoke_account(7)
     # Literals, computed once: a change of prefix, hash, length or naming breaks these.
     written = {
         "jti:" + hashlib.sha256(b"jti:abc").hexdigest()[:32],
@@ -255,6 +256,7 @@ def test_redis_deny_list_keys_are_stable_across_releases(redis_store: str, setti
         "jti:" + hashlib.sha256(b"token:h..i.c.t").hexdigest()[:32],
         "sid:" + hashlib.sha256(b"7\x00s1").hexdigest()[:32],
         "user:" + hashlib.sha256(b"7").hexdigest()[:32],
+        "account:" + hashlib.sha256(b"7").hexdigest()[:32],
     }
     prefix = settings.NEXTAUTH_REDIS_KEY_PREFIX + "rv:"
     client = redis.Redis.from_url(redis_store)
@@ -265,6 +267,7 @@ def test_redis_deny_list_keys_are_stable_across_releases(redis_store: str, setti
     assert held == written
     assert revocation.session_key({"sub": "7", "sid": "s1"}) in written
     assert revocation.user_key("7") in written
+    assert revocation.account_key(7) in written
     assert revocation.token_key({"jti": "abc"}, "a.b.c") in written
 
 
@@ -277,6 +280,7 @@ def test_the_embedded_store_keys_short_names_as_they_are_and_long_ones_by_digest
     assert revocation.user_key("u" * 129) == "user:" + sha("u" * 129)
     assert revocation.session_key({"sub": "7", "sid": "s1"}) == "sid=7\x00s1"
     assert revocation.user_key("7") == "user=7"
+    assert revocation.account_key(7) == "account=7"
     assert revocation.token_key({"jti": "abc"}, "a.b.c") == "jti=jti:abc"
     assert revocation.token_key({"jti": longest}, "t") == f"jti=jti:{longest}"
     assert revocation.token_key({"jti": too_long}, "t") == "jti:" + sha(f"jti:{too_long}")

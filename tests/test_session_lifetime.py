@@ -111,7 +111,12 @@ def test_a_token_without_a_start_lives_until_its_exp_and_is_logged_once(
     with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.lifetime"):
         assert refused(token) is None
         assert refused(forge.jws(forge.claims(iat=..., jti="another"))) is None
-    assert [r.message.count("neither auth_time nor iat") for r in caplog.records] == [1]
+    # The whole line, word for word: it names the setting and what the issuer must do.
+    assert [r.getMessage() for r in caplog.records] == [
+        "accepted a token with neither auth_time nor iat: NEXTAUTH_SESSION_MAX_LIFETIME "
+        "cannot bound it (it lives until its exp, and a sign-out-everywhere refuses it only "
+        "while the cut-off lasts); have its issuer set iat"
+    ]
     assert "eyJ" not in caplog.text  # never the token
 
 
@@ -146,7 +151,12 @@ def test_signing_out_a_session_without_auth_time_says_what_it_cannot_bound(
     token = forge.jws(forge.claims(sid="s-1"))
     with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.revocation"):
         JWTAuth.revoke(token)
-    assert "no auth_time" in caplog.text
+    # The whole line, word for word: it names the setting and the fix.
+    assert [r.getMessage() for r in caplog.records] == [
+        "signed out of a session whose token has no auth_time: copies refreshed after now are "
+        "not bounded by NEXTAUTH_SESSION_MAX_LIFETIME and are accepted again once this entry "
+        "expires; keep auth_time in the jwt callback"
+    ]
     assert refused(token) == "token_revoked"
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.state.revocation"):
