@@ -16,11 +16,13 @@ A module passes when at least ``THRESHOLD`` of its non-equivalent mutants are ki
 Equivalent mutants (no test can tell them from the original) are listed with a reason in
 ``mutation-equivalents.toml``; the run prints every other survivor, with its diff.
 
-Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--no-ast] [--no-mutmut] [--list]
-[--module NAME ...]``. ``--module`` runs one shard: that module's mutmut mutants (run again,
-the other modules' results kept), their re-check and its AST pass, and prints its row; the
+Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--keep-mutmut] [--no-ast] [--no-mutmut]
+[--list] [--module NAME ...]``. ``--module`` runs one shard: that module's mutmut mutants (run
+again, the other modules' results kept), their re-check and its AST pass, and prints its row; the
 other modules' kills are kept in ``mutants/kills.json``. A fresh run in shards: each module with
 ``--module`` (minutes to a quarter of an hour each), then ``--reuse`` for the whole table.
+``--keep-mutmut`` (with ``--reuse``) skips mutmut's run and re-checks what it left, for a
+shard whose modules have not changed since (tests added to kill its survivors).
 ``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
 a mutant the re-check or the AST pass killed in an earlier run stays killed while its module
 and this script are unchanged (``mutants/kills.json``): only the rest run again. Valid while
@@ -459,10 +461,15 @@ def mutmut_diff(module: str, name: str) -> tuple[str, str, str]:
     lines = diff.splitlines()[2:]  # past the --- and +++ header
     removed = [ln[1:].strip() for ln in lines if ln.startswith("-")]
     added = [ln[1:].strip() for ln in lines if ln.startswith("+")]
-    # django_nextauth_jwt.jose.codec.x__decode_v5__mutmut_12, ...codec.xǁKeyringǁ__init____mutmut_3
-    function = name.split(".", 2)[2].rsplit("__mutmut_", 1)[0]
-    function = ".".join(function.split("ǁ")[1:]) if "ǁ" in function else function[2:]
-    return function, "\n".join(removed), "\n".join(added)
+    return mutmut_function(module, name), "\n".join(removed), "\n".join(added)
+
+
+def mutmut_function(module: str, name: str) -> str:
+    """The function a mutmut mutant changes, as ``where`` names it: ``_decode_v5``,
+    ``Keyring.__init__`` (from ``django_nextauth_jwt.jose.codec.x__decode_v5__mutmut_12``,
+    ``...codec.xǁKeyringǁ__init____mutmut_3``), below a package folder too."""
+    function = name.removeprefix(f"{dotted(module)}.").rsplit("__mutmut_", 1)[0]
+    return ".".join(function.split("ǁ")[1:]) if "ǁ" in function else function[2:]
 
 
 def mutmut_pass(
@@ -1179,6 +1186,12 @@ def main() -> int:
         "--reuse", action="store_true", help="keep mutmut's results for unchanged functions"
     )
     parser.add_argument("--no-mutmut", action="store_true", help="only the AST pass")
+    parser.add_argument(
+        "--keep-mutmut",
+        action="store_true",
+        help="take mutmut's results in mutants/ as they are (its modules unchanged since, tests"
+        " only added): no mutmut run, the re-check and the AST pass only",
+    )
     parser.add_argument("--no-ast", action="store_true", help="only mutmut and the re-check")
     parser.add_argument(
         "--module",
@@ -1202,7 +1215,7 @@ def main() -> int:
     equivalents = load_equivalents()
     only = args.module or MODULES
     mutants: list[Mutant] = []
-    if not args.no_mutmut:
+    if not (args.no_mutmut or args.keep_mutmut):
         print("mutmut: generating and running mutants (mutants/mutmut-run.log)", flush=True)
         run_mutmut(args.jobs, fresh=not args.reuse, modules=args.module)
     kills = Kills(reuse=args.reuse, only=only)

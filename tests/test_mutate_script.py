@@ -148,6 +148,31 @@ def test_each_module_is_found_in_its_folder_and_is_the_one_mutmut_mutates(
     assert sorted(str(mutate.source_path(m)) for m in mutate.MODULES) == sorted(mutated)
 
 
+@pytest.mark.parametrize(
+    ("module", "name", "function"),
+    [
+        ("claims", "django_nextauth_jwt.claims.x_validated__mutmut_45", "validated"),
+        ("revocation", "django_nextauth_jwt.state.revocation.x__known__mutmut_1", "_known"),
+        (
+            "codec",
+            "django_nextauth_jwt.jose.codec.xǁKeyringǁ__init____mutmut_3",
+            "Keyring.__init__",
+        ),
+        (
+            "users",
+            "django_nextauth_jwt.users.xǁTokenUserǁhas_perms__mutmut_3",
+            "TokenUser.has_perms",
+        ),
+    ],
+)
+def test_a_mutmut_mutant_is_named_by_its_function_in_a_folder_too(
+    mutate: ModuleType, module: str, name: str, function: str
+) -> None:
+    # Equivalents match on "module.function": a module below state/ or jose/ once read as
+    # "vocation.x__known", and none of its equivalents matched.
+    assert mutate.mutmut_function(module, name) == function
+
+
 # --------------------------------------------------------------------------- #
 # What the passes reach since issue 27: Lua, floats, constant-time compares, MariaDB
 # --------------------------------------------------------------------------- #

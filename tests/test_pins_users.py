@@ -308,3 +308,89 @@ def test_the_email_claim_is_looked_up_in_the_models_email_field(
 def test_another_claim_is_looked_up_in_the_field_of_its_name(settings: Any) -> None:
     settings.NEXTAUTH_USER_LOOKUP_CLAIM = "username"
     assert lookup_field() == "username"
+
+
+# --------------------------------------------------------------------------- #
+# Minting for a user: the inverse of the lookup, on any user model
+# --------------------------------------------------------------------------- #
+
+
+def test_minted_claims_name_the_user_by_key_when_the_lookup_claim_is_the_email(
+    by_email: Any,
+) -> None:
+    ada = get_user_model().objects.create_user("ada", email="ada@example.com")
+    assert claims_for_user(ada)["id"] == str(ada.pk)
+
+
+@pytest.mark.parametrize("claim", ["id", "sub"])
+def test_minted_claims_name_the_user_by_the_lookup_field(settings: Any, claim: str) -> None:
+    settings.NEXTAUTH_USER_LOOKUP_CLAIM = claim
+    settings.NEXTAUTH_USER_LOOKUP_FIELD = "username"
+    ada = get_user_model().objects.create_user("ada", email="ada@example.com")
+    assert claims_for_user(ada)["id"] == "ada"
+
+
+class _BareUser:
+    """A user model built on AbstractBaseUser alone: no email, no full name, no flags."""
+
+    pk = 5
+
+    def get_email_field_name(self) -> str:
+        return "email"
+
+    def get_username(self) -> str:
+        return "ada"
+
+
+def test_minted_claims_for_a_bare_user_model_hold_its_key_and_username(settings: Any) -> None:
+    settings.NEXTAUTH_STAFF_ROLES = ["staff"]
+    settings.NEXTAUTH_SUPERUSER_ROLES = ["owner"]
+    assert claims_for_user(_BareUser()) == {"id": "5", "name": "ada"}
+
+
+# --------------------------------------------------------------------------- #
+# Provisioning: what it writes, and what it refuses with which message
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def provisioning(settings: Any) -> Any:
+    settings.NEXTAUTH_USER_MODE = "database"
+    settings.NEXTAUTH_PROVISION_USERS = True
+    return settings
+
+
+def test_a_user_provisioned_without_an_email_is_named_by_the_id(provisioning: Any) -> None:
+    user = user_from_claims({"id": "77"})
+    assert (user.pk, user.username, user.email) == (77, "77", "")
+
+
+def test_provisioning_refuses_an_address_another_row_holds_and_says_so(provisioning: Any) -> None:
+    get_user_model().objects.create_user("ada", email="ada@example.com")
+    with pytest.raises(UserNotFound) as info:
+        user_from_claims({"id": "77", "email": "ADA@example.com"})
+    assert info.value.message == "User could not be provisioned."
+    assert not get_user_model().objects.filter(pk=77).exists()
+
+
+def test_provisioning_refuses_a_value_its_column_cannot_hold_and_says_so(
+    provisioning: Any,
+) -> None:
+    address = "a" * 160 + "@example.com"  # fits the email column, not the username's 150
+    with pytest.raises(UserNotFound) as info:
+        user_from_claims({"id": "77", "email": address})
+    assert info.value.message == "User could not be provisioned."
+    assert not get_user_model().objects.filter(pk=77).exists()
+
+
+def test_provisioning_never_overwrites_a_row_that_appeared_meanwhile(provisioning: Any) -> None:
+    from django.db import IntegrityError
+
+    from django_nextauth_jwt import users
+
+    other = get_user_model().objects.create_user("bob", email="bob@example.com")
+    claims = {"id": str(other.pk), "email": "mallory@example.com", "role": "owner"}
+    with pytest.raises(IntegrityError):
+        users._provision(get_user_model(), "pk", other.pk, claims)
+    other.refresh_from_db()
+    assert (other.username, other.email, other.is_superuser) == ("bob", "bob@example.com", False)
