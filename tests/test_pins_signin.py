@@ -359,3 +359,75 @@ def test_the_csrf_token_answer_is_never_cached() -> None:
     response = Client().get("/api/auth/csrf")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+
+
+# --------------------------------------------------------------------------- #
+# The pipeline's own steps, called as social-core calls them
+# --------------------------------------------------------------------------- #
+
+
+def test_google_guard_names_the_backend_and_why_for_the_log() -> None:
+    from social_core.exceptions import AuthPolicyError
+
+    backend = object()
+    with pytest.raises(AuthPolicyError) as info:
+        pipeline.require_verified_email(backend, {"email_verified": False})
+    assert info.value.backend is backend
+    assert info.value.detail == "email not verified"
+
+
+class _Strategy:
+    """What issue_token reads of social-core's strategy: the request and the saved callback."""
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+
+    def session_get(self, key: str) -> str:
+        return "/dashboard"
+
+
+@pytest.mark.parametrize("who", ["nobody", "inactive"])
+def test_issue_token_refuses_a_missing_or_inactive_user_naming_the_backend_and_why(
+    ada: Any, who: str
+) -> None:
+    from social_core.exceptions import AuthPolicyError
+
+    ada.is_active = False
+    backend = object()
+    request = RequestFactory().get("/complete/google/")
+    with pytest.raises(AuthPolicyError) as info:
+        pipeline.issue_token(_Strategy(request), backend, user=None if who == "nobody" else ada)
+    assert info.value.backend is backend
+    assert info.value.detail == "inactive user"
+    assert not hasattr(request, "nextauth_token_issued")
+
+
+def test_google_sign_in_expires_the_cookie_chunks_the_browser_still_holds(ada: Any) -> None:
+    request = RequestFactory().get("/complete/google/")
+    name = "next-auth.session-token"
+    request.COOKIES = {f"{name}.0": "old", f"{name}.1": "old"}  # a longer session before
+    response = pipeline.issue_token(_Strategy(request), object(), user=ada)
+    assert response["Location"] == "/dashboard"
+    assert request.nextauth_token_issued is True
+    assert response.cookies[name].value
+    assert [response.cookies[f"{name}.{i}"]["max-age"] for i in (0, 1)] == [0, 0]
+
+
+def test_sign_in_tells_django_who_signed_in_through_which_request(ada: Any) -> None:
+    from django.contrib.auth import user_logged_in
+    from django.http import HttpResponse
+
+    from django_nextauth_jwt.signin import sign_in
+
+    seen: list[tuple[Any, Any, Any]] = []
+
+    def receiver(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+        seen.append((sender, request, user))
+
+    user_logged_in.connect(receiver)
+    try:
+        request = RequestFactory().post(LOGIN)
+        sign_in(request, ada, lambda token, claims: HttpResponse())
+    finally:
+        user_logged_in.disconnect(receiver)
+    assert seen == [(type(ada), request, ada)]
