@@ -238,6 +238,7 @@ NEAR = {
         "tests/test_csrf_plain_views.py",
     ],
     "authentication": [
+        "tests/test_pins_authentication.py",
         "tests/test_authentication.py",
         "tests/test_request_path.py",
         "tests/security/test_csrf_attacks.py",
