@@ -53,7 +53,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "django_nextauth_jwt"
@@ -114,6 +114,7 @@ FAST_SUITE = [
     "tests/test_pins_signin.py",
     "tests/test_pins_users.py",
     "tests/test_pins_tokens.py",
+    "tests/test_pins_authentication.py",
     "tests/test_session_lifetime.py",
     "tests/test_session_person.py",
     "tests/test_revocation_watch.py",
@@ -236,6 +237,9 @@ NEAR = {
         "tests/test_middleware.py",
         "tests/test_request_path.py",
         "tests/test_csrf_plain_views.py",
+        "tests/test_cookie_ambiguity.py",
+        "tests/test_diagnostics.py",
+        "tests/test_users.py",
     ],
     "authentication": [
         "tests/test_pins_authentication.py",
@@ -1004,10 +1008,10 @@ class Kills:
     """The mutants killed in earlier runs, for ``--reuse``: a killed mutant stays killed.
 
     Valid while tests are only added (a test that is changed or removed may let a mutant
-    live again: run without ``--reuse`` then). A mutant is reused only when its module, the
-    tests its mutants meet in this script (which suites, in which order, with which options:
-    :meth:`_selection`) and the mutant itself (its name and diff) are unchanged. Another
-    module's tests changing, or a module added, keeps the others' kills.
+    live again: run without ``--reuse`` then). A mutant is reused only when its module and
+    the mutant itself (its name and diff) are unchanged, its tests are run as before and every
+    test file it met is met still (:meth:`_selection`, :meth:`_covers`): a file added to a
+    suite, another module's tests changing, or a module added, keeps the kills.
     """
 
     def __init__(self, *, reuse: bool, only: list[str] | None = None) -> None:
@@ -1022,7 +1026,7 @@ class Kills:
             same = {
                 m
                 for m, h in saved["modules"].items()
-                if self.modules.get(m) == h and m in old and old[m] == self.selections[m]
+                if self.modules.get(m) == h and m in old and self._covers(m, old[m])
             }
             valid = {k for k in saved["killed"] if k.split("|", 2)[1] in same}
             running = set(only or MODULES)
@@ -1037,18 +1041,24 @@ class Kills:
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
     @staticmethod
-    def _selection(module: str) -> str:
-        """What a verdict on ``module``'s mutants depends on besides the module: the tests."""
-        selection = [
-            FAST_SUITE,
-            NEAR[module],
-            EDGES.get(module),
-            PYTEST,
-            COPIED,
-            module in FOLDING,
-            FOLDING_ENV,
-        ]
-        return hashlib.sha256(json.dumps(selection).encode()).hexdigest()
+    def _selection(module: str) -> dict[str, Any]:
+        """What a verdict on ``module``'s mutants depends on besides the module: the test files
+        its mutants meet, and how they are run."""
+        how = [PYTEST, COPIED, module in FOLDING, FOLDING_ENV]
+        return {
+            "files": sorted({*FAST_SUITE, *NEAR[module], EDGES.get(module, "")} - {""}),
+            "how": hashlib.sha256(json.dumps(how).encode()).hexdigest(),
+        }
+
+    def _covers(self, module: str, old: object) -> bool:
+        """Whether a kill made under the ``old`` selection still holds: run the same way, and
+        every test file it met still met (a file added to a suite only adds tests)."""
+        new = self.selections[module]
+        return (
+            isinstance(old, dict)
+            and old.get("how") == new["how"]
+            and set(old.get("files", ())) <= set(new["files"])
+        )
 
     @staticmethod
     def key(mutant: Mutant) -> str:

@@ -71,13 +71,27 @@ def test_a_changed_module_forgets_its_kills(
     assert not mutate.Kills(reuse=True).known(_mutant(mutate))
 
 
-def test_another_modules_tests_changing_keeps_this_modules_kills(
+def test_tests_added_keep_the_kills_and_tests_no_longer_met_forget_them(
     mutate: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _killed_once(mutate)
+    # A file added anywhere only adds tests: a kill still holds.
     monkeypatch.setitem(mutate.NEAR, "claims", [*mutate.NEAR["claims"], "tests/test_extra.py"])
-    assert mutate.Kills(reuse=True).known(_mutant(mutate))
     monkeypatch.setitem(mutate.NEAR, "codec", [*mutate.NEAR["codec"], "tests/test_extra.py"])
+    monkeypatch.setattr(mutate, "FAST_SUITE", [*mutate.FAST_SUITE, "tests/test_more.py"])
+    assert mutate.Kills(reuse=True).known(_mutant(mutate))
+    # A file codec's mutants met no longer runs: the test that killed one may be gone.
+    near = set(mutate.NEAR["codec"]) | {mutate.EDGES["codec"]}
+    dropped = next(path for path in mutate.FAST_SUITE if path not in near)
+    monkeypatch.setattr(mutate, "FAST_SUITE", [p for p in mutate.FAST_SUITE if p != dropped])
+    assert not mutate.Kills(reuse=True).known(_mutant(mutate))
+
+
+def test_tests_run_another_way_forget_the_kills(
+    mutate: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _killed_once(mutate)
+    monkeypatch.setattr(mutate, "PYTEST", [*mutate.PYTEST, "-p", "no:randomly"])
     assert not mutate.Kills(reuse=True).known(_mutant(mutate))
 
 

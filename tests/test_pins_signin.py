@@ -408,7 +408,7 @@ def test_google_sign_in_expires_the_cookie_chunks_the_browser_still_holds(ada: A
     request.COOKIES = {f"{name}.0": "old", f"{name}.1": "old"}  # a longer session before
     response = pipeline.issue_token(_Strategy(request), object(), user=ada)
     assert response["Location"] == "/dashboard"
-    assert request.nextauth_token_issued is True
+    assert getattr(request, "nextauth_token_issued", None) is True
     assert response.cookies[name].value
     assert [response.cookies[f"{name}.{i}"]["max-age"] for i in (0, 1)] == [0, 0]
 
