@@ -24,9 +24,10 @@ other modules' kills are kept in ``mutants/kills.json``. A fresh run in shards: 
 ``--keep-mutmut`` (with ``--reuse``) skips mutmut's run and re-checks what it left, for a
 shard whose modules have not changed since (tests added to kill its survivors).
 ``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
-a mutant the re-check or the AST pass killed in an earlier run stays killed while its module
-and this script are unchanged (``mutants/kills.json``): only the rest run again. Valid while
-tests are only added; after changing or removing a test, run without it.
+a mutant the re-check or the AST pass killed in an earlier run stays killed while its module is
+unchanged and every test file it met still runs, the same way (``mutants/kills.json``): only
+the rest run again. Valid while tests are only added; after changing or removing a test, run
+without it.
 Exit status 1 when a module falls below the threshold.
 """
 
@@ -345,13 +346,18 @@ def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
         sys.exit(f"the database tests fail on MariaDB in {what} with no mutant applied")
 
 
+def edges_of(module: str) -> str:
+    """The edge tests ``module``'s mutants meet first."""
+    return EDGES.get(module, "tests/test_security_edges.py")
+
+
 def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
     """True when the module's own tests, or else the whole fast suite, fail in a fresh process.
 
     The edge tests first (a second or two), then the module's own files, then everything;
     for a module in ``FOLDING``, last, its own files' database tests on MariaDB.
     """
-    edges = EDGES.get(module, "tests/test_security_edges.py")
+    edges = edges_of(module)
     runs: list[tuple[list[str], dict[str, str], str]] = [
         ([edges], env, "not node"),
         (NEAR[module], env, "not node"),
@@ -1046,7 +1052,7 @@ class Kills:
         its mutants meet, and how they are run."""
         how = [PYTEST, COPIED, module in FOLDING, FOLDING_ENV]
         return {
-            "files": sorted({*FAST_SUITE, *NEAR[module], EDGES.get(module, "")} - {""}),
+            "files": sorted({*FAST_SUITE, *NEAR[module], edges_of(module)}),
             "how": hashlib.sha256(json.dumps(how).encode()).hexdigest(),
         }
 

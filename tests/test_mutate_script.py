@@ -81,7 +81,7 @@ def test_tests_added_keep_the_kills_and_tests_no_longer_met_forget_them(
     monkeypatch.setattr(mutate, "FAST_SUITE", [*mutate.FAST_SUITE, "tests/test_more.py"])
     assert mutate.Kills(reuse=True).known(_mutant(mutate))
     # A file codec's mutants met no longer runs: the test that killed one may be gone.
-    near = set(mutate.NEAR["codec"]) | {mutate.EDGES["codec"]}
+    near = set(mutate.NEAR["codec"]) | {mutate.edges_of("codec")}
     dropped = next(path for path in mutate.FAST_SUITE if path not in near)
     monkeypatch.setattr(mutate, "FAST_SUITE", [p for p in mutate.FAST_SUITE if p != dropped])
     assert not mutate.Kills(reuse=True).known(_mutant(mutate))

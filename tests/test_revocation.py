@@ -12,6 +12,7 @@ from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt import exceptions as exc
 from django_nextauth_jwt.state.store import memory_store
 from tests import forge
+from tests.test_session_person import Unreadable
 
 SEED = {"id": "7", "email": "ada@example.com"}
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -201,16 +202,11 @@ class _View:
         return [self.known.get(key) for key in keys]
 
 
-class _Unreadable:
+class _Unreadable(Unreadable):
     """Redis down under a process whose view still holds what it heard."""
-
-    in_process = False
 
     def __init__(self) -> None:
         self.view = _View()
-
-    def get_many(self, keys: Any) -> list[int | None]:
-        raise ConnectionError("down")
 
 
 @pytest.fixture
