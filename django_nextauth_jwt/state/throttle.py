@@ -231,7 +231,10 @@ def store_fill(current: Any) -> float:
     if isinstance(current, store.MemoryStore):
         return current.counters_fill()
     now = time.monotonic()
-    cached = _redis_fill.get(current)
+    try:
+        cached = _redis_fill.get(current)
+    except TypeError:  # a store that cannot be weakly referenced: asked every time
+        cached = None
     if cached is not None and now - cached[0] < REDIS_FILL_EVERY:
         return cached[1]
     fill = 0.0
