@@ -445,9 +445,7 @@ class SignOutEverywhereView(View):
         database = app_settings.USER_MODE == USER_MODE_DATABASE
         result = authenticate_request(request, resolve_user=database)
         if not result.success or result.claims is None:
-            response = unauthorized_response(result)
-            response["Cache-Control"] = "no-store"
-            return clear_if_ambiguous(response, request, result.error)
+            return unauthorized_response(result, request)
         try:
             body = read_body(request)
         except BodyError:

@@ -117,6 +117,7 @@ FAST_SUITE = [
     "tests/test_pins_tokens.py",
     "tests/test_pins_authentication.py",
     "tests/test_pins_throttle.py",
+    "tests/test_pins_views.py",
     "tests/test_session_lifetime.py",
     "tests/test_session_person.py",
     "tests/test_revocation_watch.py",
@@ -252,6 +253,8 @@ NEAR = {
         "tests/security/test_csrf_attacks.py",
     ],
     "views": [
+        "tests/test_pins_views.py",
+        "tests/test_pins_signin.py",
         "tests/test_views.py",
         "tests/test_pins_request.py",
         "tests/security/test_signin_attacks.py",
@@ -259,6 +262,8 @@ NEAR = {
         "tests/test_sessions.py",
         "tests/test_google_flow_cookie.py",
         "tests/test_flood.py",
+        "tests/test_asymmetric.py",
+        "tests/test_session_person.py",
     ],
     "signin": [
         "tests/test_views.py",
@@ -300,7 +305,7 @@ EDGES = {
     "users": "tests/test_pins_users.py",
     "middleware": "tests/test_pins_request.py",
     "request": "tests/test_pins_request.py",
-    "views": "tests/test_pins_signin.py",
+    "views": "tests/test_pins_views.py",
     "pipeline": "tests/test_pins_signin.py",
 }
 # Modules whose mutants the database's folding decides (a query that only narrows, Python
