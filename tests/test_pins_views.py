@@ -204,3 +204,47 @@ def test_a_forged_sign_out_is_refused_in_these_words() -> None:
         403,
         {"detail": "CSRF verification failed.", "code": "csrf_failed"},
     )
+
+
+# --------------------------------------------------------------------------- #
+# The session and sign-out
+# --------------------------------------------------------------------------- #
+
+
+def test_an_ambiguous_cookie_is_no_session_and_every_copy_is_expired() -> None:
+    one, two = JWTAuth.create(ADA), JWTAuth.create({"id": "8"})
+    cookies = f"{COOKIE}={one}; {COOKIE}={two}; {COOKIE}.0=stale"
+    response = Client().get("/api/auth/session", HTTP_COOKIE=cookies)
+    assert body_of(response) == (200, {})
+    assert response.cookies[COOKIE]["max-age"] == 0
+    assert response.cookies[f"{COOKIE}.0"]["max-age"] == 0
+
+
+def test_a_session_that_is_merely_missing_expires_no_cookie() -> None:
+    response = Client().get("/api/auth/session")
+    assert body_of(response) == (200, {})
+    assert not response.cookies
+
+
+def test_a_sign_out_whose_body_is_no_json_object_still_signs_out() -> None:
+    token = JWTAuth.create(ADA)
+    response = Client().post(
+        SIGNOUT, data="[1]", content_type="application/json", headers=bearer(token)
+    )
+    assert body_of(response) == (200, {"url": "/api/auth/signin"})
+    assert response.cookies[COOKIE]["max-age"] == 0
+
+
+def test_a_sign_out_that_cannot_revoke_is_refused_in_these_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise StoreDown("down")
+
+    monkeypatch.setattr(JWTAuth, "revoke", fail)
+    response = Client().post(SIGNOUT, headers=bearer(JWTAuth.create(ADA)))
+    assert body_of(response) == (
+        503,
+        {"detail": "Signed out here; revocation failed.", "code": "revocation_unavailable"},
+    )
+    assert response.cookies[COOKIE]["max-age"] == 0
