@@ -684,7 +684,11 @@ class GoogleCallbackView(View):
         return response
 
     def complete(self, request: HttpRequest) -> HttpResponse:
-        """Complete the flow; the state is single use whatever the outcome."""
+        """Complete the flow, in the flow's own session (:meth:`get`).
+
+        The state is single use whatever the outcome: :meth:`get` expires the flow cookie that
+        holds it, and a copy of that cookie replayed finds it spent (:class:`FlowNonces`).
+        """
         from social_core.actions import do_complete
         from social_core.exceptions import SocialAuthBaseException
 
@@ -695,20 +699,11 @@ class GoogleCallbackView(View):
             if settings.DEBUG:
                 raise
             return self.on_error(request, exc)
-        finally:
-            # Single use: a replayed callback finds no state and is refused.
-            # social-core >= 7 keeps each state as its own session transaction
-            # and spends it only once it validates it; a callback that fails
-            # earlier (error=access_denied) must spend it too.
-            state = backend.get_request_state()
-            if isinstance(state, str):
-                request.session.pop(backend.transaction_key(state), None)
         if not getattr(request, "nextauth_token_issued", False):
             raise ImproperlyConfigured(
                 "SOCIAL_AUTH_PIPELINE must end with django_nextauth_jwt.pipeline.issue_token "
                 "(use django_nextauth_jwt.pipeline.PIPELINE)."
             )
-        request.session.pop(CALLBACK_SESSION_KEY, None)
         result: HttpResponse = response
         return result
 

@@ -264,6 +264,7 @@ NEAR = {
         "tests/test_flood.py",
         "tests/test_asymmetric.py",
         "tests/test_session_person.py",
+        "tests/test_google.py",
     ],
     "signin": [
         "tests/test_views.py",

@@ -12,12 +12,18 @@ import logging
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from django_nextauth_jwt import JWTAuth
+from django_nextauth_jwt import JWTAuth, views
+from django_nextauth_jwt.pipeline import PIPELINE
+from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import published_jwks
 from tests import forge
+from tests.google_server import GoogleStandIn
 from tests.request_helpers import bearer
+from tests.test_google import browser, google, google_server  # noqa: F401 - fixtures
+from tests.test_google import sign_in as google_sign_in
 
 pytestmark = [pytest.mark.django_db]
 
@@ -248,3 +254,97 @@ def test_a_sign_out_that_cannot_revoke_is_refused_in_these_words(
         {"detail": "Signed out here; revocation failed.", "code": "revocation_unavailable"},
     )
     assert response.cookies[COOKIE]["max-age"] == 0
+
+
+def test_a_sign_out_from_this_sites_own_https_origin_passes_the_csrf_check() -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[COOKIE] = JWTAuth.create(ADA)
+    response = client.post(SIGNOUT, headers={"Origin": "https://testserver"}, secure=True)
+    assert body_of(response) == (200, {"url": "/api/auth/signin"})
+
+
+def test_a_sign_out_that_cannot_revoke_logs_the_errors_type_only(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise StoreDown("redis said no to secret-ish detail")
+
+    monkeypatch.setattr(JWTAuth, "revoke", fail)
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.views"):
+        Client().post(SIGNOUT, headers=bearer(JWTAuth.create(ADA)))
+    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
+    assert ours == ["sign-out could not revoke: StoreDown"]
+    assert "secret-ish" not in caplog.text
+
+
+# --------------------------------------------------------------------------- #
+# The Google flow's state and its callback
+# --------------------------------------------------------------------------- #
+
+
+def test_a_google_state_is_spent_once_under_a_stable_key() -> None:
+    assert views.FlowNonces.consume("https://accounts.google.com", 0, "abc") is True
+    assert views.FlowNonces.consume("https://accounts.google.com", 0, "abc") is False
+    name = b"https://accounts.google.com|0|abc"
+    key = f"google-state:{hashlib.sha256(name).hexdigest()[:32]}"
+    assert store.memory_store()._counters.entries[key][0] == 2
+
+
+def test_a_google_state_of_any_text_is_spent_once() -> None:
+    # A lone surrogate (JSON's "\ud800") neither raises nor collides with another state.
+    assert views.FlowNonces.consume("https://accounts.google.com", 0, "\ud800") is True
+    assert views.FlowNonces.consume("https://accounts.google.com", 0, "\ud800") is False
+    assert views.FlowNonces.consume("https://accounts.google.com", 0, "\udc00") is True
+
+
+def test_a_google_state_the_store_cannot_check_is_refused_and_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def incr(self, key: str, ttl: int) -> tuple[int, int]:
+            raise StoreDown("secret-ish")
+
+    monkeypatch.setattr(store, "current", Broken)
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.views"):
+        assert views.FlowNonces.consume("https://accounts.google.com", 0, "abc") is False
+    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
+    assert ours == ["Google sign-in state not checked: StoreDown"]
+    assert "secret-ish" not in caplog.text
+
+
+def test_a_refused_google_callback_expires_the_flow_cookie_and_logs_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.views"):
+        response = Client().get("/api/auth/callback/google")
+    assert response.status_code == 302
+    assert response.cookies[views.FLOW_COOKIE]["max-age"] == 0
+    assert response.cookies[views.FLOW_COOKIE].value == ""
+    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
+    assert ours == ["Google sign-in refused: AuthInputError"]
+
+
+def test_a_pipeline_without_issue_token_is_a_configuration_error(
+    settings: Any,
+    browser: Client,  # noqa: F811 - the fixture, imported above
+    google: GoogleStandIn,  # noqa: F811
+) -> None:
+    settings.SOCIAL_AUTH_PIPELINE = PIPELINE[:-1]
+    settings.NEXTAUTH_ALLOWED_REDIRECT_ORIGINS = []
+    with pytest.raises(ImproperlyConfigured) as info:
+        google_sign_in(browser, google)
+    assert str(info.value) == (
+        "SOCIAL_AUTH_PIPELINE must end with django_nextauth_jwt.pipeline.issue_token "
+        "(use django_nextauth_jwt.pipeline.PIPELINE)."
+    )
+
+
+def test_a_callback_view_completes_with_the_backend_it_names() -> None:
+    from django.test import RequestFactory
+    from social_core.exceptions import AuthConfigurationError
+
+    class Elsewhere(views.GoogleCallbackView):
+        backend_name = "no-such-backend"
+
+    with pytest.raises(AuthConfigurationError):
+        Elsewhere.as_view()(RequestFactory().get("/api/auth/callback/google"))
