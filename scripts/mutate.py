@@ -118,6 +118,7 @@ FAST_SUITE = [
     "tests/test_pins_authentication.py",
     "tests/test_pins_throttle.py",
     "tests/test_pins_views.py",
+    "tests/test_planted_cookies.py",
     "tests/test_session_lifetime.py",
     "tests/test_session_person.py",
     "tests/test_revocation_watch.py",
@@ -165,6 +166,7 @@ NEAR = {
         "tests/test_request_path.py",
         "tests/test_views.py",
         "tests/test_middleware.py",
+        "tests/test_planted_cookies.py",
     ],
     "revocation": [
         "tests/test_security_edges.py",
@@ -245,12 +247,14 @@ NEAR = {
         "tests/test_cookie_ambiguity.py",
         "tests/test_diagnostics.py",
         "tests/test_users.py",
+        "tests/test_planted_cookies.py",
     ],
     "authentication": [
         "tests/test_pins_authentication.py",
         "tests/test_authentication.py",
         "tests/test_request_path.py",
         "tests/security/test_csrf_attacks.py",
+        "tests/test_planted_cookies.py",
     ],
     "views": [
         "tests/test_pins_views.py",
@@ -284,6 +288,7 @@ NEAR = {
         "tests/test_cookie_ambiguity.py",
         "tests/test_request_checks.py",
         "tests/test_authentication.py",
+        "tests/test_planted_cookies.py",
     ],
     "tokens": [
         "tests/test_pins_tokens.py",

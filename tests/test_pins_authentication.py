@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.test import RequestFactory
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.request import Request
@@ -21,6 +23,7 @@ from django_nextauth_jwt.authentication import (
     HasRole,
     NextAuthJWTAuthentication,
     RolePermission,
+    exception_handler,
 )
 from django_nextauth_jwt.request import www_authenticate
 from django_nextauth_jwt.users import TokenUser
@@ -126,3 +129,14 @@ def test_has_role_falls_back_to_the_users_role_without_claims() -> None:
     user = TokenUser({"id": "7", "role": "admin"})
     assert allowed(user, "an-api-key", "admin") is True
     assert allowed(user, None, "editor") is False
+
+
+@pytest.mark.parametrize(("error", "status"), [(Http404(), 404), (DjangoPermissionDenied(), 403)])
+def test_djangos_own_errors_are_answered_as_drf_answers_them(error: Exception, status: int) -> None:
+    # DRF turns Django's Http404 and PermissionDenied into its own errors; the exception the
+    # handler is given is still Django's, which has no codes to read.
+    request = Request(RequestFactory().get("/api/me/"))
+    response = exception_handler(error, {"request": request, "view": None})
+    assert response is not None
+    assert response.status_code == status
+    assert "code" not in response.data
