@@ -292,6 +292,7 @@ NEAR = {
     ],
     "tokens": [
         "tests/test_pins_tokens.py",
+        "tests/test_pins_views.py",
         "tests/test_tokens.py",
         "tests/test_session_person.py",
         "tests/test_revocation.py",

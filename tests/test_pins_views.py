@@ -348,3 +348,15 @@ def test_a_callback_view_completes_with_the_backend_it_names() -> None:
 
     with pytest.raises(AuthConfigurationError):
         Elsewhere.as_view()(RequestFactory().get("/api/auth/callback/google"))
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token", "expired"])
+def test_a_sign_out_with_nothing_to_revoke_is_a_plain_sign_out(token: str | None) -> None:
+    headers: dict[str, str] = {}
+    if token == "expired":
+        headers = bearer(JWTAuth.create(ADA, max_age=-3600))
+    elif token is not None:
+        headers = bearer(token)
+    response = Client().post(SIGNOUT, headers=headers)
+    assert body_of(response) == (200, {"url": "/api/auth/signin"})
+    assert response.cookies[COOKIE]["max-age"] == 0
