@@ -140,3 +140,30 @@ def test_djangos_own_errors_are_answered_as_drf_answers_them(error: Exception, s
     assert response is not None
     assert response.status_code == status
     assert "code" not in response.data
+
+
+def _handled(exc: Exception) -> Any:
+    request = Request(RequestFactory().get("/api/me/"))
+    response = exception_handler(exc, {"request": request, "view": None})
+    assert response is not None
+    return response.data
+
+
+def test_the_packaged_handler_adds_token_missing_where_no_challenge_did() -> None:
+    # A view whose first authentication class is not ours: DRF's NotAuthenticated as it is.
+    assert _handled(NotAuthenticated()) == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "token_missing",
+    }
+
+
+def test_the_packaged_handler_keeps_a_code_the_error_already_has() -> None:
+    data = _handled(NotAuthenticated({"detail": "Sign in first.", "code": "session_needed"}))
+    assert data == {"detail": "Sign in first.", "code": "session_needed"}
+
+
+def test_the_packaged_handler_gives_drfs_other_errors_their_own_code() -> None:
+    assert _handled(AuthenticationFailed("bad")) == {
+        "detail": "bad",
+        "code": "authentication_failed",
+    }
