@@ -212,3 +212,16 @@ def test_without_a_socket_address_the_client_is_unknown() -> None:
 def test_an_address_is_counted_in_its_normal_form() -> None:
     request = RequestFactory().post("/", REMOTE_ADDR="2001:DB8:0:0::7")
     assert throttle.client_address(request) == "2001:db8::7"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "signature"),
+    [("12a", "0" * 64), ("1" * 13, "0" * 64), ("123", "0" * 63), ("123", "G" * 64)],
+)
+def test_an_assertion_with_a_malformed_stamp_or_signature_is_refused(
+    stamp: str, signature: str
+) -> None:
+    header = f"203.0.113.7;{stamp};{signature}"
+    request = RequestFactory().post("/", HTTP_X_NEXTAUTH_CLIENT_ADDRESS=header)
+    with pytest.raises(throttle.ClientAddressInvalid):
+        throttle.asserted_address(request)
