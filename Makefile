@@ -24,9 +24,9 @@ help:
 	@echo "make nextjs-better-auth  the same for its Better Auth variant (MESH_MODE=better-auth make mesh)"
 	@echo "make fuzz    set up and fuzz the decoder and the HTTP layer (100,000+ inputs, minutes)"
 	@echo "make matrix  set up and run the tests on each supported Django (4.2, 5.1, 5.2; minutes)"
-	@echo "make mutate  set up and mutation-test the security modules (well over an hour fresh on two"
-	@echo "             cores: a shard a module, MUTATE_ARGS=\"--module views --jobs 3\", minutes each;"
-	@echo "             then MUTATE_ARGS=--reuse for the whole table)"
+	@echo "make mutate  set up and mutation-test the security modules (two hours or more fresh on two"
+	@echo "             cores: a shard a module, MUTATE_ARGS=\"--module views --jobs 3\", up to half an"
+	@echo "             hour each; then MUTATE_ARGS=--reuse for the whole table)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
 	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed \

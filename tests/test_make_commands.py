@@ -213,11 +213,13 @@ def test_every_python_version_named_is_the_one_pyproject_requires() -> None:
 
 def test_make_mutate_takes_the_same_time_wherever_it_is_stated() -> None:
     # It was "minutes", "tens of minutes" and "about 50 minutes" in three places; with 22
-    # modules a fresh run is well over an hour, and the way through it is a shard a module.
+    # modules a fresh run is two hours or more (measured in docs/development.md), and the way
+    # through it is a shard a module.
     places = [ROOT / "Makefile", ROOT / "README.md", ROOT / "docs" / "development.md"]
     for path in places:
         text = " ".join(path.read_text().split())
-        assert "well over an hour" in text, path.name
+        assert "two hours or more" in text, path.name
         assert "--module views" in text, path.name
         assert "tens of minutes" not in text, path.name
+        assert "well over an hour" not in text, path.name
     assert "--jobs 3" in " ".join((ROOT / "Makefile").read_text().split())
