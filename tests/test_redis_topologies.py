@@ -105,7 +105,14 @@ def one_slot_and_followed(cluster: redis_topology.Topology) -> None:
         assert here.view is not None
         assert here.view.wait_live(BOUND)
         key = "sid:" + "ab" * 16
-        other.put_max(key, 1, 60)  # acknowledged by the slot's replica (WAIT 1)
+
+        # Acknowledged by the slot's replica (WAIT 1). On a loaded machine the first write
+        # after the cluster formed can miss the short WAIT: it is repeated until acknowledged.
+        def acknowledged() -> bool:
+            other.put_max(key, 1, 60)  # raises StoreUnavailable when the WAIT was missed
+            return True
+
+        redis_topology.wait_for(acknowledged, "a write the slot's replica acknowledged")
         redis_topology.wait_for(lambda: here.view.peek([key]) == [1], "seen through SSUBSCRIBE")
         assert here.incr("c", 60) == (1, 60)  # a counter: one key, its own slot
         here.decr("c")
