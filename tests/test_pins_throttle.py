@@ -16,6 +16,7 @@ import pytest
 from django.test import RequestFactory
 
 from django_nextauth_jwt.state import store, throttle
+from tests.fake_clock import Clock
 
 
 class Info:
@@ -49,11 +50,11 @@ class Unreferenceable:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """``time.monotonic`` as the throttle reads it, set by hand."""
-    now = [1000.0]
-    monkeypatch.setattr("django_nextauth_jwt.state.throttle.time.monotonic", lambda: now[0])
-    return now
+    clock = Clock()
+    monkeypatch.setattr("django_nextauth_jwt.state.throttle.time.monotonic", clock)
+    return clock
 
 
 # --------------------------------------------------------------------------- #
@@ -75,31 +76,31 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     ],
 )
 def test_redis_fill_is_used_memory_over_maxmemory_exactly(
-    clock: list[float], answer: dict[str, Any], fill: float
+    clock: Clock, answer: dict[str, Any], fill: float
 ) -> None:
     redis = Networked(answer)
     assert throttle.store_fill(redis) == fill
     assert redis.client.sections == ["memory"]  # the one section it needs, not all of INFO
 
 
-def test_a_redis_that_cannot_say_how_full_it_is_widens_nothing(clock: list[float]) -> None:
+def test_a_redis_that_cannot_say_how_full_it_is_widens_nothing(clock: Clock) -> None:
     assert throttle.store_fill(Networked(ConnectionError("down"))) == 0.0
     assert throttle.store_fill(Networked({"used_memory": "n/a", "maxmemory": 10})) == 0.0
 
 
-def test_redis_is_asked_at_most_every_few_seconds(clock: list[float]) -> None:
+def test_redis_is_asked_at_most_every_few_seconds(clock: Clock) -> None:
     redis = Networked({"used_memory": 200, "maxmemory": 1000})
     assert throttle.store_fill(redis) == 0.2
     redis.client.answer = {"used_memory": 900, "maxmemory": 1000}
-    clock[0] += 4.99  # seconds: Redis is asked at most every five (docs/deployment.md)
+    clock.now += 4.99  # seconds: Redis is asked at most every five (docs/deployment.md)
     assert throttle.store_fill(redis) == 0.2  # the last answer, not a new question
     assert len(redis.client.sections) == 1
-    clock[0] += 0.01  # five seconds after the question: asked again
+    clock.now += 0.01  # five seconds after the question: asked again
     assert throttle.store_fill(redis) == 0.9
     assert len(redis.client.sections) == 2
 
 
-def test_a_failed_question_is_remembered_too(clock: list[float]) -> None:
+def test_a_failed_question_is_remembered_too(clock: Clock) -> None:
     redis = Networked(ConnectionError("down"))
     assert throttle.store_fill(redis) == 0.0
     redis.client.answer = {"used_memory": 900, "maxmemory": 1000}
@@ -108,14 +109,14 @@ def test_a_failed_question_is_remembered_too(clock: list[float]) -> None:
     assert len(redis.client.sections) == 1
 
 
-def test_each_store_has_its_own_remembered_fill(clock: list[float]) -> None:
+def test_each_store_has_its_own_remembered_fill(clock: Clock) -> None:
     one = Networked({"used_memory": 100, "maxmemory": 1000})
     other = Networked({"used_memory": 800, "maxmemory": 1000})
     assert (throttle.store_fill(one), throttle.store_fill(other)) == (0.1, 0.8)
 
 
 def test_a_store_that_cannot_be_weakly_referenced_is_asked_every_time(
-    clock: list[float],
+    clock: Clock,
 ) -> None:
     redis = Unreferenceable({"used_memory": 400, "maxmemory": 1000})
     assert throttle.store_fill(redis) == 0.4

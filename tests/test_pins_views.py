@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import types
 from typing import Any
 
 import pytest
@@ -19,9 +20,9 @@ from django_nextauth_jwt import JWTAuth, views
 from django_nextauth_jwt.pipeline import PIPELINE
 from django_nextauth_jwt.state import store
 from django_nextauth_jwt.tokens import published_jwks
-from tests import forge
 from tests.google_server import GoogleStandIn
 from tests.request_helpers import bearer
+from tests.test_asymmetric import issuing  # noqa: F401 - the fixture
 from tests.test_google import browser, google, google_server  # noqa: F401 - fixtures
 from tests.test_google import sign_in as google_sign_in
 
@@ -35,13 +36,6 @@ COOKIE = "next-auth.session-token"
 ADA = {"id": "7", "email": "ada@example.com", "name": "Ada"}
 
 
-@pytest.fixture
-def issuing(settings: Any) -> Any:
-    settings.NEXTAUTH_JWT_FORMAT = "jws-asymmetric"
-    settings.NEXTAUTH_SIGNING_KEYS = [forge.private_pem("ES256"), forge.private_pem("RS256")]
-    return settings
-
-
 def body_of(response: Any) -> tuple[int, dict[str, Any]]:
     return response.status_code, json.loads(response.content)
 
@@ -51,8 +45,9 @@ def body_of(response: Any) -> tuple[int, dict[str, Any]]:
 # --------------------------------------------------------------------------- #
 
 
-def test_the_jwks_body_is_compact_sorted_json_and_its_etag_its_digest(issuing: Any) -> None:
-    issuing.NEXTAUTH_JWKS_MAX_AGE = 123
+@pytest.mark.usefixtures("issuing")
+def test_the_jwks_body_is_compact_sorted_json_and_its_etag_its_digest(settings: Any) -> None:
+    settings.NEXTAUTH_JWKS_MAX_AGE = 123
     response = Client().get(JWKS)
     body = json.dumps(published_jwks(), separators=(",", ":"), sort_keys=True).encode()
     assert response.status_code == 200
@@ -68,9 +63,8 @@ def test_the_jwks_body_is_compact_sorted_json_and_its_etag_its_digest(issuing: A
     "if_none_match",
     ["{etag}", 'W/"old",{etag}', '"old", {etag}', '{etag} ,"other"'],
 )
-def test_a_current_etag_anywhere_in_if_none_match_is_a_304(
-    issuing: Any, if_none_match: str
-) -> None:
+@pytest.mark.usefixtures("issuing")
+def test_a_current_etag_anywhere_in_if_none_match_is_a_304(if_none_match: str) -> None:
     etag = Client().get(JWKS)["ETag"]
     again = Client().get(JWKS, headers={"If-None-Match": if_none_match.format(etag=etag)})
     assert (again.status_code, again.content) == (304, b"")
@@ -81,9 +75,8 @@ def test_a_current_etag_anywhere_in_if_none_match_is_a_304(
 
 
 @pytest.mark.parametrize("if_none_match", [None, "", '"old"', "*, x"])
-def test_without_the_current_etag_the_document_is_sent(
-    issuing: Any, if_none_match: str | None
-) -> None:
+@pytest.mark.usefixtures("issuing")
+def test_without_the_current_etag_the_document_is_sent(if_none_match: str | None) -> None:
     headers = {} if if_none_match is None else {"If-None-Match": if_none_match}
     response = Client().get(JWKS, headers=headers)
     assert response.status_code == 200
@@ -165,13 +158,20 @@ class StoreDown(Exception):
     """A deny-list write that fails, as a store backend's own error would."""
 
 
+def store_down(*args: Any, **kwargs: Any) -> None:
+    """A store call that fails, with text no log line may show."""
+    raise StoreDown("redis said no to secret-ish detail")
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The views' own log lines."""
+    return [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
+
+
 def test_a_failed_cut_off_is_a_503_that_names_the_error_and_still_clears_the_cookie(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def fail(*args: Any, **kwargs: Any) -> None:
-        raise StoreDown("redis said no to secret-ish detail")
-
-    monkeypatch.setattr(JWTAuth, "revoke_user", fail)
+    monkeypatch.setattr(JWTAuth, "revoke_user", store_down)
     client = Client()
     client.cookies[COOKIE] = JWTAuth.create(ADA)
     with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.views"):
@@ -183,8 +183,7 @@ def test_a_failed_cut_off_is_a_503_that_names_the_error_and_still_clears_the_coo
         {"detail": "Signed out here; revocation failed.", "code": "revocation_unavailable"},
     )
     assert response.cookies[COOKIE]["max-age"] == 0
-    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
-    assert ours == ["sign-out everywhere could not revoke: StoreDown"]
+    assert logged(caplog) == ["sign-out everywhere could not revoke: StoreDown"]
     assert "secret-ish" not in caplog.text  # the error's type, never its text
 
 
@@ -244,10 +243,7 @@ def test_a_sign_out_whose_body_is_no_json_object_still_signs_out() -> None:
 def test_a_sign_out_that_cannot_revoke_is_refused_in_these_words(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def fail(*args: Any, **kwargs: Any) -> None:
-        raise StoreDown("down")
-
-    monkeypatch.setattr(JWTAuth, "revoke", fail)
+    monkeypatch.setattr(JWTAuth, "revoke", store_down)
     response = Client().post(SIGNOUT, headers=bearer(JWTAuth.create(ADA)))
     assert body_of(response) == (
         503,
@@ -266,14 +262,10 @@ def test_a_sign_out_from_this_sites_own_https_origin_passes_the_csrf_check() -> 
 def test_a_sign_out_that_cannot_revoke_logs_the_errors_type_only(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def fail(*args: Any, **kwargs: Any) -> None:
-        raise StoreDown("redis said no to secret-ish detail")
-
-    monkeypatch.setattr(JWTAuth, "revoke", fail)
+    monkeypatch.setattr(JWTAuth, "revoke", store_down)
     with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.views"):
         Client().post(SIGNOUT, headers=bearer(JWTAuth.create(ADA)))
-    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
-    assert ours == ["sign-out could not revoke: StoreDown"]
+    assert logged(caplog) == ["sign-out could not revoke: StoreDown"]
     assert "secret-ish" not in caplog.text
 
 
@@ -300,15 +292,10 @@ def test_a_google_state_of_any_text_is_spent_once() -> None:
 def test_a_google_state_the_store_cannot_check_is_refused_and_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    class Broken:
-        def incr(self, key: str, ttl: int) -> tuple[int, int]:
-            raise StoreDown("secret-ish")
-
-    monkeypatch.setattr(store, "current", Broken)
+    monkeypatch.setattr(store, "current", lambda: types.SimpleNamespace(incr=store_down))
     with caplog.at_level(logging.WARNING, logger="django_nextauth_jwt.views"):
         assert views.FlowNonces.consume("https://accounts.google.com", 0, "abc") is False
-    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
-    assert ours == ["Google sign-in state not checked: StoreDown"]
+    assert logged(caplog) == ["Google sign-in state not checked: StoreDown"]
     assert "secret-ish" not in caplog.text
 
 
@@ -320,8 +307,7 @@ def test_a_refused_google_callback_expires_the_flow_cookie_and_logs_why(
     assert response.status_code == 302
     assert response.cookies[views.FLOW_COOKIE]["max-age"] == 0
     assert response.cookies[views.FLOW_COOKIE].value == ""
-    ours = [r.getMessage() for r in caplog.records if r.name == "django_nextauth_jwt.views"]
-    assert ours == ["Google sign-in refused: AuthInputError"]
+    assert logged(caplog) == ["Google sign-in refused: AuthInputError"]
 
 
 def test_a_pipeline_without_issue_token_is_a_configuration_error(
