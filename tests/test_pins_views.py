@@ -346,3 +346,35 @@ def test_a_sign_out_with_nothing_to_revoke_is_a_plain_sign_out(token: str | None
     response = Client().post(SIGNOUT, headers=headers)
     assert body_of(response) == (200, {"url": "/api/auth/signin"})
     assert response.cookies[COOKIE]["max-age"] == 0
+
+
+# --------------------------------------------------------------------------- #
+# The flow's session, as SessionBase's callers see it (a pipeline step may call these)
+# --------------------------------------------------------------------------- #
+
+
+def flow_holding(**content: str) -> views.FlowSession:
+    start = views.FlowSession()
+    start.update(content)
+    return views.FlowSession(start.cookie_value())
+
+
+def test_deleting_the_flow_forgets_its_content_for_good() -> None:
+    flow = flow_holding(state="abc")
+    assert flow["state"] == "abc"
+    assert flow.modified is False
+    flow.delete()
+    # Not read again from the cookie the browser sent, and what is written back is empty.
+    assert (dict(flow.items()), flow.modified) == ({}, True)
+    assert views.FlowSession(flow.cookie_value()).load() == {}
+
+
+def test_creating_the_flow_marks_it_to_be_written() -> None:
+    flow = flow_holding(state="abc")
+    flow.create()
+    assert flow.modified is True
+
+
+def test_no_key_is_taken_so_sessionbase_can_always_make_a_new_one() -> None:
+    # SessionBase draws keys until exists() is False: True would never end.
+    assert views.FlowSession().exists("any-key") is False
