@@ -26,7 +26,8 @@ help:
 	@echo "make matrix  set up and run the tests on each supported Django (4.2, 5.1, 5.2; minutes)"
 	@echo "make mutate  set up and mutation-test the security modules (two hours or more fresh on two"
 	@echo "             cores: a shard a module, MUTATE_ARGS=\"--module views --jobs 3\", up to half an"
-	@echo "             hour each; then MUTATE_ARGS=--reuse for the whole table)"
+	@echo "             hour each; then MUTATE_ARGS=--reuse for the whole table, which continues"
+	@echo "             from the committed mutation-record.json in a fresh clone)"
 
 install: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(NEXTJS_DIR)/node_modules/.installed \
 	$(EXPRESS_DIR)/node_modules/.installed $(BETTER_AUTH_DIR)/node_modules/.installed \

@@ -17,17 +17,20 @@ Equivalent mutants (no test can tell them from the original) are listed with a r
 ``mutation-equivalents.toml``; the run prints every other survivor, with its diff.
 
 Usage: ``python scripts/mutate.py [--jobs N] [--reuse] [--keep-mutmut] [--no-ast] [--no-mutmut]
-[--list] [--module NAME ...]``. ``--module`` runs one shard: that module's mutmut mutants (run
-again, the other modules' results kept), their re-check and its AST pass, and prints its row; the
-other modules' kills are kept in ``mutants/kills.json``. A fresh run in shards: each module with
-``--module`` (minutes to a quarter of an hour each), then ``--reuse`` for the whole table.
+[--list] [--save-record] [--module NAME ...]``. ``--module`` runs one shard: that module's
+mutmut mutants (run again, the other modules' results kept), their re-check and its AST pass,
+and prints its row; the other modules' kills are kept in ``mutants/kills.json``. A fresh run in
+shards: each module with ``--module`` (minutes to a quarter of an hour each), then ``--reuse``
+for the whole table.
 ``--keep-mutmut`` (with ``--reuse``) skips mutmut's run and re-checks what it left, for a
 shard whose modules have not changed since (tests added to kill its survivors).
 ``--reuse`` keeps ``mutants/``: mutmut then re-runs only the mutants of changed functions, and
 a mutant the re-check or the AST pass killed in an earlier run stays killed while its module is
 unchanged and every test file it met still runs, the same way (``mutants/kills.json``): only
 the rest run again. Valid while tests are only added; after changing or removing a test, run
-without it.
+without it. Every run ends by writing those verdicts to ``mutation-record.json`` (committed);
+``--reuse`` in a checkout without ``mutants/`` starts from it, so a table can be built over
+several sittings. ``--save-record`` writes it from ``mutants/`` after a run stopped midway.
 Exit status 1 when a module falls below the threshold.
 """
 
@@ -1116,6 +1119,108 @@ class Kills:
         KILLS.write_text(json.dumps(data, indent=0))
 
 
+# --------------------------------------------------------------------------- #
+# The record: this checkout's verdicts, kept in the repository for the next one
+# --------------------------------------------------------------------------- #
+
+#: What ``mutants/`` knew at the end of the last run, committed: a fresh checkout's ``--reuse``
+#: starts from it, so a whole table can be built over several sittings (two cores take hours).
+RECORD = ROOT / "mutation-record.json"
+_NUMBERED = re.compile(r"(.+)__mutmut_(\d+)")
+_META = ".py.meta"
+
+
+def mutmut_fingerprint() -> dict[str, str]:
+    """What mutmut's verdicts rest on besides the code (its function hashes) and the tests:
+    its version (the mutants' names and the hashes are its own) and its settings (which tests
+    a mutant runs)."""
+    from importlib.metadata import version
+
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return {"mutmut": version("mutmut"), "settings": digest}
+
+
+def _prefix(meta: Path, mutants: Path) -> str:
+    """``django_nextauth_jwt.jose.codec`` for ``mutants/django_nextauth_jwt/jose/codec.py.meta``."""
+    return meta.relative_to(mutants).as_posix().removesuffix(_META).replace("/", ".")
+
+
+def save_record(mutants: Path, record: Path, fingerprint: dict[str, str]) -> bool:
+    """Write ``mutants/``'s verdicts to ``record``: mutmut's exit codes (by function, by
+    code: a short file), its function hashes, and the re-check's and AST pass's kills.
+    False, and nothing written, when ``mutants/`` holds no mutmut results to keep."""
+    files: dict[str, Any] = {}
+    for meta in sorted(mutants.joinpath(PACKAGE).rglob(f"*{_META}")):
+        data = json.loads(meta.read_text())
+        prefix = _prefix(meta, mutants)
+        verdicts: dict[str, dict[str, list[int]]] = {}
+        for name, code in data["exit_code_by_key"].items():
+            numbered = _NUMBERED.fullmatch(name.removeprefix(f"{prefix}."))
+            if code is None or numbered is None:
+                continue  # not run: the next run runs it
+            function, number = numbered.groups()
+            verdicts.setdefault(function, {}).setdefault(str(code), []).append(int(number))
+        for by_code in verdicts.values():
+            for numbers in by_code.values():
+                numbers.sort()
+        rel = meta.relative_to(mutants).as_posix()
+        files[rel] = {"functions": data["hash_by_function_name"], "verdicts": verdicts}
+    if not files:
+        return False
+    kills = mutants / KILLS.name
+    body = {
+        "fingerprint": fingerprint,
+        "mutmut": files,
+        "kills": json.loads(kills.read_text()) if kills.exists() else None,
+    }
+    text = json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False)
+    # A function's mutant numbers on one line: a short file, and a short diff between runs.
+    text = re.sub(r"\[[\d,\s]+\]", lambda m: json.dumps(json.loads(m.group())), text)
+    record.write_text(text + "\n", encoding="utf-8")
+    return True
+
+
+def seed_from_record(record: Path, mutants: Path, fingerprint: dict[str, str]) -> str:
+    """Start an empty ``mutants/`` from ``record`` (``--reuse`` in a fresh checkout).
+
+    mutmut then keeps the verdict of every mutant whose function's hash is unchanged and runs
+    the rest, as it does in a kept ``mutants/``; the kills are reused on :class:`Kills`'s
+    conditions. mutmut's verdicts are not taken when its version or settings changed.
+    Returns what was taken, for the log.
+    """
+    if not record.exists() or any(mutants.joinpath(PACKAGE).rglob(f"*{_META}")):
+        return "nothing (no record, or mutants/ kept)"
+    saved = json.loads(record.read_text(encoding="utf-8"))
+    mutants.mkdir(parents=True, exist_ok=True)
+    if saved.get("kills"):
+        (mutants / KILLS.name).write_text(json.dumps(saved["kills"], indent=0))
+    if saved.get("fingerprint") != fingerprint:
+        return "the kills only (mutmut's version or settings changed)"
+    for rel, entry in saved["mutmut"].items():
+        meta = mutants / rel
+        prefix = _prefix(meta, mutants)
+        codes = {
+            f"{prefix}.{function}__mutmut_{number}": int(code)
+            for function, by_code in entry["verdicts"].items()
+            for code, numbers in by_code.items()
+            for number in numbers
+        }
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(
+            json.dumps(
+                {
+                    "exit_code_by_key": codes,
+                    "hash_by_function_name": entry["functions"],
+                    "type_check_error_by_key": {},
+                    "durations_by_key": {},
+                    "estimated_durations_by_key": {},
+                }
+            )
+        )
+    return f"mutmut's verdicts of {len(saved['mutmut'])} modules and the kills"
+
+
 def ast_pass(
     jobs: int, equivalents: list[dict[str, str]], only: list[str], kills: Kills
 ) -> list[Mutant]:
@@ -1231,12 +1336,22 @@ def main() -> int:
         help="only this module (repeatable): its mutmut mutants, their re-check, its AST pass",
     )
     parser.add_argument("--list", action="store_true", help="print the AST mutants, run none")
+    parser.add_argument(
+        "--save-record",
+        action="store_true",
+        help=f"write {RECORD.name} from mutants/ (a run stopped midway), run nothing",
+    )
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.list:
         for module in args.module or MODULES:
             for mutant, _ in ast_mutants(module):
                 print(f"{mutant.name:<32} {mutant.before!r} -> {mutant.after!r}"[:240])
+        return 0
+    if args.save_record:
+        if not save_record(ROOT / "mutants", RECORD, mutmut_fingerprint()):
+            sys.exit("no mutmut results in mutants/ to keep")
+        print(f"verdicts kept in {RECORD.name}")
         return 0
     # A path pytest cannot find is a usage error (exit 4): every mutant would count as killed.
     paths = {*FAST_SUITE, *EDGES.values(), *(p for near in NEAR.values() for p in near)}
@@ -1248,6 +1363,9 @@ def main() -> int:
     only = args.module or MODULES
     mutants: list[Mutant] = []
     if not (args.no_mutmut or args.keep_mutmut):
+        if args.reuse:
+            taken = seed_from_record(RECORD, ROOT / "mutants", mutmut_fingerprint())
+            print(f"from {RECORD.name}: {taken}", flush=True)
         print("mutmut: generating and running mutants (mutants/mutmut-run.log)", flush=True)
         run_mutmut(args.jobs, fresh=not args.reuse, modules=args.module)
     kills = Kills(reuse=args.reuse, only=only)
@@ -1260,6 +1378,8 @@ def main() -> int:
             mutants += ast_pass(args.jobs, equivalents, only, kills)
     finally:
         kills.save(mutants)
+        if save_record(ROOT / "mutants", RECORD, mutmut_fingerprint()):
+            print(f"verdicts kept in {RECORD.name}: commit it with the tests", flush=True)
     ok = report(mutants, only, time.monotonic() - start)
     if not (args.no_mutmut or args.no_ast or args.module):
         for index, entry in enumerate(equivalents):

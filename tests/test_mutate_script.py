@@ -276,3 +276,90 @@ def test_the_marker_replaces_the_default_one(mutate: ModuleType) -> None:
     ]
     assert swapped.count("-m") == 1
     assert swapped[swapped.index("-m") + 1] == "db and not node"
+
+
+# --------------------------------------------------------------------------- #
+# The record: a fresh checkout's --reuse starts where the last run ended
+# --------------------------------------------------------------------------- #
+
+CODEC = "django_nextauth_jwt.jose.codec"
+FINGERPRINT = {"mutmut": "3.8.1", "settings": "abc"}
+
+
+def _meta(mutants: Path, codes: dict[str, int | None]) -> Path:
+    meta = mutants / "django_nextauth_jwt" / "jose" / "codec.py.meta"
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "exit_code_by_key": {f"{CODEC}.{name}": code for name, code in codes.items()},
+        "hash_by_function_name": {"x_decode": "h1", "xǁKeyringǁ__init__": "h2"},
+        "type_check_error_by_key": {},
+        "durations_by_key": {},
+        "estimated_durations_by_key": {},
+    }
+    meta.write_text(json.dumps(body))
+    return meta
+
+
+CODES: dict[str, int | None] = {
+    "x_decode__mutmut_1": 1,
+    "x_decode__mutmut_2": 0,
+    "x_decode__mutmut_12": 1,
+    "xǁKeyringǁ__init____mutmut_3": 33,
+    "xǁKeyringǁ__init____mutmut_4": None,  # not run yet
+}
+
+
+def test_the_record_gives_a_fresh_checkout_what_the_last_run_knew(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    before, after = tmp_path / "before" / "mutants", tmp_path / "after" / "mutants"
+    _meta(before, CODES)
+    (before / "kills.json").write_text('{"killed": ["re-check|codec|a||"]}')
+    record = tmp_path / "mutation-record.json"
+    assert mutate.save_record(before, record, FINGERPRINT) is True
+
+    taken = mutate.seed_from_record(record, after, FINGERPRINT)
+    assert taken == "mutmut's verdicts of 1 modules and the kills"
+    seeded = json.loads((after / "django_nextauth_jwt" / "jose" / "codec.py.meta").read_text())
+    run = {k: v for k, v in CODES.items() if v is not None}
+    assert seeded["exit_code_by_key"] == {f"{CODEC}.{name}": code for name, code in run.items()}
+    assert seeded["hash_by_function_name"] == {"x_decode": "h1", "xǁKeyringǁ__init__": "h2"}
+    assert json.loads((after / "kills.json").read_text()) == {"killed": ["re-check|codec|a||"]}
+    # The file is short: numbers by code by function, not a name per mutant.
+    assert json.loads(record.read_text())["mutmut"]["django_nextauth_jwt/jose/codec.py.meta"][
+        "verdicts"
+    ] == {"x_decode": {"0": [2], "1": [1, 12]}, "xǁKeyringǁ__init__": {"33": [3]}}
+
+
+def test_another_mutmut_or_other_settings_take_the_kills_only(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    _meta(tmp_path / "before", CODES)
+    (tmp_path / "before" / "kills.json").write_text('{"killed": []}')
+    record = tmp_path / "mutation-record.json"
+    mutate.save_record(tmp_path / "before", record, FINGERPRINT)
+    later = {**FINGERPRINT, "mutmut": "3.9.0"}
+    taken = mutate.seed_from_record(record, tmp_path / "after", later)
+    assert taken == "the kills only (mutmut's version or settings changed)"
+    assert not list((tmp_path / "after").rglob("*.meta"))
+    assert (tmp_path / "after" / "kills.json").exists()
+
+
+def test_a_kept_mutants_folder_is_not_overwritten(mutate: ModuleType, tmp_path: Path) -> None:
+    record = tmp_path / "mutation-record.json"
+    mutate.save_record(_meta(tmp_path / "old", CODES).parents[2], record, FINGERPRINT)
+    kept = _meta(tmp_path / "kept", {"x_decode__mutmut_1": 0})
+    assert mutate.seed_from_record(record, tmp_path / "kept", FINGERPRINT).startswith("nothing")
+    assert json.loads(kept.read_text())["exit_code_by_key"] == {f"{CODEC}.x_decode__mutmut_1": 0}
+
+
+def test_a_run_without_mutmut_results_leaves_the_record_as_it_was(
+    mutate: ModuleType, tmp_path: Path
+) -> None:
+    record = tmp_path / "mutation-record.json"
+    record.write_text("the last run's")
+    assert mutate.save_record(tmp_path / "empty", record, FINGERPRINT) is False
+    assert record.read_text() == "the last run's"
+    assert mutate.seed_from_record(tmp_path / "none.json", tmp_path / "m", FINGERPRINT).startswith(
+        "nothing"
+    )
