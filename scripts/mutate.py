@@ -114,6 +114,7 @@ FAST_SUITE = [
     "tests/test_csrf_plain_views.py",
     "tests/test_pins_state.py",
     "tests/test_pins_policy.py",
+    "tests/test_pins_better_auth_policy.py",
     "tests/test_pins_request.py",
     "tests/test_pins_signin.py",
     "tests/test_pins_users.py",
@@ -161,6 +162,7 @@ NEAR = {
         "tests/security/test_misconfiguration.py",
         "tests/test_tokens.py",
         "tests/test_pins_policy.py",
+        "tests/test_pins_better_auth_policy.py",
     ],
     "transport": [
         "tests/test_transport.py",

@@ -55,3 +55,75 @@ def test_policy_accepts_jws_asymmetric_with_only_a_verification_key(
     built = policy()
     assert "jws-asymmetric" in built.accepted_formats
     assert built.key_sources is not None
+
+
+# --------------------------------------------------------------------------- #
+# What policy() says when it refuses: the words an operator reads at first use
+# --------------------------------------------------------------------------- #
+
+
+def refusal() -> str:
+    with pytest.raises(ImproperlyConfigured) as info:
+        policy()
+    return str(info.value)
+
+
+def test_no_secret_for_a_symmetric_format_is_refused_in_these_words(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    settings.NEXTAUTH_SECRET = None
+    assert refusal() == (
+        "NEXTAUTH_SECRET is not set: set it (a string or a list of strings) or the "
+        "NEXTAUTH_SECRET / AUTH_SECRET / JWT_SECRET environment variable."
+    )
+
+
+def test_a_short_secret_is_refused_in_these_words(settings: Any) -> None:
+    settings.NEXTAUTH_SECRET = "s" * 31
+    assert refusal() == (
+        "A NextAuth secret is shorter than 32 bytes: generate one with "
+        "`openssl rand -base64 32` and set it on both sides, here and as the Next.js app's "
+        "NEXTAUTH_SECRET (AUTH_SECRET for Auth.js 5): the two must hold the same value, or "
+        "every token is refused (nextauth_jwt.E003)."
+    )
+
+
+def test_minting_jws_asymmetric_with_no_key_is_refused_in_these_words(keyless: Any) -> None:
+    keyless.NEXTAUTH_JWT_FORMAT = "jws-asymmetric"
+    assert refusal() == (
+        "NEXTAUTH_JWT_FORMAT is jws-asymmetric but this service has no key: an issuer needs "
+        "NEXTAUTH_SIGNING_KEYS, a verifier NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS "
+        "(nextauth_jwt.E053)."
+    )
+
+
+def test_accepting_jws_asymmetric_with_no_key_is_refused_in_these_words(keyless: Any) -> None:
+    keyless.NEXTAUTH_JWT_FORMAT = "jws"
+    keyless.NEXTAUTH_ACCEPTED_FORMATS = ["jws", "jws-asymmetric"]
+    assert refusal() == (
+        "jws-asymmetric tokens are accepted but no key verifies them: set "
+        "NEXTAUTH_JWKS_URL or NEXTAUTH_PUBLIC_KEYS (the issuer's keys), or "
+        "NEXTAUTH_SIGNING_KEYS to issue them here (nextauth_jwt.E054)."
+    )
+
+
+TEN_YEARS = 10 * 365 * 24 * 3600  # conf.MAX_SESSION_LIFETIME, as the docs state it
+
+
+@pytest.mark.parametrize("lifetime", [1, TEN_YEARS])
+def test_a_session_lifetime_from_one_second_to_ten_years_is_taken(
+    settings: Any, lifetime: int
+) -> None:
+    settings.NEXTAUTH_SESSION_MAX_LIFETIME = lifetime
+    assert policy().max_lifetime == lifetime
+
+
+@pytest.mark.parametrize("lifetime", [0, TEN_YEARS + 1, 3600.0, True])
+def test_any_other_session_lifetime_is_refused_in_these_words(settings: Any, lifetime: Any) -> None:
+    settings.NEXTAUTH_SESSION_MAX_LIFETIME = lifetime
+    assert refusal() == (
+        "NEXTAUTH_SESSION_MAX_LIFETIME must be a whole number of seconds, from 1 to "
+        f"{TEN_YEARS} (nextauth_jwt.E043)."
+    )
