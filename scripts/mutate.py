@@ -1318,7 +1318,7 @@ def report(mutants: list[Mutant], only: list[str], elapsed: float) -> bool:
     return ok
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
@@ -1343,7 +1343,11 @@ def main() -> int:
         action="store_true",
         help=f"write {RECORD.name} from mutants/ (a run stopped midway), run nothing",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     os.chdir(ROOT)
     if args.list:
         for module in args.module or MODULES:
@@ -1360,6 +1364,9 @@ def main() -> int:
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     if missing:
         sys.exit(f"test paths not found: {', '.join(missing)}")
+    if args.keep_mutmut and not any((ROOT / "mutants" / PACKAGE).rglob(f"*{_META}")):
+        # Nothing of mutmut's to re-check: every module would show only its AST pass.
+        sys.exit("--keep-mutmut: mutants/ holds no mutmut results (a fresh clone: use --reuse)")
     start = time.monotonic()
     equivalents = load_equivalents()
     only = args.module or MODULES
