@@ -9,6 +9,7 @@ refuse a good one.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ def reads(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return settings
 
 
-def refusal(settings: Any) -> str:
+def refusal() -> str:
     with pytest.raises(ImproperlyConfigured) as info:
         policy()
     return str(info.value)
@@ -44,7 +45,7 @@ def refusal(settings: Any) -> str:
 
 def test_without_a_strategy_there_is_no_cookie_cache_and_no_cookie_name(settings: Any) -> None:
     assert policy().better_auth is None
-    assert better_auth_cookie_name(type("S", (), {"BETTER_AUTH_STRATEGY": None})) is None
+    assert better_auth_cookie_name(SimpleNamespace(BETTER_AUTH_STRATEGY=None)) is None
 
 
 @pytest.mark.parametrize("strategy", betterauth.STRATEGIES)
@@ -81,7 +82,7 @@ def test_minting_auth_js_v5_shares_the_jwe_too(reads: Any) -> None:
 
 def test_an_unknown_strategy_is_refused_in_these_words(reads: Any) -> None:
     reads.NEXTAUTH_BETTER_AUTH_STRATEGY = "cookie"
-    assert refusal(reads) == (
+    assert refusal() == (
         "NEXTAUTH_BETTER_AUTH_STRATEGY must be one of compact, jwt, jwe (nextauth_jwt.E060)."
     )
 
@@ -109,7 +110,7 @@ def test_an_unusable_secret_is_refused_in_words_that_show_no_secret(
 ) -> None:
     for name, value in overrides.items():
         setattr(reads, name, value)
-    message = refusal(reads)
+    message = refusal()
     assert message.startswith(f"Better Auth's secret: {words}")
     assert message.endswith(" (nextauth_jwt.E061).")
     assert SECRET not in message
@@ -117,12 +118,10 @@ def test_an_unusable_secret_is_refused_in_words_that_show_no_secret(
 
 def test_a_secret_of_exactly_32_bytes_is_enough(reads: Any) -> None:
     reads.NEXTAUTH_BETTER_AUTH_SECRET = "é" * 16  # 32 bytes, 16 characters
-    assert (
-        better_auth_secrets(
-            type("S", (), {"BETTER_AUTH_SECRET": "é" * 16, "BETTER_AUTH_SECRETS": None})
-        ).current
-        == "é" * 16
+    found = better_auth_secrets(
+        SimpleNamespace(BETTER_AUTH_SECRET="é" * 16, BETTER_AUTH_SECRETS=None)
     )
+    assert found.current == "é" * 16
     assert policy().better_auth is not None
 
 
@@ -132,13 +131,9 @@ def test_versions_sign_with_the_first_and_decrypt_with_all_and_the_legacy_secret
     reads.NEXTAUTH_BETTER_AUTH_SECRETS = f"2:{SECRET},1:{OLDER}"
     reads.NEXTAUTH_BETTER_AUTH_SECRET = "pins-legacy-secret-0123456789-abcdefghijklmn"
     found = better_auth_secrets(
-        type(
-            "S",
-            (),
-            {
-                "BETTER_AUTH_SECRET": reads.NEXTAUTH_BETTER_AUTH_SECRET,
-                "BETTER_AUTH_SECRETS": reads.NEXTAUTH_BETTER_AUTH_SECRETS,
-            },
+        SimpleNamespace(
+            BETTER_AUTH_SECRET=reads.NEXTAUTH_BETTER_AUTH_SECRET,
+            BETTER_AUTH_SECRETS=reads.NEXTAUTH_BETTER_AUTH_SECRETS,
         )
     )
     assert found.current == SECRET
@@ -154,7 +149,7 @@ def test_an_issuer_or_an_audience_is_refused_in_these_words(
 ) -> None:
     for name, value in issuer.items():
         setattr(reads, name, value)
-    assert refusal(reads) == (
+    assert refusal() == (
         "Better Auth's cookie cache carries no iss or aud: with NEXTAUTH_ISSUER or "
         "NEXTAUTH_AUDIENCE set every cookie would be refused (nextauth_jwt.E062)."
     )
@@ -166,7 +161,7 @@ def test_a_prefix_or_version_a_cookie_header_would_split_is_refused(
     reads: Any, name: str, value: str
 ) -> None:
     setattr(reads, f"NEXTAUTH_BETTER_AUTH_{name}", value)
-    assert refusal(reads) == (
+    assert refusal() == (
         "NEXTAUTH_BETTER_AUTH_COOKIE_PREFIX and NEXTAUTH_BETTER_AUTH_VERSION must be non-empty "
         "strings without spaces, ';', ',' or '=' (nextauth_jwt.E063)."
     )
