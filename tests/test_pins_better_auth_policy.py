@@ -13,7 +13,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
 from django_nextauth_jwt.jose import betterauth
 from django_nextauth_jwt.policy import (
@@ -22,6 +21,7 @@ from django_nextauth_jwt.policy import (
     policy,
     valid_better_auth_text,
 )
+from tests.test_pins_policy import refusal
 
 SECRET = "pins-better-auth-secret-0123456789-abcdefghij"
 OLDER = "pins-better-auth-older-secret-0123456789-abcdef"
@@ -35,12 +35,6 @@ def reads(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     settings.NEXTAUTH_BETTER_AUTH_STRATEGY = "compact"
     settings.NEXTAUTH_BETTER_AUTH_SECRET = SECRET
     return settings
-
-
-def refusal() -> str:
-    with pytest.raises(ImproperlyConfigured) as info:
-        policy()
-    return str(info.value)
 
 
 def test_without_a_strategy_there_is_no_cookie_cache_and_no_cookie_name(settings: Any) -> None:
