@@ -53,11 +53,13 @@ import threading
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "django_nextauth_jwt"
@@ -366,6 +368,23 @@ def require_a_green_baseline(cwd: Path, env: dict[str, str], what: str) -> None:
         sys.exit(f"the database tests fail on MariaDB in {what} with no mutant applied")
 
 
+#: Set on Ctrl-C: the mutants still queued are not started, and a test run it cut short
+#: counts as nothing (its exit code is the interruption's, not a failure's).
+STOPPING = threading.Event()
+
+
+def run_all(jobs: int, work: Callable[[T], None], items: list[T]) -> None:
+    """``work`` on each of ``items``, ``jobs`` at a time; on Ctrl-C, nothing queued starts."""
+    pool = ThreadPoolExecutor(jobs)
+    try:
+        list(pool.map(work, items))
+    except BaseException:
+        STOPPING.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
 def edges_of(module: str) -> str:
     """The edge tests ``module``'s mutants meet first."""
     return EDGES.get(module, "tests/test_security_edges.py")
@@ -391,6 +410,8 @@ def killed_by_tests(module: str, cwd: Path, env: dict[str, str]) -> bool:
             result = pytest_in(cwd, run_env, suite, marker=marker)
         except subprocess.TimeoutExpired:
             return True  # a mutant that hangs the tests (a lock never released) is caught
+        if STOPPING.is_set():
+            return False
         if result.returncode not in (0, 5):
             return True
     return False
@@ -546,8 +567,7 @@ def mutmut_pass(
             if done.total() % 25 == 0:
                 print(f"  {done.total()} re-checked, {done[SURVIVED]} survived", flush=True)
 
-    with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(check, pending))
+    run_all(jobs, check, pending)
     return mutants
 
 
@@ -1116,7 +1136,8 @@ class Kills:
         data = {
             "modules": self.modules,
             "selections": self.selections,
-            "killed": sorted(self.killed | self.others),
+            # The earlier kills this run did not meet (a run of one pass) are kept too.
+            "killed": sorted(self.killed | self.earlier | self.others),
         }
         KILLS.write_text(json.dumps(data, indent=0))
 
@@ -1268,8 +1289,7 @@ def ast_pass(
                 target.write_text(original)
                 free.append(work)
 
-        with ThreadPoolExecutor(jobs) as pool:
-            list(pool.map(run, todo))
+        run_all(jobs, run, todo)
     finally:
         for work in workdirs:
             shutil.rmtree(work, ignore_errors=True)

@@ -149,6 +149,34 @@ def test_kills_survive_a_second_save(mutate: ModuleType) -> None:
     assert mutate.Kills(reuse=True).known(_mutant(mutate))
 
 
+def test_a_run_of_one_pass_keeps_the_other_passs_kills(mutate: ModuleType) -> None:
+    """``--no-mutmut`` meets no re-check mutant: their kills are written back all the same."""
+    _killed_once(mutate)
+    mutate.Kills(reuse=True).save([])  # a run that met none of the earlier kills
+    assert mutate.Kills(reuse=True).known(_mutant(mutate))
+
+
+def test_ctrl_c_starts_nothing_queued_and_counts_no_cut_short_run_as_a_kill(
+    mutate: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+
+    def work(item: int) -> None:
+        started.append(item)
+        if item == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mutate.run_all(1, work, list(range(50)))
+    assert started == [0]
+    # A test run the interruption cut short (pytest's exit code 2) is no kill.
+    interrupted = type("Result", (), {"returncode": 2})()
+    monkeypatch.setattr(mutate, "pytest_in", lambda *args, **kwargs: interrupted)
+    assert mutate.killed_by_tests("codec", Path("."), {}) is False
+    mutate.STOPPING.clear()
+    assert mutate.killed_by_tests("codec", Path("."), {}) is True
+
+
 def test_each_module_is_found_in_its_folder_and_is_the_one_mutmut_mutates(
     mutate: ModuleType,
 ) -> None:
