@@ -214,3 +214,95 @@ def test_an_unambiguous_401_deletes_nothing(settings: Any) -> None:
 
     assert response.status_code == 401
     assert lines(response) == []
+
+
+# --------------------------------------------------------------------------- #
+# Pins: the domains and lines, exactly
+# --------------------------------------------------------------------------- #
+
+
+def planted_domains(host: str) -> list[str | None]:
+    from django.test import RequestFactory
+
+    return _planted_domains(RequestFactory().get("/", HTTP_HOST=host))
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        # The port is not part of any domain.
+        ("app.example.test:8000", [None, "example.test"]),
+        # A fully qualified name's trailing dot is not a label.
+        ("app.example.test.", [None, "example.test"]),
+        # Only the last label says "an IPv4 address": digits elsewhere are names.
+        ("a.1.2.test", [None, "1.2.test", "2.test"]),
+        # An upper-case X is a letter like any other.
+        ("app.example.X", [None, "example.X"]),
+        # IPv6, even one that embeds an IPv4 address, has no parent domain.
+        ("[::ffff:1.2.3.4]:8000", [None]),
+    ],
+)
+def test_planted_domains_pins(settings: Any, host: str, expected: list[str | None]) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+    assert planted_domains(host) == expected
+
+
+def test_a_host_django_refuses_has_only_host_only_and_the_configured_domains(
+    settings: Any,
+) -> None:
+    settings.ALLOWED_HOSTS = ["app.example.test"]
+    settings.NEXTAUTH_COOKIE_DOMAIN = "example.test"
+    assert planted_domains("evil.other.test") == [None, "example.test"]
+
+
+def test_the_configured_domain_comes_once_before_the_parents(settings: Any) -> None:
+    # COOKIE_DOMAIN is also the domain sign-out deletes for: named once, not twice.
+    settings.NEXTAUTH_COOKIE_DOMAIN = "example.test"
+    assert planted_domains("a.b.example.test") == [None, "example.test", "b.example.test"]
+
+
+def test_a_parent_configured_with_its_leading_dot_is_not_named_again(settings: Any) -> None:
+    settings.NEXTAUTH_COOKIE_DOMAIN = ".example.test"
+    assert planted_domains(HOST) == [None, ".example.test"]
+
+
+def test_session_cookie_domain_is_a_domain_cookies_can_be_planted_for(settings: Any) -> None:
+    settings.SESSION_COOKIE_DOMAIN = "sessions.test"
+    assert planted_domains(HOST) == [None, "sessions.test", "example.test"]
+
+
+@pytest.mark.parametrize("configured", [None, "NEXTAUTH_COOKIE_DOMAIN", "SESSION_COOKIE_DOMAIN"])
+def test_planted_copies_never_repeat_the_whole_cookies_own_deletion(
+    settings: Any, configured: str | None
+) -> None:
+    if configured:
+        setattr(settings, configured, "example.test")
+    response = planted_request(Client(), "post", "/api/auth/signout")
+
+    written = lines(response)
+    assert len(written) == len(set(written))
+    for name in (COOKIE, f"{COOKIE}.0"):
+        # Path=/ host-only (and for the configured domain) is the deletion every session
+        # cookie gets, with its attributes: the planted-copy pass adds no bare line for it.
+        assert [ln for ln in written if ln.startswith(f'{name}=""') and "HttpOnly" in ln] != []
+        assert f'{name}=""; Max-Age=0; Path=/' not in written
+        bare_parent = f'{name}=""; Domain=example.test; Max-Age=0; Path=/'
+        assert (bare_parent in written) is (configured is None)
+
+
+def test_planted_copies_on_https_are_expired_with_secure(settings: Any) -> None:
+    token = JWTAuth.create({"id": "7"})
+    header = f"{COOKIE}.0=x; {COOKIE}={token}"
+    response = Client().post("/api/auth/signout", HTTP_HOST=HOST, HTTP_COOKIE=header, secure=True)
+
+    planted = [ln for ln in lines(response) if "Path=/api" in ln]
+    assert planted != []
+    assert all("Secure" in ln for ln in planted)
+
+
+def test_planted_copies_on_http_are_expired_without_secure() -> None:
+    response = planted_request(Client(), "post", "/api/auth/signout")
+
+    planted = [ln for ln in lines(response) if "Path=/api" in ln]
+    assert planted != []
+    assert not any("Secure" in ln for ln in planted)
