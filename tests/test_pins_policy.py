@@ -57,6 +57,28 @@ def test_policy_accepts_jws_asymmetric_with_only_a_verification_key(
     assert built.key_sources is not None
 
 
+def test_a_shared_secret_service_issues_without_any_signing_key(keyless: Any) -> None:
+    keyless.NEXTAUTH_JWT_FORMAT = "jws"
+    assert policy().issues is True
+
+
+def test_a_key_pair_service_issues_only_with_a_signing_key(keyless: Any) -> None:
+    keyless.NEXTAUTH_JWT_FORMAT = "jws-asymmetric"
+    keyless.NEXTAUTH_PUBLIC_KEYS = [forge.public_pem("EdDSA", 3)]
+    assert policy().issues is False  # a verifier: sign-in answers 404
+    keyless.NEXTAUTH_SIGNING_KEYS = [forge.private_pem("EdDSA", 3)]
+    assert policy().issues is True
+
+
+def test_a_thread_that_waited_for_the_build_takes_the_policy_built_first(settings: Any) -> None:
+    # Threads of a fresh process that miss the cache at once queue on the build's lock; each
+    # one after the first finds the policy just published (and one JWKS client is made).
+    first = policy()
+    assert policy.compute() is first
+    settings.NEXTAUTH_JWT_FORMAT = "jws"  # another settings object: built again
+    assert policy.compute() is not first
+
+
 # --------------------------------------------------------------------------- #
 # What policy() says when it refuses: the words an operator reads at first use
 # --------------------------------------------------------------------------- #

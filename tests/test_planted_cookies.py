@@ -146,7 +146,7 @@ def test_a_request_full_of_planted_chunks_gets_a_bounded_answer(settings: Any) -
 
     # Path=/ lines (host-only, parent: two per name) plus the planted ones, bounded.
     planted = [line for line in lines(response) if "Path=/;" not in line]
-    assert len(planted) == PLANTED_MAX_LINES
+    assert len(planted) == PLANTED_MAX_LINES == 64  # the documented bound, in lines
     assert planted[0].startswith(f'{COOKIE}.0=""; Domain=b.c.d.example.test; Max-Age=0; Path=/')
 
 
