@@ -46,6 +46,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1373,6 +1374,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    # Ctrl-C, and SIGTERM, stop a run cleanly (run_all), even one started in the background,
+    # where a shell leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     os.chdir(ROOT)
     if args.list:
         for module in args.module or MODULES:
