@@ -74,6 +74,18 @@ class Node:
         return self.proc.poll() is None
 
 
+def commands(url: str) -> dict[str, int]:
+    """How many times each command ran on the redis-server at ``url`` (``INFO commandstats``)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
+
+
 def wait_for(condition: Any, what: str, bound: float = UP_WITHIN) -> None:
     """Poll ``condition`` until true; ``TimeoutError`` naming ``what`` past ``bound``."""
     deadline = time.monotonic() + bound

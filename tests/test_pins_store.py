@@ -22,6 +22,7 @@ from django_nextauth_jwt.state import store
 from tests import redis_topology
 from tests.conftest import REDIS_URL, require
 from tests.fake_clock import Clock
+from tests.redis_topology import commands
 from tests.servers import free_port
 
 #: A generous bound for every wait (never asserted as a duration).
@@ -36,18 +37,6 @@ def wait_for(condition: Callable[[], Any], what: str, bound: float = BOUND) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"not within {bound} s: {what}")
         time.sleep(0.005)
-
-
-def commands(url: str) -> dict[str, int]:
-    """How many times each command ran on the redis-server at ``url``."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        stats = client.info("commandstats")
-    finally:
-        client.close()
-    return {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django_nextauth_jwt.state import localview, store
 from tests.conftest import REDIS_URL, require
 from tests.fake_clock import Clock
+from tests.redis_topology import commands
 from tests.servers import free_port
 
 #: A generous bound for every wait (never asserted as a duration).
@@ -222,17 +223,6 @@ def private_redis() -> Iterator[str]:
     port = free_port()
     with redis_server(port):
         yield f"redis://127.0.0.1:{port}/0"
-
-
-def commands(url: str) -> dict[str, int]:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        stats = client.info("commandstats")
-    finally:
-        client.close()
-    return {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
 
 
 def test_a_redis_counter_is_created_counted_and_timed_in_one_transaction(
