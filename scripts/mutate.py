@@ -170,13 +170,13 @@ NEAR = {
         "tests/test_pins_better_auth_policy.py",
     ],
     "transport": [
+        "tests/test_planted_cookies.py",  # first: its pins end most runs in seconds
         "tests/test_transport.py",
         "tests/security/test_transport_attacks.py",
         "tests/test_cookie_ambiguity.py",
         "tests/test_request_path.py",
         "tests/test_views.py",
         "tests/test_middleware.py",
-        "tests/test_planted_cookies.py",
     ],
     "revocation": [
         "tests/test_security_edges.py",
