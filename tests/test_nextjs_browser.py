@@ -455,6 +455,12 @@ def test_a_session_too_large_for_one_cookie_is_chunked_and_works_everywhere(
     browser: webdriver.Chrome, mesh: FrontendMesh
 ) -> None:
     sign_in_on_nextjs(browser, mesh)
+    # A click before React hydrates the form would submit it natively, never saving the note.
+    wait_until(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, "#note-form[data-ready=true]"),
+        "the note form never hydrated",
+    )
     note = "A long note kept in the session token. " * 130  # 5070 characters
     browser.execute_script("document.getElementById('note').value = arguments[0];", note)
     browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
