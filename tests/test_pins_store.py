@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
+from django.core.exceptions import ImproperlyConfigured
 
+from django_nextauth_jwt.conf import app_settings
 from django_nextauth_jwt.state import store
 from tests import redis_topology
 from tests.conftest import REDIS_URL, require
@@ -406,6 +409,84 @@ def test_closing_a_store_that_waits_for_replicas_drops_all_its_connections(
 
 
 # --------------------------------------------------------------------------- #
+# The configured store: its URL, its grace, the index's clock
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("url", [6379, b"redis://127.0.0.1:6379/0", ["redis://127.0.0.1:6379/0"]])
+def test_a_redis_url_that_is_not_a_string_is_refused_saying_what_it_must_be(
+    settings: Any, url: object
+) -> None:
+    settings.NEXTAUTH_REDIS_URL = url
+    with pytest.raises(ImproperlyConfigured) as refused:
+        store.current()
+    assert str(refused.value) == (
+        "NEXTAUTH_REDIS_URL must be a redis://, rediss://, unix://, redis+sentinel:// or "
+        "redis+cluster:// URL (nextauth_jwt.E038)."
+    )
+
+
+def test_a_store_built_without_a_grace_has_the_settings_default_ten_seconds(
+    settings: Any,
+) -> None:
+    del settings.NEXTAUTH_REVOCATION_GRACE  # unset, whatever the test settings say
+    redis_backend = store.RedisStore("redis://127.0.0.1:1/0", "p:", local_view=False)
+    try:
+        assert redis_backend.grace == app_settings.REVOCATION_GRACE == 10
+    finally:
+        redis_backend.close()
+
+
+FIXED_TIME = "redis.call('TIME')"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "microseconds", "ms"),
+    [(1_700_000_000, 0, 0), (1_700_000_000, 999_000, 999), (1_700_000_000, 500_999, 500)],
+)
+def test_the_index_scores_an_entry_at_its_expiry_in_ms_of_redis_clock(
+    redis_prefix: str, seconds: int, microseconds: int, ms: int
+) -> None:
+    """The script run with TIME fixed: the score is the clock in whole ms plus the ttl."""
+    assert store._PUT_MAX.count(FIXED_TIME) == 1
+    script = store._PUT_MAX.replace(FIXED_TIME, "{ARGV[6], ARGV[7]}")
+    client = redis.Redis.from_url(REDIS_URL)
+    entry, index = f"{redis_prefix}:rv:sid:a", f"{redis_prefix}:rv"
+    try:
+        client.eval(
+            script,
+            2,
+            entry,
+            index,
+            1,
+            60,
+            "sid:a",
+            f"{redis_prefix}:ch",
+            "PUBLISH",
+            seconds,
+            microseconds,
+        )
+        assert client.zscore(index, "sid:a") == seconds * 1000 + ms + 60_000
+    finally:
+        client.close()
+
+
+def test_on_redis_clock_the_index_score_is_the_entrys_expiry_time(redis_prefix: str) -> None:
+    redis_backend = store.RedisStore(REDIS_URL, f"{redis_prefix}:", local_view=False)
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        redis_backend.put_max("sid:a", 1, 60)
+        score = client.zscore(redis_backend.index, "sid:a")
+        expires = client.pexpiretime(redis_backend._revocation("sid:a"))
+        # TIME (the score's clock) and the expiry's clock may stand a millisecond apart.
+        assert score is not None
+        assert abs(score - expires) <= 1
+    finally:
+        client.close()
+        redis_backend.close()
+
+
+# --------------------------------------------------------------------------- #
 # RedisStore on a Cluster (three primaries, no replicas)
 # --------------------------------------------------------------------------- #
 
@@ -422,8 +503,6 @@ def own_prefix() -> str:
 
 
 def test_a_misspelt_cluster_url_is_improperly_configured_saying_why() -> None:
-    from django.core.exceptions import ImproperlyConfigured
-
     with pytest.raises(ImproperlyConfigured) as refused:
         store.RedisStore("redis+cluster://nohost", "p:", local_view=False)
     assert str(refused.value) == (

@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from django_nextauth_jwt.conf import Settings
 from django_nextauth_jwt.users import (
+    TokenUser,
     UserNotFound,
     apply_role,
     claims_for_user,
+    database_mode,
     lookup_field,
     user_for_subject,
     user_from_claims,
@@ -394,3 +397,24 @@ def test_provisioning_never_overwrites_a_row_that_appeared_meanwhile(provisionin
         users._provision(get_user_model(), "pk", other.pk, claims)
     other.refresh_from_db()
     assert (other.username, other.email, other.is_superuser) == ("bob", "bob@example.com", False)
+
+
+@pytest.mark.parametrize("mode", ["token", "database"])
+def test_the_user_mode_is_read_once_per_settings_object(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """It is asked on every authenticated request: read when the settings change, not each time."""
+    settings.NEXTAUTH_USER_MODE = mode
+    assert database_mode() is (mode == "database")  # read here, for this settings object
+    reads: list[str] = []
+    original = Settings.__getattribute__
+
+    def counting(self: Settings, name: str) -> Any:
+        reads.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(Settings, "__getattribute__", counting)
+    assert database_mode() is (mode == "database")
+    if mode == "token":
+        assert isinstance(user_from_claims({"sub": "1", "id": "1"}), TokenUser)
+    assert reads == []
