@@ -12,11 +12,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import DisallowedHost
 from django.test import Client, RequestFactory
+from django.views.debug import ExceptionReporter
+from django.views.decorators.debug import sensitive_variables
 
 from django_nextauth_jwt import JWTAuth, views
 from django_nextauth_jwt.state import throttle
+from tests import forge
 from tests.request_helpers import nextauth_csrf_cookie
 
 pytestmark = [pytest.mark.django_db]
@@ -293,3 +297,54 @@ def test_a_form_sign_in_accepting_html_is_redirected_to_the_sign_in_page() -> No
     response = login(urlencode(CREDENTIALS), FORM, HTTP_ACCEPT="text/html")
     assert response.status_code == 303
     assert "error=CredentialsSignin" in response["Location"]
+
+
+# --------------------------------------------------------------------------- #
+# A verifier, the identifier's edges, the password in an error report
+# --------------------------------------------------------------------------- #
+
+
+def test_a_verifier_refuses_custom_login_in_these_words(settings: Any) -> None:
+    # jws-asymmetric without a private key: this service verifies and mints nothing.
+    settings.NEXTAUTH_JWT_FORMAT = "jws-asymmetric"
+    settings.NEXTAUTH_PUBLIC_KEYS = [forge.public_pem("EdDSA")]
+    del settings.NEXTAUTH_SIGNING_KEYS
+    response = login(json.dumps(CREDENTIALS))
+    assert body_of(response) == (
+        404,
+        {"detail": "This service verifies sessions and issues none.", "code": "not_found"},
+    )
+    assert "no-store" in response["Cache-Control"]
+    assert COOKIE not in response.cookies
+
+
+@pytest.mark.parametrize(
+    "typed", ["Xavier", " \t\n\r\x0b\x0cXavier \t\n\r\x0b\x0c"], ids=["bare", "in-whitespace"]
+)
+def test_only_ascii_whitespace_is_trimmed_from_the_identifier(typed: str) -> None:
+    get_user_model().objects.create_user("Xavier", password="the password")
+    response = login(json.dumps({"username": typed, "password": "the password"}))
+    assert response.status_code == 200
+    assert response.json()["user"]["name"] == "Xavier"
+
+
+class ExplodingBackend:
+    """An authentication backend that fails, as a database outage would, mid-sign-in."""
+
+    @sensitive_variables("password")
+    def authenticate(self, request: Any, username: str = "", password: str = "") -> Any:
+        raise RuntimeError("the user database is down")
+
+
+def test_a_sign_in_that_fails_shows_no_password_in_the_error_report(settings: Any) -> None:
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.ExplodingBackend"]
+    request = RequestFactory().post(LOGIN)
+    password = "correct horse battery staple"
+    with pytest.raises(RuntimeError) as raised:
+        views.CustomLoginView().authenticate(request, "ada", password)
+    report = ExceptionReporter(request, raised.type, raised.value, raised.tb)
+    frames = [f for f in report.get_traceback_frames() if f["function"] == "authenticate"]
+    ours = [f for f in frames if f["filename"] == views.__file__]
+    assert ours  # the view's own frame is in the report, its password hidden
+    assert dict(ours[0]["vars"])["password"] == "********************"
+    assert password not in report.get_traceback_text()

@@ -202,6 +202,16 @@ def test_a_long_callback_url_is_compressed_into_a_small_flow_cookie() -> None:
     assert len(response.cookies[FLOW].value) < 400  # each later request carries it
 
 
+@starts_google
+def test_a_flow_cookie_signed_with_the_flows_own_salt_loads() -> None:
+    """The salt is part of the cookie's format: a flow a process of the previous release began
+    (a rolling deploy) is finished by the next one."""
+    value = signing.dumps(
+        {"state": "abc"}, salt="django_nextauth_jwt.views.FlowSession", compress=True
+    )
+    assert views.FlowSession(value).load() == {"state": "abc"}
+
+
 # --------------------------------------------------------------------------- #
 # The flow's session, as SessionBase's callers see it
 # --------------------------------------------------------------------------- #
@@ -273,3 +283,42 @@ def test_a_browser_form_sign_out_that_cannot_revoke_is_a_503_not_a_redirect(
         {"detail": "Signed out here; revocation failed.", "code": "revocation_unavailable"},
     )
     assert response.cookies[COOKIE]["max-age"] == 0
+
+
+# --------------------------------------------------------------------------- #
+# The project's own session, put back after the flow
+# --------------------------------------------------------------------------- #
+
+
+@starts_google
+def test_the_projects_session_is_saved_as_every_request_saves_it_after_a_start(
+    settings: Any,
+) -> None:
+    # SESSION_SAVE_EVERY_REQUEST: SessionMiddleware saves, and sends again, whatever session
+    # the request holds when the view returns: the project's own, not the flow's.
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    browser = Client()
+    session = browser.session
+    session["cart"] = "three apples"
+    session.save()
+    browser.cookies["sessionid"] = session.session_key or ""
+    response = browser.post(SIGNIN, {"callbackUrl": "/dashboard"})
+    assert goes_to_google(response)
+    assert response.cookies["sessionid"].value == session.session_key
+    assert browser.session["cart"] == "three apples"
+
+
+@starts_google
+def test_after_a_start_the_request_holds_its_own_session_again() -> None:
+    request = RequestFactory().post(SIGNIN)
+    own = Client().session
+    request.session = own
+    assert goes_to_google(views.GoogleSignInView.as_view()(request))
+    assert request.session is own
+
+
+@starts_google
+def test_after_a_start_a_request_without_a_session_has_none_again() -> None:
+    request = RequestFactory().post(SIGNIN)
+    assert goes_to_google(views.GoogleSignInView.as_view()(request))
+    assert not hasattr(request, "session")
