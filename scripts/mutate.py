@@ -452,7 +452,15 @@ class Mutant:
 def load_equivalents() -> list[dict[str, str]]:
     if not EQUIVALENTS.exists():
         return []
-    return list(tomllib.loads(EQUIVALENTS.read_text())["equivalent"])
+    entries = list(tomllib.loads(EQUIVALENTS.read_text())["equivalent"])
+    # A second entry for one mutant never matches (the first does): it would be reported stale.
+    seen: set[tuple[str, str, str]] = set()
+    for entry in entries:
+        key = (entry["where"], _norm(entry["before"]), _norm(entry["after"]))
+        if key in seen:
+            sys.exit(f"{EQUIVALENTS.name}: two entries for one mutant of {entry['where']}")
+        seen.add(key)
+    return entries
 
 
 MATCHED: set[int] = set()  # the equivalents that matched a surviving mutant in this run

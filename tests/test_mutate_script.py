@@ -391,3 +391,30 @@ def test_a_run_without_mutmut_results_leaves_the_record_as_it_was(
     assert mutate.seed_from_record(tmp_path / "none.json", tmp_path / "m", FINGERPRINT).startswith(
         "nothing"
     )
+
+
+ENTRY = """
+[[equivalent]]
+where = 'codec.LIMIT'
+before = 'LIMIT = 1'
+after = '{after}'
+reason = 'no test can tell'
+"""
+
+
+def test_the_committed_equivalents_name_each_mutant_once(mutate: ModuleType) -> None:
+    # load_equivalents stops (SystemExit) at a second entry for one mutant.
+    assert len(mutate.load_equivalents()) > 300
+
+
+def test_two_equivalents_for_one_mutant_stop_the_run(
+    mutate: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = tmp_path / "equivalents.toml"
+    monkeypatch.setattr(mutate, "EQUIVALENTS", listed)
+    listed.write_text(ENTRY.format(after="LIMIT = 2") + ENTRY.format(after="LIMIT = 0"))
+    assert [e["after"] for e in mutate.load_equivalents()] == ["LIMIT = 2", "LIMIT = 0"]
+    # The same mutant again, spaced otherwise: the second entry could never match.
+    listed.write_text(ENTRY.format(after="LIMIT = 2") + ENTRY.format(after="LIMIT  =  2"))
+    with pytest.raises(SystemExit, match=r"two entries for one mutant of codec\.LIMIT"):
+        mutate.load_equivalents()
