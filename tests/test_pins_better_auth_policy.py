@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt.jose import betterauth
 from django_nextauth_jwt.policy import (
     better_auth_cookie_name,
@@ -21,6 +22,7 @@ from django_nextauth_jwt.policy import (
     policy,
     valid_better_auth_text,
 )
+from tests.codec import test_betterauth as vectors
 from tests.test_pins_policy import refusal
 
 SECRET = "pins-better-auth-secret-0123456789-abcdefghij"
@@ -178,3 +180,16 @@ def test_the_cookie_name_is_the_prefixs_and_secure_on_https_sites(
     reads.NEXTAUTH_BETTER_AUTH_COOKIE_PREFIX = "app"
     reads.NEXTAUTH_SECURE_COOKIE = secure
     assert better_auth_cookie_name(app_settings) == name
+
+
+def test_a_cookie_cache_token_goes_to_the_cookie_cache_and_a_nextauth_one_to_the_codec(
+    reads: Any,
+) -> None:
+    # better-auth's own JWE (tests/codec/test_betterauth.py's vector), under its secret: the
+    # shape sends it to the cookie cache, which the codec's keys could not decrypt.
+    reads.NEXTAUTH_BETTER_AUTH_STRATEGY = "jwe"
+    reads.NEXTAUTH_BETTER_AUTH_SECRET = vectors.SECRET
+    pol = policy()
+    claims = pol.decode(vectors.JWE)
+    assert (claims["sub"], claims["sid"], claims["role"]) == ("u1", "s1", "admin")
+    assert pol.decode(JWTAuth.create({"id": "7"}))["sub"] == "7"
