@@ -29,7 +29,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from django_nextauth_jwt.exceptions import KeysUnavailable
+from django_nextauth_jwt.exceptions import KeysUnavailable, TokenMalformed
 from django_nextauth_jwt.jose import jwk, jwks
 from django_nextauth_jwt.jose.jwks import JWKSClient, JWKSFetchError, KeySources, fetch_url
 from tests import forge
@@ -181,6 +181,15 @@ def test_an_unusable_public_key_is_refused_naming_its_cause(value: Any, message:
     with pytest.raises(ValueError) as refused:  # noqa: PT011 - the message is compared whole
         jwk.load_public_key(value)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("value", ["AAAA++++", "AAAA////", "AAAA===="])
+def test_base64s_own_characters_are_refused_where_dropping_them_leaves_whole_groups(
+    value: str,
+) -> None:
+    # A lenient decoder skips "+", "/" and "=" and reads what is left: b"\x00\x00\x00" each.
+    with pytest.raises(TokenMalformed):
+        jwk.unb64(value)
 
 
 def test_a_kid_is_at_most_256_characters() -> None:
