@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -81,6 +82,9 @@ def test_unreachable_store_fails_closed_by_default(
 ) -> None:
     token = JWTAuth.create(SEED)
     settings.NEXTAUTH_REDIS_URL = DEAD_REDIS
+    # A store of its own: one shared with a test that failed on it a moment ago would answer
+    # from its open breaker (StoreUnavailable), whichever test ran before.
+    settings.NEXTAUTH_REDIS_KEY_PREFIX = f"dead-{uuid.uuid4().hex}:"
     with caplog.at_level(logging.WARNING), pytest.raises(exc.RevocationUnavailable) as info:
         JWTAuth.verify(token)
     assert info.value.code == "revocation_unavailable"

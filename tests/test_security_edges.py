@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -731,6 +732,8 @@ def test_an_unreachable_deny_list_logs_one_exact_line(
     token = JWTAuth.create({"id": "7"})
     settings.NEXTAUTH_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     settings.NEXTAUTH_REDIS_LOCAL_VIEW = False
+    # A store of its own, whose breaker no earlier test opened.
+    settings.NEXTAUTH_REDIS_KEY_PREFIX = f"dead-{uuid.uuid4().hex}:"
     with caplog.at_level(logging.WARNING), pytest.raises(exc.RevocationUnavailable):
         JWTAuth.verify(token)
     lines = [r.getMessage() for r in caplog.records if r.name == revocation.__name__]
