@@ -30,10 +30,8 @@ from django_nextauth_jwt.tokens import decode
 from tests import forge
 from tests.conftest import require
 from tests.fake_clock import Clock
+from tests.polling import BOUND, wait_for
 from tests.servers import free_port
-
-#: A generous bound for every wait loop (never asserted as a duration).
-BOUND = 15.0
 
 
 def refused(token: str) -> str | None:
@@ -42,16 +40,6 @@ def refused(token: str) -> str | None:
     except exc.InvalidToken as error:
         return error.code
     return None
-
-
-def wait_for(condition: Any, what: str, bound: float = BOUND) -> float:
-    """Poll ``condition`` until true; the seconds it took (fails past ``bound``)."""
-    start = time.perf_counter()
-    while not condition():
-        if time.perf_counter() - start > bound:
-            pytest.fail(f"not within {bound} s: {what}")
-        time.sleep(0.001)
-    return time.perf_counter() - start
 
 
 def claims_of(token: str) -> dict[str, Any]:

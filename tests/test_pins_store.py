@@ -11,7 +11,6 @@ per module: about two seconds). Keys in the shared Redis stay under the test's o
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,21 +24,11 @@ from django_nextauth_jwt.state import store
 from tests import redis_topology
 from tests.conftest import REDIS_URL, require
 from tests.fake_clock import Clock
+from tests.polling import BOUND, wait_for
 from tests.redis_topology import commands
 from tests.servers import free_port
 
-#: A generous bound for every wait (never asserted as a duration).
-BOUND = 15.0
-
 BREAKER_OPEN = "Redis failed moments ago: not tried again yet"
-
-
-def wait_for(condition: Callable[[], Any], what: str, bound: float = BOUND) -> None:
-    deadline = time.monotonic() + bound
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {bound} s: {what}")
-        time.sleep(0.005)
 
 
 @pytest.fixture

@@ -25,20 +25,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django_nextauth_jwt.state import localview, store
 from tests.conftest import REDIS_URL, require
 from tests.fake_clock import Clock
+from tests.polling import BOUND, wait_for
 from tests.redis_topology import commands
 from tests.servers import free_port
-
-#: A generous bound for every wait (never asserted as a duration).
-BOUND = 15.0
-
-
-def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {BOUND} s: {what}")
-        time.sleep(0.005)
-
 
 # --------------------------------------------------------------------------- #
 # The embedded store, on a fake clock
