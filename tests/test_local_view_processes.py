@@ -17,8 +17,9 @@ from typing import Any
 from django_nextauth_jwt import JWTAuth
 from tests import forge
 from tests.conftest import REDIS_URL, require
+from tests.polling import wait_for
 from tests.servers import django_server, free_port
-from tests.test_local_view import redis_server, wait_for
+from tests.test_local_view import redis_server
 from tests.test_processes import call
 
 ME = "/api/me/"

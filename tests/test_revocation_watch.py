@@ -18,7 +18,7 @@ import pytest
 from django_nextauth_jwt import JWTAuth
 from django_nextauth_jwt.integrations.channels import NextAuthChannelsMiddleware
 from django_nextauth_jwt.state import revocation, store
-from tests.test_local_view import wait_for
+from tests.polling import wait_for
 
 
 def test_the_embedded_store_tells_its_watchers_of_each_write() -> None:
