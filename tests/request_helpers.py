@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
 from django.test import override_settings
 
 from django_nextauth_jwt import JWTAuth
-from django_nextauth_jwt.conf import FORMATS
+from django_nextauth_jwt.conf import FORMATS, Settings
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 OTHER_SECRET = "other-secret-9876543210-zyxwvutsrqponm"
@@ -75,3 +76,16 @@ def nextauth_csrf_cookie(token: str, secret: str = SECRET, *, encode: bool = Tru
     """NextAuth's CSRF cookie value for ``token``: ``token|sha256(token+secret)``."""
     digest = hashlib.sha256((token + secret).encode()).hexdigest()
     return f"{token}%7C{digest}" if encode else f"{token}|{digest}"
+
+
+def count_setting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of each app setting read (a ``conf.Settings`` attribute), in order."""
+    reads: list[str] = []
+    original = Settings.__getattribute__
+
+    def counting(self: Settings, name: str) -> Any:
+        reads.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(Settings, "__getattribute__", counting)
+    return reads

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from django_nextauth_jwt.conf import Settings
 from django_nextauth_jwt.users import (
     TokenUser,
     UserNotFound,
@@ -25,6 +24,7 @@ from django_nextauth_jwt.users import (
     user_for_subject,
     user_from_claims,
 )
+from tests.request_helpers import count_setting_reads
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db]
 
@@ -406,14 +406,7 @@ def test_the_user_mode_is_read_once_per_settings_object(
     """It is asked on every authenticated request: read when the settings change, not each time."""
     settings.NEXTAUTH_USER_MODE = mode
     assert database_mode() is (mode == "database")  # read here, for this settings object
-    reads: list[str] = []
-    original = Settings.__getattribute__
-
-    def counting(self: Settings, name: str) -> Any:
-        reads.append(name)
-        return original(self, name)
-
-    monkeypatch.setattr(Settings, "__getattribute__", counting)
+    reads = count_setting_reads(monkeypatch)
     assert database_mode() is (mode == "database")
     if mode == "token":
         assert isinstance(user_from_claims({"sub": "1", "id": "1"}), TokenUser)

@@ -17,10 +17,9 @@ from django.test import RequestFactory
 from rest_framework.request import Request
 
 from django_nextauth_jwt.authentication import NextAuthJWTAuthentication
-from django_nextauth_jwt.conf import Settings
 from django_nextauth_jwt.csrf import csrf_failure_reason
 from django_nextauth_jwt.middleware import NextAuthJWTMiddleware
-from tests.request_helpers import ALL_FORMATS, SECRET, make_token
+from tests.request_helpers import ALL_FORMATS, SECRET, count_setting_reads, make_token
 
 COOKIES = {
     "jws": "next-auth.session-token",
@@ -70,14 +69,7 @@ def test_a_warm_request_path_reads_no_setting(
     rf: RequestFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = walk(rf)  # the settings object is new: derived values are computed here
-    reads: list[str] = []
-    original = Settings.__getattribute__
-
-    def counting(self: Settings, name: str) -> Any:
-        reads.append(name)
-        return original(self, name)
-
-    monkeypatch.setattr(Settings, "__getattribute__", counting)
+    reads = count_setting_reads(monkeypatch)
     assert walk(rf) == first
     assert 302 in first
     assert reads == []
